@@ -1,0 +1,119 @@
+"""`summarize` on hand-built Results-like objects: content chosen by the config, JSON-serialisable."""
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from toyjax.analysis import summarize, theory
+
+
+def make_results(W_or_params, dims, coords, density, importance, config, loss=None, history=None):
+    params = W_or_params if isinstance(W_or_params, dict) else {"W": W_or_params}
+    first = params["W"] if "W" in params else params["W1"]
+    grid = first.shape[:-2]
+    loss = np.full(grid, 0.1) if loss is None else loss
+    return SimpleNamespace(
+        dims=dims,
+        coords=coords,
+        grid_shape=grid,
+        params=params,
+        loss=loss,
+        eval_loss=loss,
+        history=history or {},
+        diverged=~np.isfinite(loss),
+        density=density,
+        importance=importance,
+        config=config,
+    )
+
+
+def phase_results(n: int) -> SimpleNamespace:
+    """density × extra_importance × 3 seeds: seeds 0 and 2 hold the analytic solution, seed 1 a worse one."""
+    s, r = np.geomspace(0.01, 1, 6), np.geomspace(0.1, 10, 6)
+    analytic, _ = theory.analytic_phase(n, s[:, None], r[None, :])
+    right, wrong = np.zeros((6, 6, n - 1, n)), np.zeros((6, 6, n - 1, n))
+    for code in theory.CANDIDATES[n]:
+        W = theory.candidate_params(n, code, 0.1)["W"]
+        right = np.where((analytic == code)[..., None, None], W, right)
+        other = theory.CANDIDATES[n][(theory.CANDIDATES[n].index(code) + 1) % len(theory.CANDIDATES[n])]
+        wrong = np.where((analytic == code)[..., None, None], theory.candidate_params(n, other, 0.1)["W"], wrong)
+    W = np.stack([right, wrong, -right], axis=2)  # (6, 6, 3, m, n)
+    loss = np.broadcast_to([0.1, 0.5, 0.2], (6, 6, 3)).copy()
+    loss[0, 0, 1] = np.nan  # one diverged model
+    density = np.broadcast_to(s[:, None, None, None], (6, 6, 3, n))
+    importance = np.ones((6, 6, 3, n))
+    importance[..., -1] = r[None, :, None]
+    config = {"model": {"kind": "relu_output", "n_features": n, "n_hidden": n - 1}, "sweep_name": f"phase_n{n}m{n - 1}"}
+    coords = {"density": s, "extra_importance": r, "seed": np.arange(3)}
+    return make_results(W, ("density", "extra_importance", "seed"), coords, density, importance, config, loss)
+
+
+def test_phase_summary_agrees_with_theory_for_every_policy():
+    for n in (2, 3):
+        out = summarize(phase_results(n))
+        json.dumps(out, allow_nan=False)
+        for policy in ("best", "paper", "vote"):
+            assert out["phase"][policy]["all"] == 1.0, (n, policy, out["phase"][policy])
+            assert out["phase"][policy]["fraction_unclear"] == 0.0
+        assert out["fraction_diverged"] == pytest.approx(1 / 108)
+        assert len(out["by_density"]["dimensions_per_feature"]) == 6
+        assert sum(out["geometry"].values()) == pytest.approx(1.0)
+
+
+def test_phase_run_detected_from_the_config_without_a_sweep_name():
+    results = phase_results(2)
+    del results.config["sweep_name"]
+    assert "phase" in summarize(results)
+    results.config["model"]["kind"] = "linear"
+    assert "phase" not in summarize(results)
+
+
+def test_summary_of_an_abs_mlp_run_with_dynamics():
+    rng = np.random.default_rng(0)
+    params = {"W1": rng.normal(size=(3, 6, 3)), "W2": rng.normal(size=(3, 3, 6)), "b": np.zeros((3, 3))}
+    params["W1"][:, :3] = np.eye(3) * 2  # three monosemantic neurons
+    K = 4
+    history = {
+        "step": np.arange(K),
+        "loss": np.linspace(1, 0.1, K)[None].repeat(3, 0),
+        "dimensionality": np.linspace(1, 0.5, K)[None, :, None].repeat(3, 0).repeat(3, 2),
+    }
+    config = {"model": {"kind": "abs_mlp", "n_features": 3, "n_hidden": 6}, "data": {"signed": True}}
+    results = make_results(
+        params,
+        ("density",),
+        {"density": np.array([1.0, 0.1, 0.01])},
+        np.ones((3, 3)),
+        np.ones((3, 3)),
+        config,
+        history=history,
+    )
+    out = summarize(results)
+    json.dumps(out, allow_nan=False)
+    assert "geometry" not in out and "phase" not in out
+    assert 0.4 < out["neurons"]["fraction_monosemantic"] < 1.0
+    assert len(out["neurons"]["fraction_monosemantic_by_density"]) == 3
+    assert out["dynamics"]["jumps_per_model"] == 3 * 3
+
+
+def test_summary_of_an_adversarial_sweep():
+    n, m = 4, 2
+    W = np.stack([np.eye(m, n), np.array([[1.0, -1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -1.0]])]).astype(np.float32)
+    density = np.array([1.0, 0.05])[:, None] * np.ones(n)
+    config = {"model": {"kind": "relu_output", "n_features": n, "n_hidden": m}, "sweep_name": "adversarial"}
+    results = make_results(
+        {"W": W, "b": np.zeros((2, n), np.float32)},
+        ("density",),
+        {"density": density[:, 0]},
+        density,
+        np.ones((2, n)),
+        config,
+    )
+    out = summarize(results)
+    json.dumps(out, allow_nan=False)
+    vul = out["adversarial"]["vulnerability_by_density"]
+    assert abs(vul[0] - 1.0) < 1e-3 and vul[1] > 1.5
+    assert out["adversarial"]["features_per_dimension_by_density"] == [1.0, 2.0]
+    assert out["geometry"]["digon"] == 0.5

@@ -1,0 +1,33 @@
+"""toyjax: whole grids of toy models of superposition, trained in one compiled JAX call.
+
+Implements Elhage et al., "Toy Models of Superposition" (Anthropic, 2022). The public API is loaded
+lazily, so ``import toyjax`` does no JAX work:
+
+- `toyjax.compose(preset, overrides)`: a run config from a preset in ``sweeps/``;
+- `toyjax.run(cfg)`: train the grid, returning `Results`;
+- `toyjax.load(run_dir)`: read saved `Results` back.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "run": ("toyjax.grid", "run"),
+    "load": ("toyjax.results", "load"),
+    "Results": ("toyjax.results", "Results"),
+    "Config": ("toyjax.config", "Config"),
+    "ConfigError": ("toyjax.config", "ConfigError"),
+    "compose": ("toyjax.presets", "compose"),
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        module, attr = _EXPORTS[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'toyjax' has no attribute {name!r}")

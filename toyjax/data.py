@@ -1,0 +1,111 @@
+"""Synthetic feature distributions of Elhage et al., "Toy Models of Superposition" (2022), §2 and §4.3.
+
+- independent:     x_i = 0 with probability 1 - density_i, else Uniform[0, 1].
+- correlated:      features come in sets of `set_size`; one on/off draw per set, independent values.
+- anticorrelated:  a set is all-zero with probability 1 - density, else exactly one member, chosen
+                   uniformly, is Uniform[0, 1] (the paper's convention).
+- signed:          values are Uniform[-1, 1] instead (the absolute-value task, §8).
+
+Sampling is split in two so that models sharing a seed can share one random draw (common random
+numbers): `draw` makes the uniform noise from a key, `realize` turns it into a batch for one model's
+densities. With u ~ Uniform[0, 1), ``u < d`` has probability d and, given that, ``u / d`` is again
+Uniform[0, 1), so one uniform per entry gives an exact sample for any density.
+
+The on/off pattern is described by *units*: features for independent data, sets otherwise. The
+stratified expected loss (`toyjax.expected_loss`) enumerates unit patterns and calls `conditional`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Static description of a feature distribution."""
+
+    kind: str = "independent"
+    n_features: int = 5
+    set_size: int = 2
+    signed: bool = False
+
+    @property
+    def n_units(self) -> int:
+        """Number of independent on/off units: features, or sets of features."""
+        return self.n_features if self.kind == "independent" else self.n_features // self.set_size
+
+
+def importance_vector(n: int, decay: float, explicit=None, extra=None) -> np.ndarray:
+    """Per-feature importance I (n,): explicit values, else decay**i; `extra` replaces the last one."""
+    imp = np.asarray(explicit, np.float32) if explicit is not None else decay ** np.arange(n, dtype=np.float32)
+    imp = imp.astype(np.float32).copy()
+    if extra is not None:
+        imp[-1] = extra
+    return imp
+
+
+def density_vector(n: int, density, extra=None) -> np.ndarray:
+    """Per-feature density (n,) from a scalar or a list; `extra` replaces the last feature's."""
+    d = np.broadcast_to(np.asarray(density, np.float32), (n,)).copy()
+    if extra is not None:
+        d[-1] = extra
+    return d
+
+
+def unit_density(spec: DataSpec, density: jax.Array) -> jax.Array:
+    """Probability (n_units,) that each unit is on, from per-feature density (n,)."""
+    return density if spec.kind == "independent" else density[:: spec.set_size]
+
+
+def draw(spec: DataSpec, batch: int, *, key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Uniform noise for one batch: values (batch, n) and unit gates (batch, n_units)."""
+    if spec.kind == "independent":
+        u = jax.random.uniform(key, (batch, spec.n_features))
+        return u, u
+    k_val, k_gate = jax.random.split(key)
+    values = jax.random.uniform(k_val, (batch, spec.n_features))
+    return values, jax.random.uniform(k_gate, (batch, spec.n_units))
+
+
+def realize(spec: DataSpec, noise: tuple[jax.Array, jax.Array], density: jax.Array) -> jax.Array:
+    """One model's batch x (batch, n) from shared noise and that model's per-feature density (n,)."""
+    values, gates = noise
+    if spec.kind == "independent":
+        scaled = values / density
+        return jnp.where(values < density, _values(spec, scaled), 0.0)
+    d_unit = unit_density(spec, density)
+    on = gates < d_unit
+    if spec.kind == "correlated":
+        active = jnp.repeat(on, spec.set_size, axis=-1)
+    else:
+        member = jnp.minimum(jnp.floor(gates / d_unit * spec.set_size), spec.set_size - 1)
+        slot = jnp.tile(jnp.arange(spec.set_size), spec.n_units)
+        active = jnp.repeat(on, spec.set_size, axis=-1) & (jnp.repeat(member, spec.set_size, axis=-1) == slot)
+    return jnp.where(active, _values(spec, values), 0.0)
+
+
+def conditional(spec: DataSpec, on: jax.Array, *, key: jax.Array) -> jax.Array:
+    """Samples x (..., n) given which units are on (..., n_units), values drawn fresh from `key`."""
+    shape = on.shape[:-1] + (spec.n_features,)
+    k_val, k_member = jax.random.split(key)
+    values = _values(spec, jax.random.uniform(k_val, shape))
+    active = jnp.repeat(on, spec.set_size, axis=-1) if spec.kind != "independent" else on
+    if spec.kind == "anticorrelated":
+        member = jax.random.randint(k_member, on.shape, 0, spec.set_size)
+        slot = jnp.tile(jnp.arange(spec.set_size), spec.n_units)
+        active = active & (jnp.repeat(member, spec.set_size, axis=-1) == slot)
+    return jnp.where(active, values, 0.0)
+
+
+def sample(spec: DataSpec, batch: int, density: jax.Array, *, key: jax.Array) -> jax.Array:
+    """A batch x (batch, n) for one model: `draw` followed by `realize`."""
+    return realize(spec, draw(spec, batch, key=key), density)
+
+
+def _values(spec: DataSpec, u: jax.Array) -> jax.Array:
+    """Map Uniform[0, 1) to the feature values: itself, or Uniform[-1, 1) when signed."""
+    return 2.0 * u - 1.0 if spec.signed else u

@@ -1,0 +1,84 @@
+"""The four toy models of Elhage et al., "Toy Models of Superposition" (2022), as pure functions.
+
+Every model is a pair ``init(n, m, scale, *, key) -> params`` and ``apply(params, x) -> x'`` over a
+params dict. W has shape (m, n) as in the paper, so column W[:, i] is feature i's direction. No model has
+a hidden bias.
+
+- linear (§2):          x' = WᵀW x + b
+- relu_output (§2):     x' = ReLU(WᵀW x + b)
+- relu_hidden (§7):     h = ReLU(W x),  x' = ReLU(Wᵀ h + b)        (privileged hidden basis)
+- abs_mlp (§8):         h = ReLU(W1 x), y' = ReLU(W2 h + b)        (untied; trained on y = |x|)
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+Params = dict[str, jax.Array]
+
+
+def xavier_normal(key: jax.Array, shape: tuple[int, int], scale: jax.Array | float) -> jax.Array:
+    """Xavier-normal matrix, std = scale·sqrt(2/(fan_in+fan_out)), from this model's own shape only.
+
+    The std never depends on how many models are trained together (the stacked-PyTorch init trap).
+    """
+    std = scale * jnp.sqrt(2.0 / (shape[0] + shape[1]))
+    return std * jax.random.normal(key, shape, jnp.float32)
+
+
+def init_tied(n: int, m: int, scale: jax.Array | float, *, key: jax.Array) -> Params:
+    """Params of the tied models: W (m, n) Xavier-normal, b (n,) zeros."""
+    return {"W": xavier_normal(key, (m, n), scale), "b": jnp.zeros((n,), jnp.float32)}
+
+
+def init_abs_mlp(n: int, m: int, scale: jax.Array | float, *, key: jax.Array) -> Params:
+    """Params of abs_mlp: W1 (m, n), W2 (n, m) Xavier-normal, b (n,) zeros."""
+    k1, k2 = jax.random.split(key)
+    return {
+        "W1": xavier_normal(k1, (m, n), scale),
+        "W2": xavier_normal(k2, (n, m), scale),
+        "b": jnp.zeros((n,), jnp.float32),
+    }
+
+
+def linear(params: Params, x: jax.Array) -> jax.Array:
+    """x' = WᵀW x + b for a batch x of shape (batch, n)."""
+    return (x @ params["W"].T) @ params["W"] + params["b"]
+
+
+def relu_output(params: Params, x: jax.Array) -> jax.Array:
+    """x' = ReLU(WᵀW x + b) for a batch x of shape (batch, n)."""
+    return jax.nn.relu(linear(params, x))
+
+
+def relu_hidden(params: Params, x: jax.Array) -> jax.Array:
+    """x' = ReLU(Wᵀ ReLU(W x) + b) for a batch x of shape (batch, n)."""
+    h = jax.nn.relu(x @ params["W"].T)
+    return jax.nn.relu(h @ params["W"] + params["b"])
+
+
+def abs_mlp(params: Params, x: jax.Array) -> jax.Array:
+    """y' = ReLU(W2 ReLU(W1 x) + b) for a batch x of shape (batch, n)."""
+    h = jax.nn.relu(x @ params["W1"].T)
+    return jax.nn.relu(h @ params["W2"].T + params["b"])
+
+
+APPLY = {"linear": linear, "relu_output": relu_output, "relu_hidden": relu_hidden, "abs_mlp": abs_mlp}
+INIT = {"linear": init_tied, "relu_output": init_tied, "relu_hidden": init_tied, "abs_mlp": init_abs_mlp}
+
+
+def target(kind: str, x: jax.Array) -> jax.Array:
+    """What model `kind` is trained to output: |x| for abs_mlp, x itself otherwise."""
+    return jnp.abs(x) if kind == "abs_mlp" else x
+
+
+def sample_loss(kind: str, params: Params, x: jax.Array, importance: jax.Array) -> jax.Array:
+    """Per-sample loss Σ_i I_i (y_i − x'_i)² (§2) for x of shape (batch, n); returns (batch,)."""
+    error = target(kind, x) - APPLY[kind](params, x)
+    return jnp.sum(importance * error**2, axis=-1)
+
+
+def feature_matrix(params: Params) -> jax.Array:
+    """The (…, m, n) matrix whose columns are the features' embedding directions (W, or W1)."""
+    return params["W"] if "W" in params else params["W1"]
