@@ -1,0 +1,65 @@
+"""The result store: round trip, atomic files, and clear errors for damaged ones."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import toyjax
+from toyjax.results import ResultsError
+
+
+@pytest.fixture(scope="module")
+def results():
+    from tests.conftest import TINY
+
+    cfg = dict(TINY, grid={"axes": {"density": [1.0, 0.1], "seed": 2}})
+    return toyjax.run(cfg)
+
+
+def test_round_trip(tmp_path, results):
+    results.save(tmp_path)
+    back = toyjax.load(tmp_path)
+    assert back.dims == results.dims and back.grid_shape == results.grid_shape
+    for name in results.params:
+        np.testing.assert_array_equal(back.params[name], results.params[name])
+    np.testing.assert_array_equal(back.history["params"]["W"], results.history["params"]["W"])
+    np.testing.assert_array_equal(back.history["step"], results.history["step"])
+    np.testing.assert_array_equal(back.coords["density"], results.coords["density"])
+    assert back.config == results.config
+    header = json.loads((tmp_path / "results.json").read_text())
+    assert header["meta"]["device_count"] >= 1 and header["meta"]["versions"]["jax"]
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_npz_has_no_pickles(tmp_path, results):
+    results.save(tmp_path)
+    with np.load(tmp_path / "results.npz", allow_pickle=False) as npz:
+        assert all(npz[k].dtype != object for k in npz.files)
+
+
+@pytest.mark.parametrize("damage", ["truncate_npz", "garbage_json", "missing_npz", "shape_mismatch"])
+def test_damaged_results_fail_clearly(tmp_path, results, damage):
+    results.save(tmp_path)
+    npz, js = tmp_path / "results.npz", tmp_path / "results.json"
+    if damage == "truncate_npz":
+        npz.write_bytes(npz.read_bytes()[:200])
+    elif damage == "garbage_json":
+        js.write_text('{"dims": [')
+    elif damage == "missing_npz":
+        npz.unlink()
+    else:
+        header = json.loads(js.read_text())
+        header["shapes"]["loss"] = [99]
+        js.write_text(json.dumps(header))
+    with pytest.raises(ResultsError, match="results"):
+        toyjax.load(tmp_path)
+
+
+def test_to_xarray_when_installed(results):
+    xr = pytest.importorskip("xarray")
+    ds = results.to_xarray()
+    assert isinstance(ds, xr.Dataset)
+    assert ds["loss"].sel(density=0.1).shape == (2,)

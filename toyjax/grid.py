@@ -1,0 +1,341 @@
+"""The grid: from a config to a whole grid of trained toy models, in compiled blocks.
+
+The grid is the Cartesian product of the config's axes (``grid.axes``, in order), flattened. It runs in
+*blocks* of a fixed number of models per device: the block size depends only on the shapes (n, m,
+batch) and the device's memory, never on the grid, so every model always runs in exactly the same
+compiled program. With a model's keys depending only on the base seed and its seed index, its result is
+therefore bit-identical whatever the grid size, the number of blocks or the device count (XLA is only
+deterministic for identical programs, not across batch shapes). The model axis of each call is sharded
+over all local devices with `jax.sharding`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from toyjax import config as config_lib
+from toyjax import data
+from toyjax.config import AXES, Config, ConfigError
+from toyjax.results import Results
+
+log = logging.getLogger(__name__)
+
+PROGRESS_TICKS = 40  # segments per run, so progress and checkpoints come often enough
+BLOCK_ELEMENTS = 2**21  # batch·(n+m) activations per block: enough work per step to amortise dispatch
+MAX_BLOCK = 1024  # models per device per call; larger blocks stop paying and pad small grids more
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A grid laid out for the engine: host-side arrays, before anything is compiled."""
+
+    static: Any  # toyjax.train.Static
+    dims: tuple[str, ...]
+    coords: dict[str, np.ndarray]
+    points: dict[str, np.ndarray]  # Point fields and "seed", each with leading flat model axis
+
+    @property
+    def grid_shape(self) -> tuple[int, ...]:
+        return tuple(len(self.coords[d]) for d in self.dims)
+
+    @property
+    def n_models(self) -> int:
+        return len(self.points["seed"])
+
+
+def make_plan(cfg: Config) -> Plan:
+    """Expand the axes of a validated config into per-model arrays (no JAX work)."""
+    from toyjax.train import Static
+
+    dims = tuple(cfg.grid.axes)
+    values = {axis: config_lib.axis_values(cfg, axis) for axis in dims}
+    rows = [dict(zip(dims, combo)) for combo in itertools.product(*(values[a] for a in dims))]
+    points = _stack([_point(cfg, row) for row in rows])
+    coords = {axis: np.asarray(values[axis], dtype=np.int64 if axis == "seed" else np.float64) for axis in dims}
+    spec = data.DataSpec(cfg.data.kind, cfg.model.n_features, cfg.data.set_size, cfg.data.signed)
+    if spec.kind != "independent":
+        _check_set_density(spec, points["density"])
+    static = Static(
+        model=cfg.model.kind,
+        n_features=cfg.model.n_features,
+        n_hidden=cfg.model.n_hidden,
+        data=spec,
+        batch_size=cfg.train.batch_size,
+        steps=cfg.train.steps,
+        schedule=cfg.train.schedule,
+        warmup_steps=cfg.train.warmup_steps,
+        segment_steps=math.ceil(cfg.train.steps / PROGRESS_TICKS),
+        snapshot_steps=snapshot_steps(cfg.train.steps, cfg.record.snapshots),
+        snapshot_params=cfg.record.snapshot_params,
+        eval_samples=cfg.record.eval_samples,
+    )
+    return Plan(static, dims, coords, points)
+
+
+def snapshot_steps(steps: int, count: int) -> tuple[int, ...]:
+    """About `count` log-spaced step counts in [1, steps], always ending at `steps`."""
+    if count == 0:
+        return ()
+    grid = np.unique(np.round(np.geomspace(1, steps, count)).astype(int))
+    return tuple(int(s) for s in grid)
+
+
+def _point(cfg: Config, row: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Per-model arrays for one grid point; axes in `row` override the config's defaults."""
+    get = {axis: row.get(axis, config_lib.get_field(cfg, dotted)) for axis, dotted in AXES.items()}
+    n = cfg.model.n_features
+    return {
+        "density": data.density_vector(n, get["density"], get["extra_density"]),
+        "importance": data.importance_vector(n, get["importance_decay"], cfg.data.importance, get["extra_importance"]),
+        "lr": np.float32(get["lr"]),
+        "weight_decay": np.float32(get["weight_decay"]),
+        "init_scale": np.float32(get["init_scale"]),
+        "seed": np.int32(get["seed"]),
+    }
+
+
+def _stack(rows: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.stack([r[k] for r in rows]) for k in rows[0]}
+
+
+def _check_set_density(spec: data.DataSpec, density: np.ndarray) -> None:
+    sets = density.reshape(len(density), spec.n_units, spec.set_size)
+    if np.any(sets != sets[..., :1]):
+        raise ConfigError(f"data.density: {spec.kind} features need one density per set of {spec.set_size}")
+
+
+# --------------------------------------------------------------------------- execution
+
+
+def block_size(static, n_devices: int = 1, override: int | None = None) -> int:
+    """Models per device in one compiled call: fixed by the shapes and device memory, never by the grid.
+
+    About `BLOCK_ELEMENTS` activations per step, a power of two, and at most a quarter of device memory.
+    """
+    if override is not None:
+        return override
+    n, m, b = static.n_features, static.n_hidden, static.batch_size
+    by_work = min(MAX_BLOCK, 2 ** max(0, int(math.log2(max(1, BLOCK_ELEMENTS // (b * (n + m)))))))
+    n_params = 2 * n * m + n
+    per_model = 4 * (8 * b * (n + m) + n_params * (8 + len(static.snapshot_steps)))
+    by_memory = max(1, _device_memory() // (4 * per_model))
+    return int(min(by_work, by_memory))
+
+
+def _device_memory() -> int:
+    """Bytes of memory of one local device (host memory for the CPU)."""
+    import jax
+
+    stats = jax.local_devices()[0].memory_stats() or {}
+    if "bytes_limit" in stats:
+        return int(stats["bytes_limit"])
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // jax.local_device_count()
+
+
+def run(cfg: Any, *, progress: bool | None = None) -> Results:
+    """Train the whole grid described by `cfg` (a `Config`, dict or OmegaConf node); returns `Results`.
+
+    Raises:
+        ConfigError: a bad config value, before anything is compiled.
+    """
+    cfg = config_lib.to_config(cfg)
+    plan = make_plan(cfg)
+    return Runner(plan, cfg).run(progress=cfg.progress if progress is None else progress)
+
+
+class Runner:
+    """Runs a `Plan` block by block and segment by segment with the engine's compiled programs."""
+
+    def __init__(self, plan: Plan, cfg: Config):
+        import jax
+
+        self.plan, self.cfg = plan, cfg
+        self.devices = jax.local_devices()
+        self.per_call = block_size(plan.static, len(self.devices), cfg.grid.block_size) * len(self.devices)
+        self.programs = _programs(plan.static, len(self.devices))
+
+    def blocks(self) -> list[np.ndarray]:
+        """Model indices of each call, the last padded by repeating the final model."""
+        n, size = self.plan.n_models, self.per_call
+        return [np.minimum(np.arange(i, i + size), n - 1) for i in range(0, n, size)]
+
+    def run(self, progress: bool = True) -> Results:
+        import jax
+
+        static, blocks = self.plan.static, self.blocks()
+        exe, compile_s = self.programs.compiled(self._args(blocks[0]))
+        bar = _progress_bar(self.plan.n_models * static.steps, progress)
+        outputs, train_s, eval_s = [], 0.0, 0.0
+        for i, block in enumerate(blocks):
+            bar.set_description(f"block {i + 1}/{len(blocks)}")
+            points, base, eval_seed = self._args(block)
+            real = len(np.unique(block))
+            start = time.perf_counter()
+            state = exe["init"](points, base)
+            for k in range(static.n_segments):
+                t0 = k * static.segment_steps
+                state = jax.block_until_ready(exe["segment"](state, points, base, np.int32(t0)))
+                bar.update(real * (min(t0 + static.segment_steps, static.steps) - t0))
+            train_s += time.perf_counter() - start
+            start = time.perf_counter()
+            outputs.append(jax.device_get(exe["finish"](state, points, eval_seed)))
+            eval_s += time.perf_counter() - start
+        bar.close()
+        model_steps = self.plan.n_models * static.steps
+        timing = {
+            "compile_s": compile_s,
+            "train_s": train_s,
+            "eval_s": eval_s,
+            "model_steps_per_s": model_steps / max(train_s, 1e-9),
+        }
+        log.info("trained %d models x %d steps in %.1f s (+%.1f s compile, %.1f s evaluation)",
+                 self.plan.n_models, static.steps, train_s, compile_s, eval_s)
+        return self._assemble(outputs, timing)
+
+    def _args(self, block: np.ndarray):
+        """Device arrays of one call: the block's points (sharded), base seed and evaluation seed."""
+        import jax
+        import jax.numpy as jnp
+
+        points = {k: v[block] for k, v in self.plan.points.items()}
+        return (
+            jax.device_put(points, self.programs.sharding),
+            jnp.asarray(self.cfg.train.seed, dtype=jnp.uint32),
+            jnp.asarray(self.cfg.record.eval_seed, dtype=jnp.uint32),
+        )
+
+    def _assemble(self, outputs: list, timing: dict) -> Results:
+        """Concatenate the blocks' outputs, drop the padding and reshape to the grid."""
+        import jax
+
+        plan = self.plan
+        shape = plan.grid_shape
+
+        def grid(*leaves):
+            flat = np.concatenate(leaves)[: plan.n_models]
+            return flat.reshape(shape + flat.shape[1:])
+
+        out = jax.tree.map(grid, *outputs)
+        history = dict(out["history"], step=np.asarray(plan.static.snapshot_steps, np.int64))
+        return Results(
+            dims=plan.dims,
+            coords=plan.coords,
+            params=out["params"],
+            loss=out["loss"],
+            eval_loss=out["eval_loss"],
+            history=history,
+            diverged=out["diverged"],
+            density=plan.points["density"].reshape(shape + (-1,)),
+            importance=plan.points["importance"].reshape(shape + (-1,)),
+            timing=timing,
+            config=asdict(self.cfg),
+            meta=_meta(self.devices),
+        )
+
+
+def _progress_bar(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="model-step", unit_scale=True, disable=not enabled, dynamic_ncols=True)
+
+
+def _meta(devices) -> dict[str, Any]:
+    """Package versions and the devices the run used."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for pkg in ("toyjax", "jax", "jaxlib", "optax", "numpy"):
+        try:
+            versions[pkg] = version(pkg)
+        except PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "versions": versions,
+        "platform": devices[0].platform,
+        "device_kind": devices[0].device_kind,
+        "device_count": len(devices),
+    }
+
+
+# --------------------------------------------------------------------------- compiled programs
+
+
+class _Programs:
+    """The three programs of one `Static` and device count (`init`, `segment`, `finish`), vmapped over models."""
+
+    def __init__(self, static, n_devices: int):
+        import jax
+        from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+        from toyjax import train
+
+        mesh = Mesh(np.array(jax.local_devices()[:n_devices]), ("models",))
+        self.sharding = NamedSharding(mesh, PartitionSpec("models"))
+
+        def split(points):
+            point = train.Point(**{k: v for k, v in points.items() if k != "seed"})
+            return point, points["seed"]
+
+        def init(points, base):
+            def one(point, seed):
+                return train.init_model(static, point, key=train.model_keys(base, seed).init)
+
+            return jax.vmap(one)(*split(points))
+
+        def segment(state, points, base, t0):
+            def one(state, point, seed):
+                return train.train_segment(static, state, point, train.model_keys(base, seed), t0)
+
+            return jax.vmap(one)(state, *split(points))
+
+        def finish(state, points, eval_seed):
+            def one(state, point):
+                return train.finish(static, state, point, jax.random.key(eval_seed))
+
+            return jax.vmap(one)(state, split(points)[0])
+
+        self._jit = {
+            "init": jax.jit(init, out_shardings=self.sharding),
+            "segment": jax.jit(segment, out_shardings=self.sharding, donate_argnums=0),
+            "finish": jax.jit(finish, out_shardings=self.sharding),
+        }
+        self._compiled: dict[str, dict[str, Any]] = {}
+
+    def compiled(self, args) -> tuple[dict[str, Any], float]:
+        """The programs compiled for these argument shapes (once per shape), and the seconds it took."""
+        import jax
+
+        key = str(jax.tree.map(lambda a: (a.shape, a.dtype), args))
+        if key in self._compiled:
+            return self._compiled[key], 0.0
+        start = time.perf_counter()
+        points, base, eval_seed = args
+        init = self._jit["init"].lower(points, base).compile()
+        state = jax.tree.map(
+            lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=self.sharding),
+            jax.eval_shape(self._jit["init"], points, base),
+        )
+        t0 = jax.ShapeDtypeStruct((), np.int32)
+        segment = self._jit["segment"].lower(state, points, base, t0).compile()
+        finish = self._jit["finish"].lower(state, points, eval_seed).compile()
+        self._compiled[key] = {"init": init, "segment": segment, "finish": finish}
+        return self._compiled[key], time.perf_counter() - start
+
+
+_PROGRAM_CACHE: dict[tuple, _Programs] = {}
+
+
+def _programs(static, n_devices: int) -> _Programs:
+    """Programs for `static`, reused by every run in this process."""
+    key = (static, n_devices)
+    if key not in _PROGRAM_CACHE:
+        _PROGRAM_CACHE[key] = _Programs(static, n_devices)
+    return _PROGRAM_CACHE[key]
