@@ -190,10 +190,10 @@ def validate(cfg: Config) -> None:
     if unknown:
         raise ConfigError(f"grid.axes.{unknown[0]}: unknown axis; allowed: {', '.join(AXES)}")
     for axis, dotted in AXES.items():
-        values = axis_values(cfg, axis) if axis in cfg.grid.axes else [get_field(cfg, dotted)]
-        where = f"grid.axes.{axis}" if axis in cfg.grid.axes else dotted
-        for value in values:
-            check_axis_value(axis, value, n, where)
+        check_axis_value(axis, get_field(cfg, dotted), n, dotted)
+        if axis in cfg.grid.axes:
+            for value in axis_values(cfg, axis):
+                check_axis_value(axis, value, n, f"grid.axes.{axis}")
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:

@@ -333,6 +333,11 @@ class _Programs:
 _PROGRAM_CACHE: dict[tuple, _Programs] = {}
 
 
+def clear_cache() -> None:
+    """Forget every compiled program (frees their device memory once JAX's own caches are cleared)."""
+    _PROGRAM_CACHE.clear()
+
+
 def _programs(static, n_devices: int) -> _Programs:
     """Programs for `static`, reused by every run in this process."""
     key = (static, n_devices)

@@ -23,7 +23,7 @@ from toyjax.analysis import adversarial, dynamics, geometry, neurons, phase, the
 from toyjax.analysis.metrics import dimensions_per_feature, features_per_dimension
 from toyjax.data import DataSpec
 
-PHASE_SWEEPS = ("phase_n2m1", "phase_n3m2")
+PHASE_SWEEPS = ("phase_n2m1", "phase_n2m1_quick", "phase_n3m2")
 
 
 def _plain(x) -> float | None:

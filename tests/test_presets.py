@@ -1,0 +1,80 @@
+"""Every preset in sweeps/ composes, validates, and matches what its header claims (n, m, model, data, axes)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import toyjax
+from toyjax import presets
+from toyjax.config import to_config
+
+NAMES = presets.preset_names()
+PAPER_PRESETS = {
+    "intro", "demo_sparsity", "demo_sparsity_n80", "phase_n2m1", "phase_n3m2", "uniform_geometry",
+    "nonuniform_pentagon", "correlated", "anticorrelated", "collapse", "dynamics", "adversarial",
+    "privileged_basis", "abs_small", "abs_computation",
+}
+
+
+def header(name: str) -> list[str]:
+    text = (presets.sweeps_dir() / f"{name}.yaml").read_text()
+    return [line for line in text.splitlines() if line.startswith("#")]
+
+
+def claims(name: str) -> dict[str, str]:
+    """The ``# expect: n=.. m=.. model=.. data=.. axes=a,b`` line of a preset's header."""
+    (line,) = [line for line in header(name) if line.startswith("# expect:")]
+    return dict(item.split("=", 1) for item in line.removeprefix("# expect:").split())
+
+
+def test_every_paper_experiment_has_a_preset():
+    assert PAPER_PRESETS.issubset(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_header(name):
+    lines = header(name)
+    assert lines[0] == "# @package _global_"
+    assert lines[1].startswith(f"# {name} — ")
+    assert "§" in lines[1] or "§" in lines[2], "header names the paper section it reproduces"
+    (time_line,) = [line for line in lines if line.startswith("# time:")]
+    assert re.search(r"\d", time_line) and "CPU" in time_line
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_preset_matches_its_header(name):
+    cfg = toyjax.compose(name)
+    expect = claims(name)
+    assert cfg.sweep.name == name
+    assert cfg.model.n_features == int(expect["n"])
+    assert cfg.model.n_hidden == int(expect["m"])
+    assert cfg.model.kind == expect["model"]
+    assert cfg.data.kind == expect["data"]
+    assert list(cfg.grid.axes) == expect["axes"].split(",")
+    conf = to_config(cfg)
+    assert conf.train.steps == (5000 if name == "phase_n2m1_quick" else 10_000)
+    assert conf.train.batch_size == 1024
+
+
+def test_default_is_the_quick_phase_diagram():
+    cfg = toyjax.compose()
+    assert cfg.sweep.name == "phase_n2m1_quick"
+    assert (cfg.model.n_features, cfg.model.n_hidden) == (2, 1)
+
+
+def test_overrides_and_new_axes():
+    overrides = ["train.steps=100", "record.snapshots=10", "grid.axes.density=log:0.01:1:5", "grid.axes.seed=3"]
+    cfg = toyjax.compose("dynamics", overrides)
+    conf = to_config(cfg)
+    assert conf.train.steps == 100
+    assert conf.grid.axes == {"seed": 3, "density": "log:0.01:1:5"}
+
+
+def test_compose_then_run():
+    cfg = toyjax.compose("intro", ["train.steps=20", "train.batch_size=32", "grid.axes.seed=1",
+                                   "record.snapshots=2", "record.eval_samples=16", "progress=false"])
+    results = toyjax.run(cfg)
+    assert results.dims == ("density", "seed")
+    assert results.grid_shape == (3, 1)

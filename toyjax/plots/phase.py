@@ -1,0 +1,116 @@
+"""The §3 phase diagram of Elhage et al. (2022): the trained grid's phase map beside the analytic one.
+
+Left: each (density, relative extra importance) cell coloured by the phase of its best seed (lowest
+stratified `eval_loss`), with the analytic boundaries drawn over it. Right: the analytic phase
+(`toyjax.analysis.theory.analytic_phase`) on a fine grid. Both axes are logarithmic.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from toyjax.analysis import phase, theory  # noqa: E402
+
+COLORS = {
+    theory.UNCLEAR: "#d9d9d9",
+    theory.NOT_REPRESENTED: "#4c72b0",
+    theory.DEDICATED: "#55a868",
+    theory.ORDINARY_ANTIPODAL: "#ccb974",
+    theory.SUPERPOSITION: "#c44e52",
+}
+LABELS = {
+    theory.UNCLEAR: "unclear",
+    theory.NOT_REPRESENTED: "extra feature not represented",
+    theory.DEDICATED: "extra feature gets a dedicated dimension",
+    theory.ORDINARY_ANTIPODAL: "dedicated; ordinary features antipodal",
+    theory.SUPERPOSITION: "extra feature in superposition (antipodal)",
+}
+_CMAP = ListedColormap([COLORS[c] for c in range(len(theory.PHASES))])
+_NORM = BoundaryNorm(np.arange(len(theory.PHASES) + 1) - 0.5, _CMAP.N)
+
+
+def _edges(values: np.ndarray) -> np.ndarray:
+    """Cell edges of log-spaced centres (geometric midpoints, extrapolated at both ends)."""
+    v = np.log(np.asarray(values, dtype=np.float64))
+    if v.size == 1:
+        return np.exp(v + np.array([-0.5, 0.5]))
+    mid = (v[1:] + v[:-1]) / 2
+    return np.exp(np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]]))
+
+
+def empirical_map(results) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(density values (D,), relative importances (R,), phase codes (D, R)) of the trained grid.
+
+    Seeds are aggregated best-of-N by `eval_loss`; any other grid axis is fixed at its first value.
+    """
+    dims = tuple(results.dims)
+    loss = np.where(results.diverged, np.inf, results.eval_loss)
+    codes, rest = phase.aggregate_phase(np.asarray(results.params["W"]), loss, dims, "best")
+    for axis in [d for d in rest if d not in ("density", "extra_importance")]:
+        codes = np.take(codes, 0, axis=rest.index(axis))
+        rest = tuple(d for d in rest if d != axis)
+    codes = np.transpose(codes, [rest.index("density"), rest.index("extra_importance")])
+    ordinary = float(np.asarray(results.importance).reshape(-1, results.importance.shape[-1])[0, 0])
+    density = np.asarray(results.coords["density"], dtype=np.float64)
+    ratio = np.asarray(results.coords["extra_importance"], dtype=np.float64) / ordinary
+    return density, ratio, codes
+
+
+def phase_figure(results, directory: Path, summary: dict[str, Any] | None = None, name: str = "phase") -> list[Path]:
+    """Write ``<name>.png`` and ``<name>.svg``; returns [] unless density and extra_importance are grid axes."""
+    if not {"density", "extra_importance"} <= set(results.dims):
+        return []
+    from toyjax.plots import FORMATS
+
+    n = int(results.config["model"]["n_features"])
+    m = int(results.config["model"]["n_hidden"])
+    density, ratio, codes = empirical_map(results)
+    s_fine = np.geomspace(_edges(density)[0], _edges(density)[-1], 300)
+    r_fine = np.geomspace(_edges(ratio)[0], _edges(ratio)[-1], 300)
+    analytic = np.asarray(theory.analytic_phase(n, s_fine[:, None], r_fine[None, :])[0])
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), sharex=True, sharey=True, constrained_layout=True)
+    left.pcolormesh(_edges(ratio), _edges(density), codes, cmap=_CMAP, norm=_NORM, rasterized=True)
+    left.contour(r_fine, s_fine, analytic, levels=np.arange(len(theory.PHASES)) + 0.5, colors="k", linewidths=1.2)
+    right.pcolormesh(r_fine, s_fine, analytic, cmap=_CMAP, norm=_NORM, shading="nearest", rasterized=True)
+    seeds = len(results.coords["seed"]) if "seed" in results.dims else 1
+    left.set_title(f"trained (best of {seeds} seed{'s' * (seeds > 1)}; black: analytic boundary)")
+    right.set_title("analytic (argmin of expected loss)")
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("relative importance of the extra feature")
+    left.set_ylabel("feature density (1−S)")
+    shown = sorted(set(np.unique(codes)) | set(theory.CANDIDATES[n]))
+    fig.legend(handles=[Patch(color=COLORS[c], label=LABELS[c]) for c in shown], loc="outside lower center",
+               ncol=min(len(shown), 3), frameon=False)
+    fig.suptitle(f"{results.config.get('sweep_name') or 'phase diagram'}: n={n}, m={m}, "
+                 f"{int(results.config['train']['steps']):,} steps — {_score(results, codes, summary)}")
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [directory / f"{name}.{ext}" for ext in FORMATS]
+    for path in paths:
+        fig.savefig(path, dpi=150)
+    plt.close(fig)
+    return paths
+
+
+def _score(results, codes: np.ndarray, summary: dict[str, Any] | None) -> str:
+    """'agreement with theory X% (Y% away from boundaries)', from the summary or computed here."""
+    found = ((summary or {}).get("phase") or {}).get("best")
+    if not found:
+        from toyjax.analysis.summary import phase_summary
+
+        found = phase_summary(results)["best"]
+    away = found.get("away_from_boundary")
+    tail = f" ({away:.0%} away from boundaries)" if away is not None else ""
+    return f"agreement with theory {found['all']:.0%}{tail}"
