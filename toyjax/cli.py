@@ -181,7 +181,7 @@ def run_job(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     from toyjax.config import to_config
 
     conf = to_config(cfg)
-    results = grid.run(conf)
+    results = grid.run(conf, checkpoint_dir=out_dir)
     results.config["sweep_name"] = OmegaConf.select(cfg, "sweep.name")
     results.config["sweep_figure"] = OmegaConf.select(cfg, "sweep.figure")
     summary = _summarize(results)

@@ -91,6 +91,7 @@ class RecordConfig:
     snapshot_params: bool = True
     eval_samples: int = 256
     eval_seed: int = 1
+    checkpoint_every: int = 2000
 
 
 @dataclass
@@ -174,6 +175,7 @@ def validate(cfg: Config) -> None:
     _int("train.seed", t.seed, low=0)
     _int("record.snapshots", r.snapshots, low=0, high=t.steps)
     _int("record.eval_seed", r.eval_seed, low=0)
+    _int("record.checkpoint_every", r.checkpoint_every, low=0)
     _bool("data.signed", d.signed)
     _bool("record.snapshot_params", r.snapshot_params)
     _bool("progress", cfg.progress)

@@ -140,15 +140,28 @@ def _device_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // jax.local_device_count()
 
 
-def run(cfg: Any, *, progress: bool | None = None) -> Results:
+def run(cfg: Any, *, progress: bool | None = None, checkpoint_dir: str | os.PathLike | None = None) -> Results:
     """Train the whole grid described by `cfg` (a `Config`, dict or OmegaConf node); returns `Results`.
 
+    With `checkpoint_dir`, the training state is saved there every ``record.checkpoint_every`` steps and
+    after every block, and a run of the same config in the same directory continues where the last one
+    stopped, with bit-identical results. The checkpoint is removed once the grid is trained.
+
     Raises:
-        ConfigError: a bad config value, before anything is compiled.
+        ConfigError: a bad config value (before anything is compiled), or a checkpoint of another run.
     """
     cfg = config_lib.to_config(cfg)
     plan = make_plan(cfg)
-    return Runner(plan, cfg).run(progress=cfg.progress if progress is None else progress)
+    runner = Runner(plan, cfg)
+    ckpt = None
+    if checkpoint_dir is not None and cfg.record.checkpoint_every > 0:
+        from toyjax.checkpoint import Checkpoint
+
+        ckpt = Checkpoint(checkpoint_dir, runner.fingerprint())
+    results = runner.run(progress=cfg.progress if progress is None else progress, checkpoint=ckpt)
+    if ckpt is not None:
+        ckpt.clear()
+    return results
 
 
 class Runner:
@@ -167,27 +180,47 @@ class Runner:
         n, size = self.plan.n_models, self.per_call
         return [np.minimum(np.arange(i, i + size), n - 1) for i in range(0, n, size)]
 
-    def run(self, progress: bool = True) -> Results:
+    def fingerprint(self) -> dict[str, Any]:
+        """What a checkpoint must match to be continued: the config, the block size and the devices."""
+        cfg = asdict(self.cfg)
+        cfg.pop("progress")
+        return {"config": cfg, "per_call": self.per_call, "devices": len(self.devices)}
+
+    def run(self, progress: bool = True, checkpoint=None) -> Results:
         import jax
 
         static, blocks = self.plan.static, self.blocks()
-        exe, compile_s = self.programs.compiled(self._args(blocks[0]))
+        args = self._args(blocks[0])
+        exe, compile_s = self.programs.compiled(args)
+        state_shape, out_shape = self.programs.shapes(args)
         bar = _progress_bar(self.plan.n_models * static.steps, progress)
         outputs, train_s, eval_s = [], 0.0, 0.0
+        done = checkpoint.blocks_done if checkpoint else 0
         for i, block in enumerate(blocks):
             bar.set_description(f"block {i + 1}/{len(blocks)}")
-            points, base, eval_seed = self._args(block)
             real = len(np.unique(block))
+            if i < done:
+                outputs.append(checkpoint.finished_block(i, out_shape))
+                bar.update(real * static.steps)
+                continue
+            points, base, eval_seed = self._args(block)
             start = time.perf_counter()
-            state = exe["init"](points, base)
-            for k in range(static.n_segments):
+            saved = checkpoint.saved_state(i, state_shape) if checkpoint else None
+            state, k0 = (jax.device_put(saved[0], self.programs.sharding), saved[1]) if saved else (None, 0)
+            state = exe["init"](points, base) if state is None else state
+            bar.update(real * min(k0 * static.segment_steps, static.steps))
+            for k in range(k0, static.n_segments):
                 t0 = k * static.segment_steps
                 state = jax.block_until_ready(exe["segment"](state, points, base, np.int32(t0)))
                 bar.update(real * (min(t0 + static.segment_steps, static.steps) - t0))
+                if checkpoint and self._checkpoint_due(k) and k + 1 < static.n_segments:
+                    checkpoint.save_state(i, k + 1, state)
             train_s += time.perf_counter() - start
             start = time.perf_counter()
             outputs.append(jax.device_get(exe["finish"](state, points, eval_seed)))
             eval_s += time.perf_counter() - start
+            if checkpoint:
+                checkpoint.save_block(i, outputs[-1])
         bar.close()
         model_steps = self.plan.n_models * static.steps
         timing = {
@@ -199,6 +232,11 @@ class Runner:
         log.info("trained %d models x %d steps in %.1f s (+%.1f s compile, %.1f s evaluation)",
                  self.plan.n_models, static.steps, train_s, compile_s, eval_s)
         return self._assemble(outputs, timing)
+
+    def _checkpoint_due(self, segment: int) -> bool:
+        """Whether segment `segment` crosses a multiple of ``record.checkpoint_every`` steps."""
+        every, seg = self.cfg.record.checkpoint_every, self.plan.static.segment_steps
+        return (segment + 1) * seg // every > segment * seg // every
 
     def _args(self, block: np.ndarray):
         """Device arrays of one call: the block's points (sharded), base seed and evaluation seed."""
@@ -328,6 +366,14 @@ class _Programs:
         finish = self._jit["finish"].lower(state, points, eval_seed).compile()
         self._compiled[key] = {"init": init, "segment": segment, "finish": finish}
         return self._compiled[key], time.perf_counter() - start
+
+    def shapes(self, args) -> tuple[Any, Any]:
+        """Shapes of a block's training state and of its final records, as pytrees of ShapeDtypeStruct."""
+        import jax
+
+        points, base, eval_seed = args
+        state = jax.eval_shape(self._jit["init"], points, base)
+        return state, jax.eval_shape(self._jit["finish"], state, points, eval_seed)
 
 
 _PROGRAM_CACHE: dict[tuple, _Programs] = {}
