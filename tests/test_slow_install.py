@@ -1,0 +1,39 @@
+"""Installed, not only editable: a built wheel carries conf/ and sweeps/ and runs every preset."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import TINY
+from toyjax import presets
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_every_preset_runs_from_an_installed_wheel(tmp_path):
+    dist, venv = tmp_path / "dist", tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q", "-w", str(dist)], check=True)
+    wheel = next(dist.glob("toyjax-*.whl"))
+    # The venv borrows jax & co. from this interpreter; toyjax itself comes only from the wheel.
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run([venv / "bin" / "pip", "install", "-q", "--no-deps", "--force-reinstall", wheel], check=True)
+    where = subprocess.run([venv / "bin" / "python", "-c", "import toyjax; print(toyjax.__file__)"], cwd=tmp_path,
+                           check=True, capture_output=True, text=True).stdout
+    assert str(venv) in where, where
+
+    names = presets.preset_names()
+    sweep_dir = tmp_path / "multi"
+    out = subprocess.run(
+        [venv / "bin" / "toyjax", "-m", f"sweep={','.join(names)}", *TINY, "grid.axes.seed=1",
+         "grid.axes.density=[0.1]", f"hydra.sweep.dir={sweep_dir}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    summary = json.loads((sweep_dir / "summary.json").read_text())
+    assert summary["n_jobs"] == len(names) and summary["n_failed"] == 0
