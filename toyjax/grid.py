@@ -176,9 +176,15 @@ class Runner:
         self.programs = _programs(plan.static, len(self.devices))
 
     def blocks(self) -> list[np.ndarray]:
-        """Model indices of each call, the last padded by repeating the final model."""
+        """Model indices of each call, in seed order so a block spans few seeds; the last block padded."""
+        order = np.argsort(self.plan.points["seed"], kind="stable")
         n, size = self.plan.n_models, self.per_call
-        return [np.minimum(np.arange(i, i + size), n - 1) for i in range(0, n, size)]
+        return [order[np.minimum(np.arange(i, i + size), n - 1)] for i in range(0, n, size)]
+
+    def seed_slots(self, blocks: list[np.ndarray]) -> int:
+        """K, the most distinct seeds in any block: each block draws K batches of noise per step."""
+        seeds = self.plan.points["seed"]
+        return max(len(np.unique(seeds[b])) for b in blocks)
 
     def fingerprint(self) -> dict[str, Any]:
         """What a checkpoint must match to be continued: the config, the block size and the devices."""
@@ -190,6 +196,7 @@ class Runner:
         import jax
 
         static, blocks = self.plan.static, self.blocks()
+        self.n_slots = self.seed_slots(blocks)
         args = self._args(blocks[0])
         exe, compile_s = self.programs.compiled(args)
         state_shape, out_shape = self.programs.shapes(args)
@@ -203,7 +210,7 @@ class Runner:
                 outputs.append(checkpoint.finished_block(i, out_shape))
                 bar.update(real * static.steps)
                 continue
-            points, base, eval_seed = self._args(block)
+            points, slots, seeds, base, eval_seed = self._args(block)
             start = time.perf_counter()
             saved = checkpoint.saved_state(i, state_shape) if checkpoint else None
             state, k0 = (jax.device_put(saved[0], self.programs.sharding), saved[1]) if saved else (None, 0)
@@ -211,7 +218,7 @@ class Runner:
             bar.update(real * min(k0 * static.segment_steps, static.steps))
             for k in range(k0, static.n_segments):
                 t0 = k * static.segment_steps
-                state = jax.block_until_ready(exe["segment"](state, points, base, np.int32(t0)))
+                state = jax.block_until_ready(exe["segment"](state, points, slots, seeds, base, np.int32(t0)))
                 bar.update(real * (min(t0 + static.segment_steps, static.steps) - t0))
                 if checkpoint and self._checkpoint_due(k) and k + 1 < static.n_segments:
                     checkpoint.save_state(i, k + 1, state)
@@ -239,13 +246,17 @@ class Runner:
         return (segment + 1) * seg // every > segment * seg // every
 
     def _args(self, block: np.ndarray):
-        """Device arrays of one call: the block's points (sharded), base seed and evaluation seed."""
+        """Device arrays of one call: points (sharded), seed slots, the K distinct seeds, base and eval seeds."""
         import jax
         import jax.numpy as jnp
 
         points = {k: v[block] for k, v in self.plan.points.items()}
+        seeds, slots = np.unique(points["seed"], return_inverse=True)
+        seeds = np.resize(seeds, self.n_slots) if len(seeds) < self.n_slots else seeds  # pad with repeats
         return (
             jax.device_put(points, self.programs.sharding),
+            jax.device_put(slots.astype(np.int32), self.programs.sharding),
+            jnp.asarray(seeds, dtype=jnp.int32),
             jnp.asarray(self.cfg.train.seed, dtype=jnp.uint32),
             jnp.asarray(self.cfg.record.eval_seed, dtype=jnp.uint32),
         )
@@ -256,9 +267,11 @@ class Runner:
 
         plan = self.plan
         shape = plan.grid_shape
+        order = np.concatenate(self.blocks())
 
         def grid(*leaves):
-            flat = np.concatenate(leaves)[: plan.n_models]
+            flat = np.empty((plan.n_models, *leaves[0].shape[1:]), leaves[0].dtype)
+            flat[order] = np.concatenate(leaves)  # padding repeats a model, so it writes the same value
             return flat.reshape(shape + flat.shape[1:])
 
         out = jax.tree.map(grid, *outputs)
@@ -328,11 +341,9 @@ class _Programs:
 
             return jax.vmap(one)(*split(points))
 
-        def segment(state, points, base, t0):
-            def one(state, point, seed):
-                return train.train_segment(static, state, point, train.model_keys(base, seed), t0)
-
-            return jax.vmap(one)(state, *split(points))
+        def segment(state, points, slots, seeds, base, t0):
+            data_keys = jax.vmap(lambda s: train.model_keys(base, s).data)(seeds)
+            return train.train_segment(static, state, split(points)[0], slots, data_keys, t0)
 
         def finish(state, points, eval_seed):
             def one(state, point):
@@ -355,14 +366,14 @@ class _Programs:
         if key in self._compiled:
             return self._compiled[key], 0.0
         start = time.perf_counter()
-        points, base, eval_seed = args
+        points, slots, seeds, base, eval_seed = args
         init = self._jit["init"].lower(points, base).compile()
         state = jax.tree.map(
             lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=self.sharding),
             jax.eval_shape(self._jit["init"], points, base),
         )
         t0 = jax.ShapeDtypeStruct((), np.int32)
-        segment = self._jit["segment"].lower(state, points, base, t0).compile()
+        segment = self._jit["segment"].lower(state, points, slots, seeds, base, t0).compile()
         finish = self._jit["finish"].lower(state, points, eval_seed).compile()
         self._compiled[key] = {"init": init, "segment": segment, "finish": finish}
         return self._compiled[key], time.perf_counter() - start
@@ -371,7 +382,7 @@ class _Programs:
         """Shapes of a block's training state and of its final records, as pytrees of ShapeDtypeStruct."""
         import jax
 
-        points, base, eval_seed = args
+        points, _, _, base, eval_seed = args
         state = jax.eval_shape(self._jit["init"], points, base)
         return state, jax.eval_shape(self._jit["finish"], state, points, eval_seed)
 

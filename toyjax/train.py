@@ -155,12 +155,28 @@ def _record(static: Static, history: dict, params: models.Params, loss: jax.Arra
 # --------------------------------------------------------------------------- the whole run
 
 
-def train_segment(static: Static, state: State, point: Point, keys: Keys, t0: jax.Array) -> State:
-    """Steps t0 .. t0 + segment_steps − 1 (those below `steps`) of one model, as one `lax.scan`."""
+def train_segment(
+    static: Static, state: State, points: Point, slots: jax.Array, data_keys: jax.Array, t0: jax.Array
+) -> State:
+    """Steps t0 .. t0 + segment_steps − 1 (those below `steps`) for a block of C models, as one `lax.scan`.
+
+    Each step draws one batch of noise per data key (K,) and every model realises its own batch from
+    the draw of its slot (C,), so models with the same seed share the draw (common random numbers).
+    A model's batch is the same whichever block it is in: the draw depends only on its key and the step.
+    `state` and `points` have leading axis C.
+    """
 
     def step(state, t):
-        x = data.sample(static.data, static.batch_size, point.density, key=jax.random.fold_in(keys.data, t))
-        return model_step(static, state, point, x, t)
+        def draw(key):
+            return data.draw(static.data, static.batch_size, key=jax.random.fold_in(key, t))
+
+        noise = jax.vmap(draw)(data_keys)
+
+        def one(state, point, slot):
+            x = data.realize(static.data, jax.tree.map(lambda a: a[slot], noise), point.density)
+            return model_step(static, state, point, x, t)
+
+        return jax.vmap(one)(state, points, slots)
 
     def body(state, t):
         # `t` is the same for every model, so under vmap this stays a real branch.
@@ -195,11 +211,12 @@ def make_train(static: Static):
     def train(point: Point, seed: jax.Array, base_seed: jax.Array, eval_key: jax.Array) -> dict:
         keys = model_keys(base_seed, seed)
         state = init_model(static, point, key=keys.init)
+        block = jax.tree.map(lambda a: a[None], (state, point))  # a block of one model
 
         def segment(i, state):
-            return train_segment(static, state, point, keys, i * static.segment_steps)
+            return train_segment(static, state, block[1], jnp.zeros(1, int), keys.data[None], i * static.segment_steps)
 
-        state = jax.lax.fori_loop(0, static.n_segments, segment, state)
+        state = jax.tree.map(lambda a: a[0], jax.lax.fori_loop(0, static.n_segments, segment, block[0]))
         return finish(static, state, point, eval_key)
 
     return train
