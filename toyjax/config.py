@@ -81,6 +81,9 @@ class GridConfig:
 
     axes: dict[str, Any] = field(default_factory=dict)
     block_size: int | None = None
+    shard: int = 0
+    num_shards: int = 1
+    compilation_cache: str | None = "~/.cache/toyjax/xla"
 
 
 @dataclass
@@ -186,6 +189,8 @@ def validate(cfg: Config) -> None:
         _vector("data.importance", d.importance, n, low=0.0)
     if (d.extra_density is not None or d.extra_importance is not None) and n < 2:
         raise ConfigError("model.n_features: an extra feature needs n_features >= 2")
+    _int("grid.num_shards", cfg.grid.num_shards, low=1)
+    _int("grid.shard", cfg.grid.shard, low=0, high=cfg.grid.num_shards - 1)
     if cfg.grid.block_size is not None:
         _int("grid.block_size", cfg.grid.block_size, low=1)
     unknown = [a for a in cfg.grid.axes if a not in AXES]

@@ -152,6 +152,7 @@ def run(cfg: Any, *, progress: bool | None = None, checkpoint_dir: str | os.Path
     """
     cfg = config_lib.to_config(cfg)
     plan = make_plan(cfg)
+    _enable_compilation_cache(cfg.grid.compilation_cache)
     runner = Runner(plan, cfg)
     ckpt = None
     if checkpoint_dir is not None and cfg.record.checkpoint_every > 0:
@@ -162,6 +163,16 @@ def run(cfg: Any, *, progress: bool | None = None, checkpoint_dir: str | os.Path
     if ckpt is not None:
         ckpt.clear()
     return results
+
+
+def _enable_compilation_cache(directory: str | None) -> None:
+    """Use JAX's persistent compilation cache, so later runs and shards of the same shapes skip compiling."""
+    if not directory:
+        return
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", os.path.expanduser(directory))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
 class Runner:
@@ -186,6 +197,12 @@ class Runner:
         seeds = self.plan.points["seed"]
         return max(len(np.unique(seeds[b])) for b in blocks)
 
+    def shard_blocks(self) -> list[np.ndarray]:
+        """The blocks of shard ``grid.shard`` of ``grid.num_shards``: a contiguous, balanced range."""
+        blocks, k, n = self.blocks(), self.cfg.grid.shard, self.cfg.grid.num_shards
+        bounds = np.linspace(0, len(blocks), n + 1).round().astype(int)
+        return blocks[bounds[k] : bounds[k + 1]]
+
     def fingerprint(self) -> dict[str, Any]:
         """What a checkpoint must match to be continued: the config, the block size and the devices."""
         cfg = asdict(self.cfg)
@@ -195,12 +212,14 @@ class Runner:
     def run(self, progress: bool = True, checkpoint=None) -> Results:
         import jax
 
-        static, blocks = self.plan.static, self.blocks()
-        self.n_slots = self.seed_slots(blocks)
-        args = self._args(blocks[0])
+        hits_before = CACHE_HITS[0]
+        static, every_block = self.plan.static, self.blocks()
+        self.n_slots = self.seed_slots(every_block)  # from the whole grid, so all shards share one program
+        blocks = self.shard_blocks()
+        args = self._args(every_block[0])
         exe, compile_s = self.programs.compiled(args)
         state_shape, out_shape = self.programs.shapes(args)
-        bar = _progress_bar(self.plan.n_models * static.steps, progress)
+        bar = _progress_bar(self._models(blocks).size * static.steps, progress)
         outputs, train_s, eval_s = [], 0.0, 0.0
         done = checkpoint.blocks_done if checkpoint else 0
         for i, block in enumerate(blocks):
@@ -229,16 +248,17 @@ class Runner:
             if checkpoint:
                 checkpoint.save_block(i, outputs[-1])
         bar.close()
-        model_steps = self.plan.n_models * static.steps
+        model_steps = self._models(blocks).size * static.steps
         timing = {
             "compile_s": compile_s,
             "train_s": train_s,
             "eval_s": eval_s,
             "model_steps_per_s": model_steps / max(train_s, 1e-9),
+            "compilation_cache_hits": CACHE_HITS[0] - hits_before,
         }
         log.info("trained %d models x %d steps in %.1f s (+%.1f s compile, %.1f s evaluation)",
                  self.plan.n_models, static.steps, train_s, compile_s, eval_s)
-        return self._assemble(outputs, timing)
+        return self._assemble(blocks, outputs, timing)
 
     def _checkpoint_due(self, segment: int) -> bool:
         """Whether segment `segment` crosses a multiple of ``record.checkpoint_every`` steps."""
@@ -261,31 +281,38 @@ class Runner:
             jnp.asarray(self.cfg.record.eval_seed, dtype=jnp.uint32),
         )
 
-    def _assemble(self, outputs: list, timing: dict) -> Results:
-        """Concatenate the blocks' outputs, drop the padding and reshape to the grid."""
+    @staticmethod
+    def _models(blocks: list[np.ndarray]) -> np.ndarray:
+        """Flat grid indices of the distinct models in `blocks`, sorted."""
+        return np.unique(np.concatenate(blocks)) if blocks else np.zeros(0, int)
+
+    def _assemble(self, blocks: list[np.ndarray], outputs: list, timing: dict) -> Results:
+        """Put the blocks' outputs back in grid order: the whole grid, or a shard's models on a flat axis."""
         import jax
 
         plan = self.plan
-        shape = plan.grid_shape
-        order = np.concatenate(self.blocks())
+        models = self._models(blocks)
+        where = np.searchsorted(models, np.concatenate(blocks))
+        sharded = self.cfg.grid.num_shards > 1
+        shape = (len(models),) if sharded else plan.grid_shape
 
         def grid(*leaves):
-            flat = np.empty((plan.n_models, *leaves[0].shape[1:]), leaves[0].dtype)
-            flat[order] = np.concatenate(leaves)  # padding repeats a model, so it writes the same value
+            flat = np.empty((len(models), *leaves[0].shape[1:]), leaves[0].dtype)
+            flat[where] = np.concatenate(leaves)  # padding repeats a model, so it writes the same value
             return flat.reshape(shape + flat.shape[1:])
 
         out = jax.tree.map(grid, *outputs)
         history = dict(out["history"], step=np.asarray(plan.static.snapshot_steps, np.int64))
         return Results(
-            dims=plan.dims,
-            coords=plan.coords,
+            dims=("model",) if sharded else plan.dims,
+            coords={"model": models} if sharded else plan.coords,
             params=out["params"],
             loss=out["loss"],
             eval_loss=out["eval_loss"],
             history=history,
             diverged=out["diverged"],
-            density=plan.points["density"].reshape(shape + (-1,)),
-            importance=plan.points["importance"].reshape(shape + (-1,)),
+            density=plan.points["density"][models].reshape(shape + (-1,)),
+            importance=plan.points["importance"][models].reshape(shape + (-1,)),
             timing=timing,
             config=asdict(self.cfg),
             meta=_meta(self.devices),
@@ -365,6 +392,7 @@ class _Programs:
         key = str(jax.tree.map(lambda a: (a.shape, a.dtype), args))
         if key in self._compiled:
             return self._compiled[key], 0.0
+        _count_cache_hits()
         start = time.perf_counter()
         points, slots, seeds, base, eval_seed = args
         init = self._jit["init"].lower(points, base).compile()
@@ -388,6 +416,22 @@ class _Programs:
 
 
 _PROGRAM_CACHE: dict[tuple, _Programs] = {}
+CACHE_HITS = [0]  # programs loaded from the persistent compilation cache in this process
+
+
+def _count_cache_hits() -> None:
+    """Count persistent-cache hits (JAX reports them as monitoring events) into `CACHE_HITS`, once."""
+    import jax
+
+    if getattr(_count_cache_hits, "registered", False):
+        return
+
+    def listen(event: str, **_) -> None:
+        if event == "/jax/compilation_cache/cache_hits":
+            CACHE_HITS[0] += 1
+
+    jax.monitoring.register_event_listener(listen)
+    _count_cache_hits.registered = True
 
 
 def clear_cache() -> None:

@@ -1,0 +1,102 @@
+"""Shards: each trains a contiguous part of the grid; the merge is bit-identical to one run."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import toyjax
+from tests.test_grid import assert_same
+from toyjax.config import ConfigError
+from toyjax.merge import MergeError, merge
+
+AXES = {"density": [1.0, 0.3, 0.1], "extra_importance": [0.5, 2.0], "seed": 2}
+
+
+def shard_runs(tiny, num_shards, **grid):
+    cfg = tiny(AXES, grid={"axes": AXES, "block_size": 2, **grid})
+    runs = []
+    for k in range(num_shards):
+        c = copy.deepcopy(cfg)
+        c["grid"].update(shard=k, num_shards=num_shards)
+        runs.append(toyjax.run(c))
+    return cfg, runs
+
+
+def test_merged_shards_equal_one_run(tiny):
+    cfg, shards = shard_runs(tiny, 4)
+    sizes = [s.loss.size for s in shards]
+    assert sum(sizes) == 12 and max(sizes) - min(sizes) <= 2  # balanced by blocks of 2
+    merged, missing = merge(shards)
+    assert missing == []
+    assert_same(toyjax.run(cfg), merged)
+    assert merged.dims == ("density", "extra_importance", "seed")
+
+
+def test_missing_duplicate_and_foreign_shards_are_refused(tiny):
+    _, shards = shard_runs(tiny, 3)
+    with pytest.raises(MergeError, match=r"missing shards \[1\] of 3"):
+        merge([shards[0], shards[2]])
+    with pytest.raises(MergeError, match="shard 2 of 3 appears twice"):
+        merge([shards[0], shards[1], shards[2], shards[2]])
+    other = copy.deepcopy(shards[1])
+    other.config["train"]["lr"] = 0.5
+    with pytest.raises(MergeError, match="different config"):
+        merge([shards[0], other, shards[2]])
+
+
+def test_partial_merge_reports_missing_models_as_nan(tiny):
+    cfg, shards = shard_runs(tiny, 3)
+    merged, missing = merge([shards[0], shards[2]], partial=True)
+    assert missing == [1]
+    whole = toyjax.run(cfg)
+    done = ~np.isnan(merged.loss)
+    assert 0 < done.sum() < done.size
+    np.testing.assert_array_equal(merged.loss[done], whole.loss[done])
+
+
+def test_shard_index_is_validated(tiny):
+    with pytest.raises(ConfigError, match="^grid.shard:"):
+        toyjax.run(tiny(grid={"axes": AXES, "shard": 3, "num_shards": 3}))
+
+
+@pytest.mark.slow
+def test_submitit_local_shards_merge_to_the_single_run(tmp_path):
+    """Three shards as real processes under Hydra's submitit launcher; the second shard on hits the cache."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    args = ["sweep=phase_n2m1_quick", "train.steps=60", "train.batch_size=64", "record.snapshots=2",
+            "grid.axes.density=[1.0,0.3,0.1,0.03]", "grid.axes.extra_importance=[0.5,2.0]", "grid.axes.seed=2",
+            "grid.block_size=4", f"grid.compilation_cache={tmp_path / 'xla'}", "progress=false"]
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+
+    def toyjax_cmd(*extra):
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, "-m", "toyjax", *extra, *args], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-3000:]
+        return time.perf_counter() - start
+
+    single_s = toyjax_cmd(f"hydra.run.dir={tmp_path / 'single'}")
+    sweep = tmp_path / "sweep"
+    sweep_s = toyjax_cmd("-m", "grid.shard=range(0,3)", "grid.num_shards=3", "hydra/launcher=submitit_local",
+                         f"hydra.sweep.dir={sweep}")
+    merge_out = subprocess.run([sys.executable, "-c", "from toyjax.merge import main; main()", str(sweep)],
+                               capture_output=True, text=True, env=env)
+    assert merge_out.returncode == 0, merge_out.stderr
+    print(f"single run {single_s:.1f} s, 3 submitit shards {sweep_s:.1f} s")
+
+    single, merged = toyjax.load(tmp_path / "single"), toyjax.load(sweep / "merged")
+    assert_same(single, merged)
+    summary = json.loads((sweep / "summary.json").read_text())
+    assert summary["n_jobs"] == 3 and summary["n_failed"] == 0
+    shards = [toyjax.load(job["result"]) for job in summary["jobs"]]
+    assert single.timing["compilation_cache_hits"] == 0
+    assert all(s.timing["compilation_cache_hits"] >= 3 for s in shards)  # init, segment, finish from the cache
+    assert (sweep / "merged" / "phase.png").is_file()
