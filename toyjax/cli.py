@@ -15,6 +15,7 @@ import dataclasses
 import gc
 import json
 import logging
+import os
 import shutil
 import sys
 import traceback
@@ -47,6 +48,8 @@ def main(argv: list[str] | None = None) -> None:
     presets.register()
     argv = presets.normalize_overrides(argv)
     args = _parse_args(argv)
+    if args.multirun:  # jobs that share a GPU must not each preallocate most of its memory
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     if not any(getattr(args, flag, None) for flag in _INFO_FLAGS):
         try:
             prevalidate(args.overrides, multirun=args.multirun, config_name=args.config_name or "config")
@@ -177,23 +180,36 @@ def task(cfg: DictConfig) -> dict[str, Any]:
 
 def run_job(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """Train, summarise, save and plot one run; returns {"status", "result", "summary"}."""
-    from toyjax import grid, plots
+    from toyjax import grid
     from toyjax.config import to_config
 
     conf = to_config(cfg)
     results = grid.run(conf, checkpoint_dir=out_dir)
     results.config["sweep_name"] = OmegaConf.select(cfg, "sweep.name")
     results.config["sweep_figure"] = OmegaConf.select(cfg, "sweep.figure")
+    print(f"toyjax: {results.config['sweep_name']}: {results.loss.size} models x {conf.train.steps} steps "
+          f"in {results.timing['train_s']:.1f} s ({results.timing['model_steps_per_s']:,.0f} model-steps/s)")
+    if conf.grid.num_shards > 1:
+        results.save(out_dir)
+        print(f"toyjax: shard {conf.grid.shard} of {conf.grid.num_shards} in {out_dir}; "
+              "merge the shards with `toyjax-merge SWEEP_DIR`")
+        return {"status": "ok", "result": str(out_dir), "figures": []}
+    figures = publish(results, out_dir)
+    log.info("results written to %s", out_dir)
+    return {"status": "ok", "result": str(out_dir), "figures": [str(p) for p in figures]}
+
+
+def publish(results, out_dir: Path) -> list[Path]:
+    """Summarise a whole grid into its config, save it into `out_dir`, render its figures and print both."""
+    from toyjax import plots
+
     summary = _summarize(results)
     results.config["summary"] = summary
     results.save(out_dir)
     figures = plots.render(results, out_dir, summary=summary)
-    print(f"toyjax: {results.config['sweep_name']}: {results.loss.size} models x {conf.train.steps} steps "
-          f"in {results.timing['train_s']:.1f} s ({results.timing['model_steps_per_s']:,.0f} model-steps/s)")
     print(format_summary(summary))
     print(f"toyjax: results in {out_dir}" + "".join(f"\n  {p}" for p in figures))
-    log.info("results written to %s", out_dir)
-    return {"status": "ok", "result": str(out_dir), "figures": [str(p) for p in figures]}
+    return figures
 
 
 def _summarize(results) -> dict[str, Any]:
@@ -268,11 +284,10 @@ def remove_run_dir(out_dir: Path) -> None:
 class MultirunSummary(Callback):
     """Hydra callback: after a multirun, list every job (overrides, status, result path) in the sweep dir.
 
-    Writes ``summary.json`` and ``summary.md``; also frees device memory after each job.
+    Each job writes its status into ``job.json`` in its own run directory (jobs may run in other processes
+    or on other nodes, under submitit); at the end the sweep's ``summary.json`` and ``summary.md`` collect
+    them. Also frees device memory after each job.
     """
-
-    def __init__(self) -> None:
-        self.jobs: list[dict[str, Any]] = []
 
     def on_job_end(self, config: DictConfig, job_return, **kwargs: Any) -> None:
         from hydra.core.utils import JobStatus
@@ -290,18 +305,23 @@ class MultirunSummary(Callback):
         if not ok:
             err = value.get("error") if isinstance(value, dict) else job_return._return_value
             job["error"] = _first_line(str(err))
-        self.jobs.append(job)
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        (Path(output_dir) / "job.json").write_text(json.dumps(job, indent=2))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
-        jobs = sorted(self.jobs, key=lambda j: j["num"])
+        jobs = sorted((json.loads(p.read_text()) for p in sweep_dir.glob("*/job.json")), key=lambda j: j["num"])
         _failed_jobs.extend(str(j["num"]) for j in jobs if j["status"] != "ok")
         summary = {"sweep_dir": str(sweep_dir), "n_jobs": len(jobs),
                    "n_failed": sum(j["status"] != "ok" for j in jobs), "jobs": jobs}
         (sweep_dir / "summary.json").write_text(json.dumps(summary, indent=2))
         (sweep_dir / "summary.md").write_text(_summary_markdown(summary))
         print(f"toyjax: {len(jobs)} jobs, {summary['n_failed']} failed; summary in {sweep_dir / 'summary.md'}")
+        from toyjax.plots import render_multirun  # one figure across the jobs (logs and skips on failure)
+
+        for path in render_multirun(sweep_dir, [Path(j["result"]) for j in jobs if j["status"] == "ok"]):
+            print(f"  {path}")
 
 
 def _summary_markdown(summary: dict[str, Any]) -> str:

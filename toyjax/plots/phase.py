@@ -99,7 +99,7 @@ def phase_figure(results, directory: Path, summary: dict[str, Any] | None = None
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"{name}.{ext}" for ext in FORMATS]
     for path in paths:
-        fig.savefig(path, dpi=150)
+        fig.savefig(path, dpi=120)
     plt.close(fig)
     return paths
 

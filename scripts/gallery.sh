@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Regenerate docs/gallery/: train every preset at "gallery size" on this CPU, render its figures, and copy one
+# PNG per preset into docs/gallery/. Gallery size = the presets with fewer steps, seeds and grid points (the
+# overrides below, one line per preset); about 20 minutes on 2 CPU cores.
+#
+#   scripts/gallery.sh              # train + render + copy   (runs land in outputs/gallery/<preset>/)
+#   scripts/gallery.sh --plot-only  # re-render the saved runs with toyjax-plot and copy, no training
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export JAX_PLATFORMS=cpu MPLBACKEND=Agg
+OUT=outputs/gallery
+DOCS=docs/gallery
+PLOT_ONLY=0
+[[ "${1:-}" == "--plot-only" ]] && PLOT_ONLY=1
+
+# preset | Hydra overrides at gallery size (first word "-m": a multirun whose combined figure is shown)
+PRESETS=(
+  "intro|"
+  "demo_sparsity|-m model.kind=linear,relu_output"
+  "demo_sparsity_n80|train.steps=5000"
+  "phase_n2m1|train.steps=4000 grid.axes.density=log:0.01:1:12 grid.axes.extra_importance=log:0.1:10:12 grid.axes.seed=4"
+  "phase_n3m2|train.steps=4000 grid.axes.density=log:0.01:1:10 grid.axes.extra_importance=log:0.1:10:10 grid.axes.seed=4"
+  "uniform_geometry|train.steps=4000 grid.axes.density=log:0.001:1:16"
+  "nonuniform_pentagon|train.steps=5000 grid.axes.extra_density=log:0.005:0.1:12 grid.axes.seed=6"
+  "correlated|"
+  "anticorrelated|"
+  "collapse|train.steps=5000 grid.axes.density=log:0.01:1:12 grid.axes.seed=2"
+  "dynamics|"
+  "adversarial|train.steps=5000 grid.axes.density=log:0.01:1:12 grid.axes.seed=2"
+  "privileged_basis|train.steps=5000 grid.axes.density=[1.0,0.5,0.2,0.12,0.05,0.03] grid.axes.seed=16 grid.block_size=128"
+  "abs_small|"
+  "abs_computation|train.steps=5000"
+)
+
+# the PNG shown for a preset: its figure family's file (toyjax.plots.PRESET_FAMILY), or a multirun's combined one
+figure() {
+  case $1 in
+    demo_sparsity) echo combined.png ;;
+    demo_sparsity_n80) echo demo_sparsity.png ;;
+    phase_*) echo phase.png ;;
+    anticorrelated) echo correlated.png ;;
+    privileged_basis|abs_small|abs_computation) echo neurons.png ;;
+    *) echo "$1.png" ;;
+  esac
+}
+
+mkdir -p "$OUT" "$DOCS"
+start=$SECONDS
+for entry in "${PRESETS[@]}"; do
+  name=${entry%%|*}
+  read -r -a args <<< "${entry#*|}"
+  dir="$OUT/$name"
+  if [[ $PLOT_ONLY == 0 ]]; then
+    rm -rf "$dir"
+    t0=$SECONDS
+    if [[ "${args[0]:-}" == "-m" ]]; then
+      toyjax -m "sweep=$name" progress=false "hydra.sweep.dir=$dir" "${args[@]:1}" > /dev/null
+    else
+      toyjax "sweep=$name" progress=false "hydra.run.dir=$dir" "${args[@]}" > /dev/null
+    fi
+    echo "gallery: $name trained in $((SECONDS - t0)) s"
+  fi
+  toyjax-plot "$dir" > /dev/null
+  cp "$dir/$(figure "$name")" "$DOCS/$name.png"
+done
+echo "gallery: done in $((SECONDS - start)) s; $(du -ch "$DOCS"/*.png | tail -1 | cut -f1) of PNGs in $DOCS"

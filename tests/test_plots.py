@@ -1,0 +1,152 @@
+"""Every figure family renders (PNG + SVG) from tiny synthetic grids; `toyjax-plot` re-renders saved runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import toyjax
+from toyjax import plots
+from toyjax.plots import cli
+from toyjax.results import Results
+
+# preset -> (model kind, n, m, data kind, grid axes)
+PRESETS = {
+    "intro": ("relu_output", 5, 2, "independent", {"density": [1.0, 0.1], "seed": 2}),
+    "demo_sparsity": ("relu_output", 8, 3, "independent", {"density": [1.0, 0.1, 0.01]}),
+    "demo_sparsity_n80": ("linear", 12, 4, "independent", {"density": [1.0, 0.1]}),
+    "phase_n2m1": ("relu_output", 2, 1, "independent", {"density": [1.0, 0.1], "extra_importance": [0.5, 2.0],
+                                                         "seed": 2}),
+    "phase_n3m2": ("relu_output", 3, 2, "independent", {"density": [1.0, 0.1], "extra_importance": [0.5, 2.0],
+                                                         "seed": 2}),
+    "uniform_geometry": ("relu_output", 30, 5, "independent", {"density": [1.0, 0.3, 0.1, 0.03, 0.01, 0.003]}),
+    "nonuniform_pentagon": ("relu_output", 5, 2, "independent", {"extra_density": [0.05, 0.02, 0.01], "seed": 2}),
+    "correlated": ("relu_output", 4, 2, "correlated", {"density": [0.3, 0.1], "seed": 2}),
+    "anticorrelated": ("relu_output", 20, 10, "anticorrelated", {"density": [0.3, 0.1], "seed": 2}),
+    "collapse": ("relu_output", 6, 2, "correlated", {"density": [0.01, 0.1, 1.0], "seed": 2}),
+    "dynamics": ("relu_output", 6, 3, "correlated", {"seed": 3}),
+    "adversarial": ("relu_output", 5, 2, "independent", {"density": [1.0, 0.1, 0.01], "seed": 2}),
+    "privileged_basis": ("relu_hidden", 10, 5, "independent", {"density": [1.0, 0.1], "seed": 2}),
+    "abs_small": ("abs_mlp", 3, 6, "independent", {"density": [1.0, 0.1], "seed": 2}),
+    "abs_computation": ("abs_mlp", 100, 40, "independent", {"density": [1.0, 0.01]}),
+}
+K = 6  # snapshots
+
+
+def synthetic(preset: str, seed: int = 0) -> Results:
+    """A Results with the preset's shapes and random weights (no training)."""
+    kind, n, m, data_kind, axes = PRESETS[preset]
+    rng = np.random.default_rng(seed)
+    dims = tuple(axes)
+    coords = {d: np.arange(v) if d == "seed" else np.asarray(v, float) for d, v in axes.items()}
+    grid = tuple(len(coords[d]) for d in dims)
+    if kind == "abs_mlp":
+        params = {"W1": rng.normal(size=grid + (m, n)), "W2": rng.normal(size=grid + (n, m))}
+    else:
+        params = {"W": rng.normal(size=grid + (m, n)) / np.sqrt(m)}
+    params["b"] = rng.normal(scale=0.2, size=grid + (n,))
+    density = np.full(grid + (n,), 0.1)
+    for d in ("density", "extra_density"):
+        if d in dims:
+            shape = [1] * len(grid)
+            shape[dims.index(d)] = -1
+            values = coords[d].reshape(shape)
+            if d == "density":
+                density = np.broadcast_to(values[..., None], grid + (n,)).copy()
+            else:
+                density[..., -1] = np.broadcast_to(values, grid)
+    importance = np.broadcast_to(0.9 ** np.arange(n), grid + (n,)).copy()
+    if "extra_importance" in dims:
+        shape = [1] * len(grid)
+        shape[dims.index("extra_importance")] = -1
+        importance[..., -1] = np.broadcast_to(coords["extra_importance"].reshape(shape), grid)
+    history = {
+        "step": np.unique(np.geomspace(1, 1000, K).astype(int)),
+        "loss": np.sort(rng.uniform(0.01, 1, grid + (K,)), axis=-1)[..., ::-1],
+        "dimensionality": rng.uniform(0, 1, grid + (K, n)),
+        "W_norm": rng.uniform(0, 1, grid + (K, n)),
+    }
+    eval_loss = rng.uniform(0.01, 1, grid)
+    diverged = np.zeros(grid, bool)
+    diverged.flat[-1] = len(diverged.flat) > 1  # one diverged model must not break anything
+    config = {
+        "model": {"kind": kind, "n_features": n, "n_hidden": m},
+        "data": {"kind": data_kind, "set_size": 10 if n == 20 else (3 if preset == "dynamics" else 2),
+                 "signed": kind == "abs_mlp"},
+        "train": {"steps": 1000},
+        "record": {"snapshots": K},
+        "sweep_name": preset,
+    }
+    return Results(dims, coords, params, rng.uniform(0.01, 1, grid), eval_loss, history, diverged, density,
+                   importance, config=config)
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_renders_png_and_svg(preset, tmp_path):
+    written = plots.render(synthetic(preset), tmp_path, strict=True)
+    suffixes = sorted(p.suffix for p in written)
+    assert suffixes == [".png", ".svg"], written
+    assert all(p.is_file() and p.stat().st_size > 1000 for p in written)
+    assert written[0].stem == plots.family(synthetic(preset))
+
+
+def test_family_falls_back_on_model_and_shapes():
+    r = synthetic("privileged_basis")
+    r.config["sweep_name"] = None
+    assert plots.family(r) == "neurons"
+    r = synthetic("phase_n2m1")
+    r.config["sweep_name"] = "custom"
+    assert plots.family(r) == "phase"
+    r = synthetic("nonuniform_pentagon")
+    r.config["sweep_name"] = None
+    assert plots.family(r) == "nonuniform_pentagon"
+
+
+def test_render_never_raises_by_default(tmp_path):
+    r = synthetic("intro")
+    r.params = {}  # broken
+    assert plots.render(r, tmp_path) == []
+    with pytest.raises(KeyError):
+        plots.render(r, tmp_path, strict=True)
+
+
+def test_best_seed_ignores_diverged_models():
+    from toyjax.plots.common import best_cells
+
+    r = synthetic("intro")
+    r.eval_loss[...] = [[0.5, 0.1], [0.5, 0.1]]
+    r.diverged[...] = [[False, False], [False, True]]
+    cells = best_cells(r)
+    assert cells.seed.tolist() == [1, 0]
+    np.testing.assert_array_equal(cells.params["W"][1], r.params["W"][1, 0])
+
+
+def test_toyjax_plot_rerenders_a_saved_tiny_run(tmp_path, tiny, capsys):
+    res = toyjax.run(tiny({"density": [1.0, 0.1], "seed": 2}, model={"n_features": 5, "n_hidden": 2}))
+    res.config["sweep_name"] = "intro"
+    run_dir = res.save(tmp_path / "run")
+    cli.main([str(run_dir)])
+    assert (run_dir / "intro.png").is_file() and (run_dir / "intro.svg").is_file()
+    assert "intro.png" in capsys.readouterr().out
+
+
+def test_toyjax_plot_on_a_sweep_dir_writes_every_job_and_the_combined_figure(tmp_path):
+    for k, kind in enumerate(("linear", "relu_output")):
+        r = synthetic("demo_sparsity", seed=k)
+        r.config["model"]["kind"] = kind
+        r.save(tmp_path / f"{k}_demo_sparsity")
+    for k, steps in enumerate((500, 1000)):
+        r = synthetic("correlated", seed=k)
+        r.config["train"]["steps"] = steps
+        r.save(tmp_path / "other" / f"{k}_correlated")
+    cli.main([str(tmp_path)])  # two demo jobs at the top level
+    assert (tmp_path / "0_demo_sparsity" / "demo_sparsity.png").is_file()
+    assert (tmp_path / "combined.png").is_file() and (tmp_path / "combined.svg").is_file()
+    cli.main([str(tmp_path / "other")])
+    assert (tmp_path / "other" / "combined.png").is_file()
+
+
+def test_toyjax_plot_rejects_a_directory_without_runs(tmp_path):
+    with pytest.raises(SystemExit) as e:
+        cli.main([str(tmp_path)])
+    assert e.value.code == 2

@@ -1,0 +1,179 @@
+"""Shared pieces of the figures: best-seed selection, panel labels, colour scales and saving.
+
+Every figure shows one model per grid cell where it draws a solution; that model is the seed with the lowest
+stratified expected loss (`Results.eval_loss`), diverged seeds excluded.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+DPI = 120
+MAX_PANELS = 8
+DENSITY_LABEL = "feature density (1−S)"
+INVERSE_DENSITY_LABEL = "1/(1−S)"
+AXIS_NAMES = {
+    "density": "density",
+    "extra_density": "varied feature's density",
+    "extra_importance": "extra importance",
+    "importance_decay": "importance decay",
+    "lr": "lr",
+    "weight_decay": "weight decay",
+    "init_scale": "init scale",
+}
+# Diverging scale of the §2 heatmaps, and the fixed 0..1 scale of the superposition bar colour.
+DIVERGING = "RdBu_r"
+SUPERPOSITION_CMAP = "viridis"
+
+
+@dataclass
+class Cells:
+    """The best seed of every grid cell: arrays have leading dims `dims` (the grid without its seed axis)."""
+
+    dims: tuple[str, ...]
+    coords: dict[str, np.ndarray]
+    params: dict[str, np.ndarray]
+    eval_loss: np.ndarray
+    density: np.ndarray
+    importance: np.ndarray
+    history: dict[str, Any]
+    seed: np.ndarray  # the chosen seed index per cell
+    n_seeds: int
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.eval_loss.shape)
+
+    def indices(self) -> list[tuple[int, ...]]:
+        """Every cell's index, in C order."""
+        return list(np.ndindex(*self.shape))
+
+    def label(self, index: tuple[int, ...]) -> str:
+        """'density 0.1' style label of one cell (every non-seed axis)."""
+        return ", ".join(f"{AXIS_NAMES.get(d, d)} {fmt(self.coords[d][i])}" for d, i in zip(self.dims, index))
+
+    def take(self, tree, index):
+        """The entry of one cell from every array of a nested dict (or one array)."""
+        if isinstance(tree, dict):
+            return {k: self.take(v, index) for k, v in tree.items()}
+        return np.asarray(tree)[index]
+
+
+def fmt(value) -> str:
+    """Short number: 0.1, 0.003, 1, or a per-feature list's distinct values."""
+    v = np.asarray(value, dtype=np.float64)
+    if v.ndim:
+        uniq = np.unique(v)
+        return fmt(uniq[0]) if uniq.size == 1 else "[" + ",".join(fmt(u) for u in v) + "]"
+    return f"{float(v):.3g}"
+
+
+def finite_loss(results) -> np.ndarray:
+    """eval_loss with diverged or non-finite models set to +inf."""
+    loss = np.asarray(results.eval_loss, dtype=np.float64)
+    return np.where(np.asarray(results.diverged) | ~np.isfinite(loss), np.inf, loss)
+
+
+def best_cells(results) -> Cells:
+    """Keep the best seed (lowest `eval_loss`, diverged ignored) of every cell; a grid without seeds is kept."""
+    dims = tuple(results.dims)
+    loss = finite_loss(results)
+    history = {k: v for k, v in (results.history or {}).items() if k != "step"}
+    if "seed" not in dims:
+        return Cells(dims, dict(results.coords), dict(results.params), loss, np.asarray(results.density),
+                     np.asarray(results.importance), {**history, "step": _steps(results)},
+                     np.zeros(loss.shape, int), 1)
+    axis = dims.index("seed")
+    best = np.argmin(loss, axis=axis)
+
+    def pick(a):
+        a = np.asarray(a)
+        idx = np.expand_dims(best, axis).reshape(best.shape[:axis] + (1,) + best.shape[axis:] + (1,) * (
+            a.ndim - len(dims)))
+        return np.take_along_axis(a, idx, axis=axis).squeeze(axis)
+
+    def pick_tree(tree):
+        return {k: pick_tree(v) for k, v in tree.items()} if isinstance(tree, dict) else pick(tree)
+
+    rest = dims[:axis] + dims[axis + 1 :]
+    return Cells(
+        dims=rest,
+        coords={d: np.asarray(results.coords[d]) for d in rest},
+        params=pick_tree(dict(results.params)),
+        eval_loss=pick(loss),
+        density=pick(results.density),
+        importance=pick(results.importance),
+        history={**pick_tree(history), "step": _steps(results)},
+        seed=best,
+        n_seeds=int(results.grid_shape[axis]),
+    )
+
+
+def _steps(results) -> np.ndarray:
+    return np.asarray((results.history or {}).get("step", np.zeros(0)))
+
+
+def spread(items: list, k: int = MAX_PANELS) -> list:
+    """At most `k` items, evenly spread over the list and keeping both ends."""
+    if len(items) <= k:
+        return list(items)
+    return [items[i] for i in np.unique(np.round(np.linspace(0, len(items) - 1, k)).astype(int))]
+
+
+def seeds_note(cells: Cells) -> str:
+    """'best of N seeds by expected loss' (or '' for a grid without a seed axis)."""
+    return f"best of {cells.n_seeds} seeds by expected loss" if cells.n_seeds > 1 else ""
+
+
+def title(results, what: str, width: int = 110) -> str:
+    """Figure title: '<preset>: <what> — n=…, m=…, kind, steps'."""
+    model = results.config.get("model", {})
+    steps = int(results.config.get("train", {}).get("steps", 0))
+    name = results.config.get("sweep_name") or "toyjax"
+    what = "\n".join(textwrap.wrap(f"{name}: {what}", width=width))
+    return (f"{what}\n{model.get('kind')}, n={model.get('n_features')} features, "
+            f"m={model.get('n_hidden')} hidden dimensions, {steps:,} steps")
+
+
+def suptitle(fig, results, what: str) -> None:
+    """Set the figure title (`title`), wrapped to the figure's width."""
+    fig.suptitle(title(results, what, width=max(60, int(fig.get_figwidth() * 12))), fontsize=10)
+
+
+def feature_colors(n: int):
+    """One colour per feature: tab10 for up to 10 features, else a continuous map by index."""
+    if n <= 10:
+        return [plt.get_cmap("tab10")(i) for i in range(n)]
+    return [plt.get_cmap("viridis")(i / max(n - 1, 1)) for i in range(n)]
+
+
+def save(fig, directory: str | Path, name: str) -> list[Path]:
+    """Write `fig` as <name>.png (DPI) and every vector format in FORMATS; close it; return the paths."""
+    from toyjax.plots import FORMATS
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [directory / f"{name}.{ext}" for ext in FORMATS]
+    for path in paths:
+        fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return paths
+
+
+def model_kind(results) -> str:
+    return str(results.config.get("model", {}).get("kind", ""))
+
+
+def feature_W(params: dict) -> np.ndarray:
+    """Feature directions: W of a tied model, W1 of abs_mlp."""
+    return np.asarray(params["W"] if "W" in params else params["W1"])

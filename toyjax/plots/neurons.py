@@ -1,0 +1,93 @@
+"""§7 privileged basis and §8 computation in superposition: neuron stack plots across densities.
+
+One panel per density (best seed). Each column is a neuron; each block is one feature's weight into it, height
+|w|, colour = feature, positive weights stacked above the axis and negative ones below. abs_mlp neurons are
+normalised so that their largest |W1| weight is 1 (W2 scaled inversely; the function is unchanged) and sorted
+by the importance of their largest feature. Each neuron is marked M (monosemantic: its largest weight holds
+≥ 90% of its squared weight), P (polysemantic) or · (dead).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import Normalize
+
+from toyjax.analysis import neurons
+from toyjax.plots import common
+
+MARKS = {neurons.DEAD: ("·", "0.5"), neurons.MONOSEMANTIC: ("M", "C2"), neurons.POLYSEMANTIC: ("P", "C3")}
+MIN_BLOCK = 0.01  # blocks thinner than this are invisible and only bloat the vector file
+
+
+def draw_stack(ax, data: dict, colors) -> None:
+    """One stack plot from `toyjax.analysis.neurons.stack_plot_data` of a single model."""
+    height, bottom = np.asarray(data["height"]), np.asarray(data["bottom"])
+    m, n = height.shape
+    k, i = np.nonzero(np.abs(height) >= MIN_BLOCK)
+    x0, x1 = k - 0.4, k + 0.4
+    y0, y1 = bottom[k, i], bottom[k, i] + height[k, i]
+    boxes = np.stack([np.stack([x0, y0], -1), np.stack([x1, y0], -1), np.stack([x1, y1], -1),
+                      np.stack([x0, y1], -1)], axis=1)
+    ax.add_collection(PolyCollection(boxes, facecolors=[colors[j] for j in i], edgecolors="white",
+                                     linewidths=0.2 if n <= 20 else 0))
+    ax.axhline(0, color="k", lw=0.6)
+    top = max(float(np.max(np.where(height > 0, bottom + height, 0), initial=0)), 0.5)
+    low = min(float(np.min(np.where(height < 0, bottom + height, 0), initial=0)), -0.5)
+    for k, code in enumerate(data["neuron_class"]):
+        mark, color = MARKS[int(code)]
+        ax.text(k, top * 1.04, mark, ha="center", va="bottom", fontsize=8 if m <= 12 else 5, color=color,
+                fontweight="bold")
+    ax.set_ylim(low * 1.05, top * 1.18)
+    ax.set_xlim(-0.6, m - 0.4)
+    ax.set_xticks(range(m) if m <= 12 else [])
+    ax.tick_params(labelsize=7)
+
+
+def neurons_figure(results, directory: Path, name: str = "neurons") -> list[Path]:
+    """§7/§8: stack plots of each density's best model, neurons marked mono/polysemantic."""
+    cells = common.best_cells(results)
+    if not ({"W1", "W"} & set(cells.params)):
+        return []
+    picked = common.spread(cells.indices(), 8)
+    data = neurons.stack_plot_data(cells.params, cells.importance)
+    n = cells.importance.shape[-1]
+    colors = common.feature_colors(n)
+    cols = min(len(picked), 4)
+    rows = int(np.ceil(len(picked) / cols))
+    m = data["height"].shape[-2]
+    width = max(2.6, 0.16 * m)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols + 1.6, 3.0 * rows + 1.2), squeeze=False,
+                             constrained_layout=True)
+    for ax in axes.ravel()[len(picked):]:
+        ax.set_visible(False)
+    for ax, index in zip(axes.ravel(), picked):
+        one = {k: v[index] for k, v in data.items()}
+        draw_stack(ax, one, colors)
+        classes = np.asarray(one["neuron_class"])
+        live = classes != neurons.DEAD
+        mono = int(np.sum(classes == neurons.MONOSEMANTIC))
+        ax.set_title(f"{cells.label(index)}: {mono}/{int(live.sum())} live neurons monosemantic", fontsize=8)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("weight into neuron\n(normalised W1)" if "W1" in cells.params else "weight w_ki (W row k)",
+                      fontsize=8)
+    for ax in axes[-1, :]:
+        ax.set_xlabel("neuron (sorted by its largest feature's importance)", fontsize=7)
+    _feature_legend(fig, axes, n, colors)
+    what = ("neuron stack plots: block height |w|, colour = feature, negative weights below the axis; "
+            "M monosemantic, P polysemantic")
+    common.suptitle(fig, results, f"{what}\n({common.seeds_note(cells) or 'one model per density'})")
+    return common.save(fig, directory, name)
+
+
+def _feature_legend(fig, axes, n: int, colors) -> None:
+    if n <= 10:
+        handles = [plt.Rectangle((0, 0), 1, 1, color=colors[i], label=f"feature {i}") for i in range(n)]
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(n, 5), frameon=False, fontsize=8,
+                   title="features, most important first", title_fontsize=8)
+        return
+    mappable = plt.cm.ScalarMappable(norm=Normalize(0, n - 1), cmap="viridis")
+    fig.colorbar(mappable, ax=list(axes.ravel()), shrink=0.7).set_label("feature index (0 = most important)")
