@@ -100,3 +100,8 @@ def test_submitit_local_shards_merge_to_the_single_run(tmp_path):
     assert single.timing["compilation_cache_hits"] == 0
     assert all(s.timing["compilation_cache_hits"] >= 3 for s in shards)  # init, segment, finish from the cache
     assert (sweep / "merged" / "phase.png").is_file()
+
+
+def test_more_shards_than_blocks_is_refused(tiny):
+    with pytest.raises(ConfigError, match="^grid.num_shards: must be at most the grid's 6 blocks"):
+        toyjax.run(tiny(grid={"axes": AXES, "block_size": 2, "shard": 6, "num_shards": 7}))
