@@ -216,7 +216,7 @@ class Runner:
         static, every_block = self.plan.static, self.blocks()
         self.n_slots = self.seed_slots(every_block)  # from the whole grid, so all shards share one program
         blocks = self.shard_blocks()
-        if not blocks:
+        if self.cfg.grid.num_shards > len(every_block):
             raise ConfigError(f"grid.num_shards: must be at most the grid's {len(every_block)} blocks of "
                               f"{self.per_call} models, got {self.cfg.grid.num_shards}")
         args = self._args(every_block[0])
