@@ -1,0 +1,99 @@
+"""toyjax-bench: a --quick run writes bench.json / bench.md / bench.png with the documented fields, and the
+optional stacked-PyTorch baseline inits each model at its own Xavier scale and learns."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from toyjax.bench import cli, report
+
+ROW_FIELDS = (
+    "workload", "n_models", "n_features", "n_hidden", "steps", "batch_size", "block_size", "compile_s", "train_s",
+    "model_steps_per_s", "samples_per_s", "flops_per_model_step", "achieved_flops_per_s", "matmul_fraction",
+    "bandwidth_fraction", "peak_memory_bytes", "peak_memory_source", "baselines", "vs_per_model", "vs_torch",
+)
+DEVICE_FIELDS = ("platform", "device_kind", "device_count", "cpu_model", "cpu_cores", "versions")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    argv = ["--quick", "--workloads", "phase_n2m1", "--models", "1,2", "--steps", "8", "--repeats", "2",
+            "--no-torch", "--matmul-size", "256", "--out", str(out)]
+    assert cli.main(argv) == 0
+    return out
+
+
+def test_quick_run_writes_json_with_documented_fields(quick_run):
+    bench = json.loads((quick_run / "bench.json").read_text())
+    assert all(f in bench["device"] for f in DEVICE_FIELDS)
+    assert bench["device"]["versions"]["jax"]
+    assert bench["roofline"]["matmul"]["flops_per_s"]["median"] > 0
+    assert bench["roofline"]["copy"]["bytes_per_s"]["median"] > 0
+    assert [r["n_models"] for r in bench["results"]] == [1, 2]
+    for row in bench["results"]:
+        assert all(f in row for f in ROW_FIELDS), set(ROW_FIELDS) - set(row)
+        t = row["train_s"]
+        assert t["repeats"] == 2 and t["min"] <= t["median"] <= t["max"]
+        assert row["samples_per_s"]["median"] == pytest.approx(1024 * row["model_steps_per_s"]["median"])
+        assert row["flops_per_model_step"] > 0
+        assert row["baselines"]["per_model_jit"]["model_steps_per_s"]["median"] > 0
+        assert row["vs_torch"] is None
+    assert len(bench["targets"]) == 5
+
+
+def test_quick_run_writes_markdown_and_plot(quick_run):
+    md = (quick_run / "bench.md").read_text()
+    assert report.COLUMNS in md and "phase_n2m1 (n=2, m=1)" in md and "## Targets (issue 5)" in md
+    assert (quick_run / "bench.png").stat().st_size > 1000
+
+
+def test_unknown_workload_is_an_error(capsys):
+    assert cli.main(["--workloads", "nope"]) == 2
+    assert "unknown workload 'nope'" in capsys.readouterr().err
+
+
+def test_targets_report_ratios():
+    def row(workload, n_models, rate, torch=None, compile_s=1.0):
+        return {"workload": workload, "n_models": n_models, "model_steps_per_s": {"median": rate},
+                "vs_torch": torch, "compile_s": compile_s, "matmul_fraction": 0.6}
+
+    rows = [row("intro", 256, 1.0, torch=6.0), row("phase_n2m1", 256, 100.0), row("phase_n2m1", 65536, 70.0)]
+    assert [t["met"] for t in report.targets(rows)] == [True, None, None, False, True]
+
+
+# --------------------------------------------------------------------------- the optional torch baseline
+
+
+def _torch_baseline():
+    pytest.importorskip("torch")
+    from toyjax.bench import torch_baseline
+
+    return torch_baseline
+
+
+def test_torch_init_std_does_not_depend_on_instances():
+    tb = _torch_baseline()
+    n, m = 400, 30
+    expected = np.sqrt(2.0 / (n + m))
+    for instances in (1, 64):
+        model, _ = tb.build("relu_output", instances, n, m, np.ones((instances, n)), np.ones((instances, n)), False)
+        std = model.W.detach().std(dim=(1, 2)).numpy()
+        np.testing.assert_allclose(std, expected, rtol=0.05)
+    model, _ = tb.build("abs_mlp", 16, 100, 40, np.ones((16, 100)), np.ones((16, 100)), True)
+    np.testing.assert_allclose(model.W2.detach().std(dim=(1, 2)).numpy(), np.sqrt(2.0 / 140), rtol=0.1)
+
+
+def test_torch_loss_decreases():
+    tb = _torch_baseline()
+    tb.torch.set_num_threads(1)
+    importance = np.tile(0.9 ** np.arange(5), (4, 1))
+    model, opt = tb.build("relu_output", 4, 5, 2, np.full((4, 5), 0.3), importance, False)
+    tb.torch.manual_seed(1)
+    before = model.loss(model.batch(4096)).item()
+    tb.train_steps(model, opt, 300, 256)
+    tb.torch.manual_seed(1)
+    assert model.loss(model.batch(4096)).item() < 0.8 * before

@@ -1,0 +1,112 @@
+"""Measurements of the engine itself: compile time, steady-state training time, FLOPs, memory.
+
+The engine is driven through its public pieces (`toyjax.grid.make_plan`, `Runner`, `block_size`,
+`clear_cache`) so that the numbers are those a user gets from `toyjax.run`. Compilation is measured on a
+warm-up run of one block with fresh caches; the timed repeats then reuse the same compiled programs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import resource
+from typing import Any
+
+from toyjax.bench.timing import Stats
+from toyjax.bench.workloads import Workload
+
+
+def block_for(workload: Workload, n_models: int, steps: int) -> tuple[int, Any]:
+    """Models per device per call: the engine's own block size, shrunk to the grid when it is smaller.
+
+    Presets whose grid is smaller than a block set ``grid.block_size`` to the grid (no padding); the
+    benchmark does the same. Returns the block size and the run's `Static`.
+    """
+    import jax
+
+    from toyjax import config as config_lib
+    from toyjax import grid
+
+    plan = grid.make_plan(config_lib.to_config(workload.config(1, steps)))
+    n_dev = jax.local_device_count()
+    return min(math.ceil(n_models / n_dev), grid.block_size(plan.static, n_dev)), plan.static
+
+
+def measure(workload: Workload, n_models: int, steps: int, repeats: int) -> dict:
+    """Compile and train `n_models` models of `workload` for `steps` steps; time `repeats` full runs."""
+    import jax
+
+    from toyjax import config as config_lib
+    from toyjax import grid
+
+    block, static = block_for(workload, n_models, steps)
+    per_call = block * jax.local_device_count()
+    grid.clear_cache()
+    jax.clear_caches()
+    warm_cfg = config_lib.to_config(workload.config(min(n_models, per_call), steps, block_size=block))
+    warm = grid.Runner(grid.make_plan(warm_cfg), warm_cfg).run(progress=False)
+
+    cfg = config_lib.to_config(workload.config(n_models, steps, block_size=block))
+    runner = grid.Runner(grid.make_plan(cfg), cfg)
+    timings = [runner.run(progress=False).timing for _ in range(repeats)]
+    recompiled = sum(t["compile_s"] for t in timings)
+    train = Stats.of([t["train_s"] for t in timings])
+    model_steps = n_models * steps
+    return {
+        "block_size": block,
+        "n_blocks": len(runner.blocks()),
+        "compile_s": warm.timing["compile_s"],
+        "recompile_s": recompiled,  # 0 when the timed runs reused the warm-up's programs
+        "train_s": train.to_dict(),
+        "eval_s": float(sum(t["eval_s"] for t in timings) / len(timings)),
+        "model_steps": model_steps,
+        "model_steps_per_s": train.rate(model_steps),
+        "samples_per_s": train.rate(model_steps * static.batch_size),
+        "engine_model_steps_per_s": [t["model_steps_per_s"] for t in timings],
+        **peak_memory(),
+    }
+
+
+def step_cost(workload: Workload, steps: int, block: int) -> dict:
+    """XLA's cost analysis of one training step per model, from the engine's own segment program.
+
+    Runs the engine on one block with one-step segments (`Static.segment_steps` = 1) and reads the
+    compiled segment executable's ``cost_analysis()``: XLA counts a loop body once whatever its trip
+    count, so a one-step segment gives the cost of exactly one step of a block of `block` models.
+    """
+    import jax
+
+    from toyjax import config as config_lib
+    from toyjax import grid
+
+    cfg = config_lib.to_config(workload.config(block * jax.local_device_count(), steps, block_size=block))
+    plan = grid.make_plan(cfg)
+    plan = dataclasses.replace(plan, static=dataclasses.replace(plan.static, segment_steps=1))
+    grid.clear_cache()
+    runner = grid.Runner(plan, cfg)
+    runner.run(progress=False)
+    try:  # the engine's compiled programs; private, so fail soft if the engine changes
+        exe = next(iter(runner.programs._compiled.values()))["segment"]
+        cost = exe.cost_analysis()
+    except (AttributeError, KeyError, StopIteration, TypeError) as err:
+        return {"flops_per_model_step": None, "bytes_per_model_step": None, "cost_source": f"unavailable: {err!r}"}
+    cost = (cost[0] if isinstance(cost, list | tuple) else cost) or {}
+    flops, moved = cost.get("flops"), cost.get("bytes accessed")
+    return {
+        "flops_per_model_step": float(flops) / block if flops is not None else None,
+        "bytes_per_model_step": float(moved) / block if moved is not None else None,
+        "cost_source": "XLA cost_analysis of the engine's segment executable (one-step segment, per device)",
+    }
+
+
+def peak_memory() -> dict:
+    """Peak device memory where the backend reports it; else the process's max RSS, labelled as such."""
+    import jax
+
+    stats = jax.local_devices()[0].memory_stats() or {}
+    if "peak_bytes_in_use" in stats:
+        return {"peak_memory_bytes": int(stats["peak_bytes_in_use"]),
+                "peak_memory_source": "device peak_bytes_in_use (device 0, since process start)"}
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    return {"peak_memory_bytes": int(rss),
+            "peak_memory_source": "host process max RSS (backend reports no device memory; cumulative)"}
