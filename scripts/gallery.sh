@@ -27,7 +27,7 @@ PRESETS=(
   "collapse|train.steps=5000 grid.axes.density=log:0.01:1:12 grid.axes.seed=2"
   "dynamics|"
   "adversarial|train.steps=5000 grid.axes.density=log:0.01:1:12 grid.axes.seed=2"
-  "privileged_basis|train.steps=5000 grid.axes.density=[1.0,0.5,0.2,0.12,0.05,0.03] grid.axes.seed=16 grid.block_size=128"
+  "privileged_basis|grid.axes.density=[1.0,0.5,0.2,0.12,0.05,0.03] grid.axes.seed=32 grid.block_size=256"
   "abs_small|"
   "abs_computation|train.steps=5000"
 )

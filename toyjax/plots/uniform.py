@@ -29,6 +29,7 @@ GEOMETRY_COLORS = {
     "unclassified": "0.45",
 }
 GRAPH_PANELS = 4
+RING_EDGES_MAX = 12  # components larger than this are drawn as a ring without edges, which would be a solid disk
 
 
 def _density_cells(cells: common.Cells):
@@ -79,7 +80,8 @@ def draw_graph(ax, W: np.ndarray) -> None:
         angle = 2 * np.pi * np.arange(len(members)) / len(members)
         radius = 0.0 if len(members) == 1 else 0.32
         pos[members] = centre + radius * np.stack([np.cos(angle), np.sin(angle)], -1)
-    i, j = np.nonzero(np.triu(adjacency))
+    small = np.isin(geo.component, [c for c in comps if geo.size[c] <= RING_EDGES_MAX])
+    i, j = np.nonzero(np.triu(adjacency) & small[:, None] & small[None, :])
     for a, b in zip(i, j):
         ax.plot(pos[[a, b], 0], pos[[a, b], 1], color="0.3", lw=0.3 + 1.2 * min(abs(G[a, b]), 1), zorder=1)
     colors = [GEOMETRY_COLORS[geometry.GEOMETRIES[c]] for c in geo.geometry[learned]]
@@ -110,7 +112,7 @@ def uniform_figure(results, directory: Path, name: str = "uniform_geometry") -> 
     ax.set_ylabel("dimensions per feature D*  /  feature dimensionality D_i")
     ax.set_ylim(-0.03, 1.12)
     ax.legend(fontsize=7, loc="lower left", markerscale=3, ncol=2)
-    chosen = _chosen(density)
+    chosen = _chosen(density, W)
     for k in chosen:
         ax.axvline(1 / density[k], color="C1", lw=0.8, alpha=0.6)
     graphs = bottom.subplots(1, len(chosen), squeeze=False)[0]
@@ -120,16 +122,20 @@ def uniform_figure(results, directory: Path, name: str = "uniform_geometry") -> 
     handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=g.replace("_", " "))
                for g, c in GEOMETRY_COLORS.items() if g != "not_learned"]
     bottom.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False, fontsize=8,
-                  title="feature graphs at the orange densities: one ring per tegum factor (edge: |W_i·W_j| > 0.1), "
-                        "coloured by classified polytope; unlearned features omitted", title_fontsize=8)
+                  title="feature graphs at the densities (orange) with the most features in polytopes: one ring per "
+                        f"tegum factor (edge: |W_i·W_j| > 0.1; none drawn in rings over {RING_EDGES_MAX}), coloured by "
+                        "classified polytope; unlearned features omitted", title_fontsize=8)
     common.suptitle(fig, results, f"dimensions per feature against inverse density "
                               f"({common.seeds_note(cells) or 'one model per density'})")
     return common.save(fig, directory, name)
 
 
-def _chosen(density: np.ndarray) -> list[int]:
-    """Indices of up to GRAPH_PANELS densities spread over the log range, densest excluded when possible."""
-    idx = list(range(len(density)))
-    if len(idx) > GRAPH_PANELS:
-        idx = idx[:-1]  # density 1 is all dedicated dimensions: not an interesting graph
-    return sorted(common.spread(idx, GRAPH_PANELS), reverse=True)  # sparser to the right, as on the D* axis
+def _chosen(density: np.ndarray, W: np.ndarray) -> list[int]:
+    """Indices of up to GRAPH_PANELS densities with the most features in named polytopes (digons, triangles,
+    pentagons, ...; dedicated dimensions do not count), sparser to the right as on the D* axis."""
+    codes = geometry.classify_geometry(W).geometry
+    polytope = (codes > geometry.DEDICATED) & (codes < geometry.UNCLASSIFIED)
+    score = polytope.sum(axis=-1)
+    ranked = np.argsort(-score, kind="stable")[:GRAPH_PANELS]
+    chosen = [int(k) for k in ranked if score[k] > 0] or [int(np.argmax((codes == geometry.DEDICATED).sum(-1)))]
+    return sorted(chosen, key=lambda k: -density[k])
