@@ -50,7 +50,7 @@ def adversarial_figure(results, directory: Path, name: str = "adversarial") -> l
     twin.set_ylabel("features per dimension ‖W‖_F²/m", color="C0")
     left.set_ylim(bottom=0)
     twin.set_ylim(bottom=0)
-    left.set_title("both rise as density falls (lines: mean over seeds)", fontsize=9)
+    left.set_title("against feature density (lines: mean over seeds)", fontsize=9)
     points = right.scatter(fpd[ok], vul[ok], c=density[ok], cmap="viridis", norm=LogNorm(), s=16)
     fig.colorbar(points, ax=right).set_label(common.DENSITY_LABEL)
     right.axhline(1.0, color="0.5", ls=":", lw=0.8)
@@ -59,5 +59,5 @@ def adversarial_figure(results, directory: Path, name: str = "adversarial") -> l
     if ok.sum() > 2 and np.std(vul[ok]) > 0 and np.std(fpd[ok]) > 0:
         right.set_title(f"correlation {np.corrcoef(vul[ok], fpd[ok])[0, 1]:.2f}", fontsize=9)
     common.suptitle(fig, results, "vulnerability to the analytic L2 attack (λ = 0.1 × mean ‖x‖) "
-                              "tracks superposition")
+                              "against features per dimension")
     return common.save(fig, directory, name)
