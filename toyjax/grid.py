@@ -227,26 +227,15 @@ class Runner:
         done = checkpoint.blocks_done if checkpoint else 0
         for i, block in enumerate(blocks):
             bar.set_description(f"block {i + 1}/{len(blocks)}")
-            real = len(np.unique(block))
             if i < done:
                 outputs.append(checkpoint.finished_block(i, out_shape))
-                bar.update(real * static.steps)
+                bar.update(len(np.unique(block)) * static.steps)
                 continue
-            points, slots, seeds, base, eval_seed = self._args(block)
             start = time.perf_counter()
-            saved = checkpoint.saved_state(i, state_shape) if checkpoint else None
-            state, k0 = (jax.device_put(saved[0], self.programs.sharding), saved[1]) if saved else (None, 0)
-            state = exe["init"](points, base) if state is None else state
-            bar.update(real * min(k0 * static.segment_steps, static.steps))
-            for k in range(k0, static.n_segments):
-                t0 = k * static.segment_steps
-                state = jax.block_until_ready(exe["segment"](state, points, slots, seeds, base, np.int32(t0)))
-                bar.update(real * (min(t0 + static.segment_steps, static.steps) - t0))
-                if checkpoint and self._checkpoint_due(k) and k + 1 < static.n_segments:
-                    checkpoint.save_state(i, k + 1, state)
+            state, args = self._train_block(exe, i, block, bar, checkpoint, state_shape)
             train_s += time.perf_counter() - start
             start = time.perf_counter()
-            outputs.append(jax.device_get(exe["finish"](state, points, eval_seed)))
+            outputs.append(jax.device_get(exe["finish"](state, args[0], args[4])))
             eval_s += time.perf_counter() - start
             if checkpoint:
                 checkpoint.save_block(i, outputs[-1])
@@ -262,6 +251,30 @@ class Runner:
         log.info("trained %d models x %d steps in %.1f s (+%.1f s compile, %.1f s evaluation)",
                  self.plan.n_models, static.steps, train_s, compile_s, eval_s)
         return self._assemble(blocks, outputs, timing)
+
+    def _train_block(self, exe, index: int, block: np.ndarray, bar, checkpoint, state_shape):
+        """Train block `index` from init, or from its checkpointed state; returns its state and call args.
+
+        With a `checkpoint`, the state is saved whenever ``record.checkpoint_every`` steps have passed.
+        """
+        import jax
+
+        static = self.plan.static
+        args = points, slots, seeds, base, _ = self._args(block)
+        real = len(np.unique(block))
+        saved = checkpoint.saved_state(index, state_shape) if checkpoint else None
+        if saved is None:
+            state, k0 = exe["init"](points, base), 0
+        else:
+            state, k0 = jax.device_put(saved[0], self.programs.sharding), saved[1]
+            bar.update(real * min(k0 * static.segment_steps, static.steps))
+        for k in range(k0, static.n_segments):
+            t0 = k * static.segment_steps
+            state = jax.block_until_ready(exe["segment"](state, points, slots, seeds, base, np.int32(t0)))
+            bar.update(real * (min(t0 + static.segment_steps, static.steps) - t0))
+            if checkpoint and self._checkpoint_due(k) and k + 1 < static.n_segments:
+                checkpoint.save_state(index, k + 1, state)
+        return state, args
 
     def _checkpoint_due(self, segment: int) -> bool:
         """Whether segment `segment` crosses a multiple of ``record.checkpoint_every`` steps."""
