@@ -413,8 +413,7 @@ class _Programs:
         points, slots, seeds, base, eval_seed = args
         init = self._jit["init"].lower(points, base).compile()
         state = jax.tree.map(
-            lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=self.sharding),
-            jax.eval_shape(self._jit["init"], points, base),
+            lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=self.sharding), self.shapes(args)[0]
         )
         t0 = jax.ShapeDtypeStruct((), np.int32)
         segment = self._jit["segment"].lower(state, points, slots, seeds, base, t0).compile()
