@@ -60,7 +60,7 @@ def test_attack_matches_a_direct_computation_on_a_grid(key):
     importance = 0.9 ** np.arange(n)
     out = adversarial.attack("relu_output", params, density, importance, DataSpec(n_features=n), key=key, batch=batch)
     for g in range(3):
-        x = np.asarray(sample(DataSpec(n_features=n), batch, jnp.asarray(density[g], jnp.float32), key=key))
+        x = np.asarray(sample(DataSpec(n_features=n), batch, jnp.asarray(density[g], jnp.float32), key=key)).T
         W, b = params["W"][g].astype(np.float64), params["b"][g]
         G = W.T @ W
         lam = 0.1 * np.linalg.norm(x, axis=1).mean()

@@ -32,7 +32,7 @@ def test_abs_mlp_normalisation_keeps_the_function_and_sets_max_weight_one():
     peak = np.abs(norm["W1"]).max(axis=-1)
     np.testing.assert_allclose(np.delete(peak[0], 4), 1.0, rtol=1e-6)
     np.testing.assert_allclose(peak[1], 1.0, rtol=1e-6)
-    x = jnp.asarray(rng.uniform(-1, 1, size=(64, 3)), jnp.float32)
+    x = jnp.asarray(rng.uniform(-1, 1, size=(3, 64)), jnp.float32)
     for g in range(2):
         before = abs_mlp({k: jnp.asarray(v[g]) for k, v in params.items()}, x)
         after = abs_mlp({k: jnp.asarray(v[g]) for k, v in norm.items()}, x)

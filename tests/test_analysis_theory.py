@@ -19,7 +19,7 @@ def monte_carlo_loss(n: int, phase: int, density: float, r: float, key) -> tuple
     params = jax.tree.map(jnp.asarray, theory.candidate_params(n, phase, np.float32(density)))
     importance = jnp.asarray([1.0] * (n - 1) + [r])
     x = sample(DataSpec("independent", n), N_SAMPLES, jnp.full((n,), density), key=key)
-    per_sample = np.asarray(jnp.sum(importance * (x - relu_output(params, x)) ** 2, axis=-1), np.float64)
+    per_sample = np.asarray(jnp.sum(importance[:, None] * (x - relu_output(params, x)) ** 2, axis=0), np.float64)
     return per_sample.mean(), per_sample.std() / np.sqrt(N_SAMPLES)
 
 

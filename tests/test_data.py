@@ -13,7 +13,10 @@ N = 200_000
 
 
 def sample(spec, density, key):
-    return np.asarray(data.sample(spec, N, jnp.asarray(density, jnp.float32), key=key))
+    """N samples as rows (N, n): `data.sample` returns them as columns."""
+    x = np.asarray(data.sample(spec, N, jnp.asarray(density, jnp.float32), key=key))
+    assert x.shape == (spec.n_features, N)
+    return x.T
 
 
 def test_independent_per_feature_density_and_values(key):
@@ -57,7 +60,7 @@ def test_anticorrelated_sets_have_exactly_one_active_member(key):
 def test_conditional_activates_exactly_the_given_units(kind, key):
     spec = data.DataSpec(kind, 6, set_size=2)
     on = jax.random.bernoulli(key, 0.5, (1000, spec.n_units))
-    x = np.asarray(data.conditional(spec, on, key=jax.random.key(3)))
+    x = np.asarray(data.conditional(spec, on.T, key=jax.random.key(3))).T
     per_unit = (x != 0).reshape(1000, spec.n_units, -1).sum(-1)
     expected = {"independent": 1, "correlated": 2, "anticorrelated": 1}[kind]
     np.testing.assert_array_equal(per_unit, np.asarray(on) * expected)

@@ -17,7 +17,7 @@ def test_shapes_and_zero_bias(kind, key):
     params = models.INIT[kind](7, 3, 1.0, key=key)
     assert models.feature_matrix(params).shape == (3, 7)
     np.testing.assert_array_equal(params["b"], np.zeros(7))
-    assert models.APPLY[kind](params, jnp.ones((11, 7))).shape == (11, 7)
+    assert models.APPLY[kind](params, jnp.ones((7, 11))).shape == (7, 11)
 
 
 def test_xavier_std_depends_only_on_the_model_shape(key):
@@ -29,12 +29,12 @@ def test_xavier_std_depends_only_on_the_model_shape(key):
 def test_models_match_the_paper_formulas(key):
     params = models.init_tied(4, 2, 1.0, key=key)
     params["b"] = jnp.array([0.1, -0.2, 0.3, -0.4])
-    x = jax.random.uniform(key, (5, 4))
-    W, b = params["W"], params["b"]
-    np.testing.assert_allclose(models.linear(params, x), (W.T @ W @ x.T).T + b, rtol=1e-5)
-    np.testing.assert_allclose(models.relu_output(params, x), np.maximum((W.T @ W @ x.T).T + b, 0), rtol=1e-5)
-    hidden = np.maximum(W @ x.T, 0)
-    np.testing.assert_allclose(models.relu_hidden(params, x), np.maximum((W.T @ hidden).T + b, 0), rtol=1e-5)
+    x = jax.random.uniform(key, (4, 5))  # five samples as columns
+    W, b = params["W"], params["b"][:, None]
+    np.testing.assert_allclose(models.linear(params, x), W.T @ W @ x + b, rtol=1e-5)
+    np.testing.assert_allclose(models.relu_output(params, x), np.maximum(W.T @ W @ x + b, 0), rtol=1e-5)
+    hidden = np.maximum(W @ x, 0)
+    np.testing.assert_allclose(models.relu_hidden(params, x), np.maximum(W.T @ hidden + b, 0), rtol=1e-5)
 
 
 @pytest.mark.parametrize("kind", KINDS)

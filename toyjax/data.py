@@ -11,6 +11,9 @@ numbers): `draw` makes the uniform noise from a key, `realize` turns it into a b
 densities. With u ~ Uniform[0, 1), ``u < d`` has probability d and, given that, ``u / d`` is again
 Uniform[0, 1), so one uniform per entry gives an exact sample for any density.
 
+A batch is a matrix of columns, x of shape (n, batch), as in the paper's x' = WᵀWx + b: the batch is the
+long, contiguous axis, which lets XLA vectorise the elementwise work of tiny models (n = 2 or 5) over it.
+
 The on/off pattern is described by *units*: features for independent data, sets otherwise. The
 stratified expected loss (`toyjax.expected_loss`) enumerates unit patterns and calls `conditional`.
 """
@@ -62,48 +65,51 @@ def unit_density(spec: DataSpec, density: jax.Array) -> jax.Array:
 
 
 def draw(spec: DataSpec, batch: int, *, key: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Uniform noise for one batch: values (batch, n) and unit gates (batch, n_units)."""
+    """Uniform noise for one batch: values (n, batch) and unit gates (n_units, batch)."""
     if spec.kind == "independent":
-        u = jax.random.uniform(key, (batch, spec.n_features))
+        u = jax.random.uniform(key, (spec.n_features, batch))
         return u, u
     k_val, k_gate = jax.random.split(key)
-    values = jax.random.uniform(k_val, (batch, spec.n_features))
-    return values, jax.random.uniform(k_gate, (batch, spec.n_units))
+    values = jax.random.uniform(k_val, (spec.n_features, batch))
+    return values, jax.random.uniform(k_gate, (spec.n_units, batch))
 
 
 def realize(spec: DataSpec, noise: tuple[jax.Array, jax.Array], density: jax.Array) -> jax.Array:
-    """One model's batch x (batch, n) from shared noise and that model's per-feature density (n,)."""
+    """One model's batch x (n, batch) from shared noise and that model's per-feature density (n,)."""
     values, gates = noise
+    density = density[:, None]
     if spec.kind == "independent":
         scaled = values / density
         return jnp.where(values < density, _values(spec, scaled), 0.0)
     d_unit = unit_density(spec, density)
     on = gates < d_unit
     if spec.kind == "correlated":
-        active = jnp.repeat(on, spec.set_size, axis=-1)
+        active = jnp.repeat(on, spec.set_size, axis=0)
     else:
         member = jnp.minimum(jnp.floor(gates / d_unit * spec.set_size), spec.set_size - 1)
-        slot = jnp.tile(jnp.arange(spec.set_size), spec.n_units)
-        active = jnp.repeat(on, spec.set_size, axis=-1) & (jnp.repeat(member, spec.set_size, axis=-1) == slot)
+        active = jnp.repeat(on, spec.set_size, axis=0) & (jnp.repeat(member, spec.set_size, axis=0) == _slots(spec))
     return jnp.where(active, _values(spec, values), 0.0)
 
 
 def conditional(spec: DataSpec, on: jax.Array, *, key: jax.Array) -> jax.Array:
-    """Samples x (..., n) given which units are on (..., n_units), values drawn fresh from `key`."""
-    shape = on.shape[:-1] + (spec.n_features,)
+    """Samples x (n, batch) given which units are on (n_units, batch), values drawn fresh from `key`."""
     k_val, k_member = jax.random.split(key)
-    values = _values(spec, jax.random.uniform(k_val, shape))
-    active = jnp.repeat(on, spec.set_size, axis=-1) if spec.kind != "independent" else on
+    values = _values(spec, jax.random.uniform(k_val, (spec.n_features, on.shape[1])))
+    active = jnp.repeat(on, spec.set_size, axis=0) if spec.kind != "independent" else on
     if spec.kind == "anticorrelated":
         member = jax.random.randint(k_member, on.shape, 0, spec.set_size)
-        slot = jnp.tile(jnp.arange(spec.set_size), spec.n_units)
-        active = active & (jnp.repeat(member, spec.set_size, axis=-1) == slot)
+        active = active & (jnp.repeat(member, spec.set_size, axis=0) == _slots(spec))
     return jnp.where(active, values, 0.0)
 
 
 def sample(spec: DataSpec, batch: int, density: jax.Array, *, key: jax.Array) -> jax.Array:
-    """A batch x (batch, n) for one model: `draw` followed by `realize`."""
+    """A batch x (n, batch) for one model: `draw` followed by `realize`."""
     return realize(spec, draw(spec, batch, key=key), density)
+
+
+def _slots(spec: DataSpec) -> jax.Array:
+    """Each feature's position within its set, as a column (n, 1)."""
+    return jnp.tile(jnp.arange(spec.set_size), spec.n_units)[:, None]
 
 
 def _values(spec: DataSpec, u: jax.Array) -> jax.Array:

@@ -54,7 +54,7 @@ def expected_loss(
 
     def stratum(args):
         on, w = args
-        x = data.conditional(spec, on, key=key)
+        x = data.conditional(spec, on.T, key=key)
         return jnp.mean(w * models.sample_loss(kind, params, x, importance))
 
     return jnp.sum(jax.lax.map(stratum, (on, sample_weight)))

@@ -1,8 +1,8 @@
 """The four toy models of Elhage et al., "Toy Models of Superposition" (2022), as pure functions.
 
 Every model is a pair ``init(n, m, scale, *, key) -> params`` and ``apply(params, x) -> x'`` over a
-params dict. W has shape (m, n) as in the paper, so column W[:, i] is feature i's direction. No model has
-a hidden bias.
+params dict. W has shape (m, n) as in the paper, so column W[:, i] is feature i's direction, and a batch
+is a matrix of columns x (n, batch), so the formulas below read as written. No model has a hidden bias.
 
 - linear (§2):          x' = WᵀW x + b
 - relu_output (§2):     x' = ReLU(WᵀW x + b)
@@ -43,25 +43,25 @@ def init_abs_mlp(n: int, m: int, scale: jax.Array | float, *, key: jax.Array) ->
 
 
 def linear(params: Params, x: jax.Array) -> jax.Array:
-    """x' = WᵀW x + b for a batch x of shape (batch, n)."""
-    return (x @ params["W"].T) @ params["W"] + params["b"]
+    """x' = WᵀW x + b for a batch of columns x (n, batch)."""
+    return params["W"].T @ (params["W"] @ x) + params["b"][:, None]
 
 
 def relu_output(params: Params, x: jax.Array) -> jax.Array:
-    """x' = ReLU(WᵀW x + b) for a batch x of shape (batch, n)."""
+    """x' = ReLU(WᵀW x + b) for a batch of columns x (n, batch)."""
     return jax.nn.relu(linear(params, x))
 
 
 def relu_hidden(params: Params, x: jax.Array) -> jax.Array:
-    """x' = ReLU(Wᵀ ReLU(W x) + b) for a batch x of shape (batch, n)."""
-    h = jax.nn.relu(x @ params["W"].T)
-    return jax.nn.relu(h @ params["W"] + params["b"])
+    """x' = ReLU(Wᵀ ReLU(W x) + b) for a batch of columns x (n, batch)."""
+    h = jax.nn.relu(params["W"] @ x)
+    return jax.nn.relu(params["W"].T @ h + params["b"][:, None])
 
 
 def abs_mlp(params: Params, x: jax.Array) -> jax.Array:
-    """y' = ReLU(W2 ReLU(W1 x) + b) for a batch x of shape (batch, n)."""
-    h = jax.nn.relu(x @ params["W1"].T)
-    return jax.nn.relu(h @ params["W2"].T + params["b"])
+    """y' = ReLU(W2 ReLU(W1 x) + b) for a batch of columns x (n, batch)."""
+    h = jax.nn.relu(params["W1"] @ x)
+    return jax.nn.relu(params["W2"] @ h + params["b"][:, None])
 
 
 APPLY = {"linear": linear, "relu_output": relu_output, "relu_hidden": relu_hidden, "abs_mlp": abs_mlp}
@@ -74,9 +74,9 @@ def target(kind: str, x: jax.Array) -> jax.Array:
 
 
 def sample_loss(kind: str, params: Params, x: jax.Array, importance: jax.Array) -> jax.Array:
-    """Per-sample loss Σ_i I_i (y_i − x'_i)² (§2) for x of shape (batch, n); returns (batch,)."""
+    """Per-sample loss Σ_i I_i (y_i − x'_i)² (§2) for x (n, batch) and importance (n,); returns (batch,)."""
     error = target(kind, x) - APPLY[kind](params, x)
-    return jnp.sum(importance * error**2, axis=-1)
+    return jnp.sum(importance[:, None] * error**2, axis=0)
 
 
 def feature_matrix(params: Params) -> jax.Array:

@@ -110,7 +110,7 @@ def optimizer(static: Static, point: Point) -> optax.GradientTransformation:
 
 
 def loss_fn(static: Static, params: models.Params, x: jax.Array, importance: jax.Array) -> jax.Array:
-    """L = mean over the batch of Σ_i I_i (y_i − x'_i)², for x of shape (batch, n); y = x, or |x| for abs_mlp."""
+    """L = mean over the batch of Σ_i I_i (y_i − x'_i)², for x (n, batch); y = x, or |x| for abs_mlp."""
     return jnp.mean(models.sample_loss(static.model, params, x, importance))
 
 
@@ -125,7 +125,7 @@ def init_model(static: Static, point: Point, *, key: jax.Array) -> State:
 
 
 def model_step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array) -> State:
-    """One AdamW step on batch x (batch, n) at step index t (0-based)."""
+    """One AdamW step on the batch x (n, batch) at step index t (0-based)."""
     loss, grads = jax.value_and_grad(lambda p: loss_fn(static, p, x, point.importance))(state.params)
     updates, opt_state = optimizer(static, point).update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)

@@ -61,8 +61,8 @@ def reference_harm(importance, scale):
 
 
 def _weighted_loss(importance, target, output):
-    """Σ_i I_i (target_i − output_i)², averaged over the batch: (batch, n) -> ()."""
-    return jnp.mean(jnp.sum(importance * (target - output) ** 2, axis=-1))
+    """Σ_i I_i (target_i − output_i)², averaged over the batch: (n, batch) -> ()."""
+    return jnp.mean(jnp.sum(importance[:, None] * (target - output) ** 2, axis=0))
 
 
 def _make_attack_one(kind: str, spec: DataSpec, batch: int, key: jax.Array):
@@ -72,11 +72,11 @@ def _make_attack_one(kind: str, spec: DataSpec, batch: int, key: jax.Array):
 
     def attack_one(params, density, importance):
         x = sample(spec, batch, density, key=key)  # one key for all models: common random numbers
-        scale = ATTACK_SCALE * jnp.mean(jnp.linalg.norm(x, axis=-1))
+        scale = ATTACK_SCALE * jnp.mean(jnp.linalg.norm(x, axis=0))
         clean = _weighted_loss(importance, x, apply(params, x))
 
         def attacked(direction):
-            return _weighted_loss(importance, x, apply(params, x + scale * direction))
+            return _weighted_loss(importance, x, apply(params, x + scale * direction[:, None]))
 
         harmed = jax.lax.map(attacked, attack_directions(params["W"]), batch_size=feature_chunk)
         return clean, harmed, scale
