@@ -71,3 +71,13 @@ def test_importance_vector_rules():
     np.testing.assert_allclose(data.importance_vector(3, 1.0, extra=4.0), [1, 1, 4])
     np.testing.assert_allclose(data.importance_vector(3, 0.5, explicit=[3, 2, 1]), [3, 2, 1])
     np.testing.assert_allclose(data.density_vector(3, 0.05, extra=0.01), [0.05, 0.05, 0.01])
+
+
+@pytest.mark.parametrize("shape", [(5, 1024), (400, 3), (7,)])
+def test_uniform_is_jax_threefry_uniform_bit_for_bit(shape):
+    """The unrolled hash draws JAX's own stream: same bits as `jax.random.uniform`, also under vmap."""
+    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(7), i))(jnp.arange(3))
+    with jax.threefry_partitionable(True):
+        ours = jax.jit(jax.vmap(lambda k: data.uniform(k, shape)))(keys)
+        jax_own = jax.vmap(lambda k: jax.random.uniform(k, shape))(keys)
+    np.testing.assert_array_equal(np.asarray(ours).view(np.uint32), np.asarray(jax_own).view(np.uint32))

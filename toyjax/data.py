@@ -20,6 +20,7 @@ stratified expected loss (`toyjax.expected_loss`) enumerates unit patterns and c
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import jax
@@ -67,11 +68,42 @@ def unit_density(spec: DataSpec, density: jax.Array) -> jax.Array:
 def draw(spec: DataSpec, batch: int, *, key: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Uniform noise for one batch: values (n, batch) and unit gates (n_units, batch)."""
     if spec.kind == "independent":
-        u = jax.random.uniform(key, (spec.n_features, batch))
+        u = uniform(key, (spec.n_features, batch))
         return u, u
     k_val, k_gate = jax.random.split(key)
-    values = jax.random.uniform(k_val, (spec.n_features, batch))
-    return values, jax.random.uniform(k_gate, (spec.n_units, batch))
+    values = uniform(k_val, (spec.n_features, batch))
+    return values, uniform(k_gate, (spec.n_units, batch))
+
+
+def uniform(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """Uniform[0, 1) float32 noise, bit for bit ``jax.random.uniform(key, shape)`` (threefry, partitionable).
+
+    JAX lowers Threefry-2x32 on the CPU as a 5-iteration loop that writes its state to memory on every
+    pass; written out here, XLA fuses the whole hash into one loop, which makes the draw about 4x faster
+    on the CPU. Same counters (iota, high word 0), same 20 rounds, same mantissa trick, so the stream is
+    JAX's own (`tests/test_data.py` checks it bit for bit).
+    """
+    k1, k2 = jax.random.key_data(key)
+    count = jax.lax.iota(jnp.uint32, math.prod(shape)).reshape(shape)
+    b1, b2 = _threefry2x32(k1, k2, jnp.zeros_like(count), count)
+    mantissa = jax.lax.shift_right_logical(b1 ^ b2, jnp.uint32(32 - 23)) | jnp.uint32(0x3F800000)
+    return jax.lax.bitcast_convert_type(mantissa, jnp.float32) - 1.0
+
+
+def _threefry2x32(k1: jax.Array, k2: jax.Array, x1: jax.Array, x2: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The Threefry-2x32 block cipher, 20 rounds (Salmon et al., "Random123", SC 2011), unrolled."""
+    keys = (k1, k2, k1 ^ k2 ^ jnp.uint32(0x1BD11BDA))
+    x1, x2 = x1 + keys[0], x2 + keys[1]
+    for i in range(5):
+        for r in _ROTATIONS[i % 2]:
+            x1 = x1 + x2
+            x2 = x1 ^ ((x2 << jnp.uint32(r)) | jax.lax.shift_right_logical(x2, jnp.uint32(32 - r)))
+        x1 = x1 + keys[(i + 1) % 3]
+        x2 = x2 + keys[(i + 2) % 3] + jnp.uint32(i + 1)
+    return x1, x2
+
+
+_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 
 
 def realize(spec: DataSpec, noise: tuple[jax.Array, jax.Array], density: jax.Array) -> jax.Array:

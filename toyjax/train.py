@@ -166,12 +166,10 @@ def train_segment(
     `state` and `points` have leading axis C.
     """
 
-    def step(state, t):
-        def draw(key):
-            return data.draw(static.data, static.batch_size, key=jax.random.fold_in(key, t))
+    def draw(key, t):
+        return data.draw(static.data, static.batch_size, key=jax.random.fold_in(key, t))
 
-        noise = jax.vmap(draw)(data_keys)
-
+    def step(state, noise, t):
         def one(state, point, slot):
             x = data.realize(static.data, jax.tree.map(lambda a: a[slot], noise), point.density)
             return model_step(static, state, point, x, t)
@@ -179,8 +177,11 @@ def train_segment(
         return jax.vmap(one)(state, points, slots)
 
     def body(state, t):
-        # `t` is the same for every model, so under vmap this stays a real branch.
-        return jax.lax.cond(t < static.steps, step, lambda s, t: s, state, t), None
+        # The draw is made outside the branch, so XLA keeps it as one buffer per data key instead of
+        # fusing the hash into every model's batch. `t` is the same for every model, so under vmap
+        # the branch stays a real branch.
+        noise = jax.vmap(draw, in_axes=(0, None))(data_keys, t)
+        return jax.lax.cond(t < static.steps, step, lambda s, noise, t: s, state, noise, t), None
 
     return jax.lax.scan(body, state, t0 + jnp.arange(static.segment_steps))[0]
 

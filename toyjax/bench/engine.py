@@ -73,6 +73,9 @@ def step_cost(workload: Workload, steps: int, block: int) -> dict:
     Runs the engine on one block with one-step segments (`Static.segment_steps` = 1) and reads the
     compiled segment executable's ``cost_analysis()``: XLA counts a loop body once whatever its trip
     count, so a one-step segment gives the cost of exactly one step of a block of `block` models.
+    XLA counts the integer operations of the random-number hash as "flops" too; they are measured on
+    the draw alone, reported as ``draw_ops_per_model_step`` and left out of ``flops_per_model_step``,
+    so that the FLOP rate compared with the matmul roofline is the training's floating-point work.
     """
     import jax
 
@@ -90,13 +93,34 @@ def step_cost(workload: Workload, steps: int, block: int) -> dict:
         cost = exe.cost_analysis()
     except (AttributeError, KeyError, StopIteration, TypeError) as err:
         return {"flops_per_model_step": None, "bytes_per_model_step": None, "cost_source": f"unavailable: {err!r}"}
-    cost = (cost[0] if isinstance(cost, list | tuple) else cost) or {}
-    flops, moved = cost.get("flops"), cost.get("bytes accessed")
+    flops, moved = _cost(cost).get("flops"), _cost(cost).get("bytes accessed")
+    draw_ops = draw_cost(plan.static, runner.n_slots)
     return {
-        "flops_per_model_step": float(flops) / block if flops is not None else None,
+        "flops_per_model_step": (float(flops) - draw_ops) / block if flops is not None else None,
+        "draw_ops_per_model_step": draw_ops / block,
         "bytes_per_model_step": float(moved) / block if moved is not None else None,
-        "cost_source": "XLA cost_analysis of the engine's segment executable (one-step segment, per device)",
+        "cost_source": "XLA cost_analysis of the engine's segment executable (one-step segment, per device), "
+                       "less that of the step's random draw",
     }
+
+
+def draw_cost(static, n_slots: int) -> float:
+    """XLA's operation count of one step's random draw: `n_slots` batches of noise, one per data key."""
+    import jax
+
+    from toyjax import data
+
+    def draw(seeds):
+        keys = jax.vmap(jax.random.key)(seeds)
+        return jax.vmap(lambda key: data.draw(static.data, static.batch_size, key=key))(keys)
+
+    exe = jax.jit(draw).lower(jax.numpy.zeros(n_slots, jax.numpy.uint32)).compile()
+    return float(_cost(exe.cost_analysis()).get("flops", 0.0))
+
+
+def _cost(cost) -> dict:
+    """One executable's cost dict, whichever form the backend returns it in."""
+    return (cost[0] if isinstance(cost, list | tuple) else cost) or {}
 
 
 def peak_memory() -> dict:
