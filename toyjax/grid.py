@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 PROGRESS_TICKS = 40  # segments per run, so progress and checkpoints come often enough
 BLOCK_ELEMENTS = 2**21  # batch·(n+m) activations per block: enough work per step to amortise dispatch
 MAX_BLOCK = 1024  # models per device per call; larger blocks stop paying and pad small grids more
+# LLVM keeps to 256-bit vectors by default even where the CPU has 512-bit ones; allowing them measured
+# 4-13% more model-steps/s on every benchmark workload. Other CPUs and other backends ignore it.
+CPU_COMPILER_OPTIONS = {"xla_cpu_prefer_vector_width": 512}
 
 
 @dataclass(frozen=True)
@@ -411,13 +414,14 @@ class _Programs:
         _count_cache_hits()
         start = time.perf_counter()
         points, slots, seeds, base, eval_seed = args
-        init = self._jit["init"].lower(points, base).compile()
+        options = CPU_COMPILER_OPTIONS if self.sharding.mesh.devices.flat[0].platform == "cpu" else {}
+        init = self._jit["init"].lower(points, base).compile(options)
         state = jax.tree.map(
             lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=self.sharding), self.shapes(args)[0]
         )
         t0 = jax.ShapeDtypeStruct((), np.int32)
-        segment = self._jit["segment"].lower(state, points, slots, seeds, base, t0).compile()
-        finish = self._jit["finish"].lower(state, points, eval_seed).compile()
+        segment = self._jit["segment"].lower(state, points, slots, seeds, base, t0).compile(options)
+        finish = self._jit["finish"].lower(state, points, eval_seed).compile(options)
         self._compiled[key] = {"init": init, "segment": segment, "finish": finish}
         return self._compiled[key], time.perf_counter() - start
 
