@@ -13,6 +13,7 @@ checkpoints.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -124,14 +125,33 @@ def init_model(static: Static, point: Point, *, key: jax.Array) -> State:
     return State(params, optimizer(static, point).init(params), jnp.zeros(()), jnp.zeros((), bool), history)
 
 
-def model_step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array) -> State:
-    """One AdamW step on the batch x (n, batch) at step index t (0-based)."""
-    loss, grads = jax.value_and_grad(lambda p: loss_fn(static, p, x, point.importance))(state.params)
+def model_step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array, *, record: bool) -> State:
+    """One AdamW step on the batch x (n, batch) at step index t (0-based).
+
+    With `record`, the step also computes its loss, adds it to the tail loss and writes any snapshot
+    due; without, it skips the loss itself (a reduction over the whole batch), which only those need.
+    """
+
+    def loss(params):
+        return loss_fn(static, params, x, point.importance)
+
+    if record:
+        value, grads = jax.value_and_grad(loss)(state.params)
+    else:
+        value, grads = None, jax.grad(loss)(state.params)
     updates, opt_state = optimizer(static, point).update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
-    tail = state.tail_loss + jnp.where(t >= static.steps - TAIL_STEPS, loss, 0.0)
-    history = _record(static, state.history, params, loss, t + 1)
-    return State(params, opt_state, tail, state.diverged | ~jnp.isfinite(loss), history)
+    if not record:
+        return state._replace(params=params, opt_state=opt_state)
+    tail = state.tail_loss + jnp.where(t >= static.steps - TAIL_STEPS, value, 0.0)
+    history = _record(static, state.history, params, value, t + 1)
+    return State(params, opt_state, tail, state.diverged | ~jnp.isfinite(value), history)
+
+
+def records_at(static: Static, t: jax.Array) -> jax.Array:
+    """Whether step t needs its loss: one of the last `TAIL_STEPS` steps, or a snapshot step."""
+    snapshot = jnp.any(jnp.asarray(static.snapshot_steps or (-1,)) == t + 1)
+    return (t >= static.steps - TAIL_STEPS) | snapshot
 
 
 def _record(static: Static, history: dict, params: models.Params, loss: jax.Array, done: jax.Array) -> dict:
@@ -169,19 +189,26 @@ def train_segment(
     def draw(key, t):
         return data.draw(static.data, static.batch_size, key=jax.random.fold_in(key, t))
 
-    def step(state, noise, t):
+    def step(state, noise, t, *, record):
         def one(state, point, slot):
             x = data.realize(static.data, jax.tree.map(lambda a: a[slot], noise), point.density)
-            return model_step(static, state, point, x, t)
+            return model_step(static, state, point, x, t, record=record)
 
         return jax.vmap(one)(state, points, slots)
 
+    branches = (
+        lambda state, noise, t: state,  # past `steps`, in the last segment
+        functools.partial(step, record=False),
+        functools.partial(step, record=True),
+    )
+
     def body(state, t):
-        # The draw is made outside the branch, so XLA keeps it as one buffer per data key instead of
-        # fusing the hash into every model's batch. `t` is the same for every model, so under vmap
-        # the branch stays a real branch.
+        # The draw is made outside the branches, so XLA keeps it as one buffer per data key instead of
+        # fusing the hash into every model's batch. The branch depends on t alone, the same for every
+        # model, so under vmap it stays a real branch.
         noise = jax.vmap(draw, in_axes=(0, None))(data_keys, t)
-        return jax.lax.cond(t < static.steps, step, lambda s, noise, t: s, state, noise, t), None
+        branch = jnp.where(t < static.steps, jnp.where(records_at(static, t), 2, 1), 0)
+        return jax.lax.switch(branch, branches, state, noise, t), None
 
     return jax.lax.scan(body, state, t0 + jnp.arange(static.segment_steps))[0]
 
