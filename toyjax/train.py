@@ -125,11 +125,13 @@ def init_model(static: Static, point: Point, *, key: jax.Array) -> State:
     return State(params, optimizer(static, point).init(params), jnp.zeros(()), jnp.zeros((), bool), history)
 
 
-def model_step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array, *, record: bool) -> State:
-    """One AdamW step on the batch x (n, batch) at step index t (0-based).
+def model_step(
+    static: Static, state: State, point: Point, x: jax.Array, t: jax.Array, *, record: bool
+) -> tuple[State, jax.Array]:
+    """One AdamW step on the batch x (n, batch) at step index t (0-based); returns the state and loss.
 
-    With `record`, the step also computes its loss, adds it to the tail loss and writes any snapshot
-    due; without, it skips the loss itself (a reduction over the whole batch), which only those need.
+    With `record`, the step also computes its loss and adds it to the tail loss; without, it skips the
+    loss itself (a reduction over the whole batch) and returns 0. Snapshots are written by the caller.
     """
 
     def loss(params):
@@ -138,14 +140,13 @@ def model_step(static: Static, state: State, point: Point, x: jax.Array, t: jax.
     if record:
         value, grads = jax.value_and_grad(loss)(state.params)
     else:
-        value, grads = None, jax.grad(loss)(state.params)
+        value, grads = jnp.zeros(()), jax.grad(loss)(state.params)
     updates, opt_state = optimizer(static, point).update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     if not record:
-        return state._replace(params=params, opt_state=opt_state)
+        return state._replace(params=params, opt_state=opt_state), value
     tail = state.tail_loss + jnp.where(t >= static.steps - TAIL_STEPS, value, 0.0)
-    history = _record(static, state.history, params, value, t + 1)
-    return State(params, opt_state, tail, state.diverged | ~jnp.isfinite(value), history)
+    return State(params, opt_state, tail, state.diverged | ~jnp.isfinite(value), state.history), value
 
 
 def records_at(static: Static, t: jax.Array) -> jax.Array:
@@ -197,18 +198,21 @@ def train_segment(
         return jax.vmap(one)(state, points, slots)
 
     branches = (
-        lambda state, noise, t: state,  # past `steps`, in the last segment
+        lambda state, noise, t: (state, jnp.zeros(slots.shape)),  # past `steps`, in the last segment
         functools.partial(step, record=False),
         functools.partial(step, record=True),
     )
 
     def body(state, t):
         # The draw is made outside the branches, so XLA keeps it as one buffer per data key instead of
-        # fusing the hash into every model's batch. The branch depends on t alone, the same for every
-        # model, so under vmap it stays a real branch.
+        # fusing the hash into every model's batch. The history stays outside them too, so that the
+        # steps that write no snapshot do not copy it. The branch depends on t alone, the same for
+        # every model, so under vmap it stays a real branch.
         noise = jax.vmap(draw, in_axes=(0, None))(data_keys, t)
         branch = jnp.where(t < static.steps, jnp.where(records_at(static, t), 2, 1), 0)
-        return jax.lax.switch(branch, branches, state, noise, t), None
+        core, loss = jax.lax.switch(branch, branches, state._replace(history={}), noise, t)
+        history = jax.vmap(lambda h, p, v: _record(static, h, p, v, t + 1))(state.history, core.params, loss)
+        return core._replace(history=history), None
 
     return jax.lax.scan(body, state, t0 + jnp.arange(static.segment_steps))[0]
 
