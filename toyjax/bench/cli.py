@@ -42,7 +42,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--models", type=_ints, default=None, help="grid sizes (default 1,16,256,4096,65536)")
     p.add_argument("--models-for", type=_per_workload, action="append", default=[], metavar="WORKLOAD=N1,N2",
                    help="grid sizes for one workload, replacing --models for it (repeatable)")
-    p.add_argument("--steps", type=int, default=None, help="training steps per model (default 200)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="training steps per model (default 1000). The engine computes the loss only on the last "
+                        "100 steps and at snapshots, so shorter runs spend a larger share of steps on it")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement (default 3)")
     p.add_argument("--out", type=Path, default=Path("bench"), help="output directory (default ./bench)")
     p.add_argument("--quick", action="store_true", help="tiny grids, steps and roofline: a smoke test")
@@ -61,7 +63,7 @@ def parser() -> argparse.ArgumentParser:
 
 def settings(args: argparse.Namespace, argv: list[str]) -> dict:
     """Resolved settings: explicit flags, else --quick's, else the defaults."""
-    defaults = {"steps": 200, "models": [1, 16, 256, 4096, 65536], "repeats": 3, "matmul_size": 4096,
+    defaults = {"steps": 1000, "models": [1, 16, 256, 4096, 65536], "repeats": 3, "matmul_size": 4096,
                 "copy_bytes": 2**28, "per_model_sample": 8, "baseline_max_models": 256}
     base = {**defaults, **(QUICK if args.quick else {})}
     out = {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in base.items()}
