@@ -81,7 +81,7 @@ def uniform(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     JAX lowers Threefry-2x32 on the CPU as a 5-iteration loop that writes its state to memory on every
     pass; written out here, XLA fuses the whole hash into one loop, which makes the draw about 4x faster
     on the CPU. Same counters (iota, high word 0), same 20 rounds, same mantissa trick, so the stream is
-    JAX's own (`tests/test_data.py` checks it bit for bit).
+    JAX's own (`tests/test_data.py` checks it bit for bit), whatever ``jax_threefry_partitionable`` says.
     """
     k1, k2 = jax.random.key_data(key)
     count = jax.lax.iota(jnp.uint32, math.prod(shape)).reshape(shape)

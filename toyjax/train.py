@@ -149,7 +149,7 @@ def model_step(
     return State(params, opt_state, tail, state.diverged | ~jnp.isfinite(value), state.history), value
 
 
-def records_at(static: Static, t: jax.Array) -> jax.Array:
+def _records_at(static: Static, t: jax.Array) -> jax.Array:
     """Whether step t needs its loss: one of the last `TAIL_STEPS` steps, or a snapshot step."""
     snapshot = jnp.any(jnp.asarray(static.snapshot_steps or (-1,)) == t + 1)
     return (t >= static.steps - TAIL_STEPS) | snapshot
@@ -209,7 +209,7 @@ def train_segment(
         # steps that write no snapshot do not copy it. The branch depends on t alone, the same for
         # every model, so under vmap it stays a real branch.
         noise = jax.vmap(draw, in_axes=(0, None))(data_keys, t)
-        branch = jnp.where(t < static.steps, jnp.where(records_at(static, t), 2, 1), 0)
+        branch = jnp.where(t < static.steps, jnp.where(_records_at(static, t), 2, 1), 0)
         core, loss = jax.lax.switch(branch, branches, state._replace(history={}), noise, t)
         history = jax.vmap(lambda h, p, v: _record(static, h, p, v, t + 1))(state.history, core.params, loss)
         return core._replace(history=history), None
