@@ -92,7 +92,7 @@ class RecordConfig:
 
     snapshots: int = 16
     snapshot_params: bool = True
-    eval_samples: int = 256
+    eval_samples: int = 256  # per stratum of the expected loss; more where there are few strata
     eval_seed: int = 1
     checkpoint_every: int = 2000
 
