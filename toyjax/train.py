@@ -151,16 +151,19 @@ def model_step(
 
 def _records_at(static: Static, t: jax.Array) -> jax.Array:
     """Whether step t needs its loss: one of the last `TAIL_STEPS` steps, or a snapshot step."""
-    snapshot = jnp.any(jnp.asarray(static.snapshot_steps or (-1,)) == t + 1)
-    return (t >= static.steps - TAIL_STEPS) | snapshot
+    return (t >= static.steps - TAIL_STEPS) | _is_snapshot(static, t + 1)
+
+
+def _is_snapshot(static: Static, done: jax.Array) -> jax.Array:
+    """Whether `done` steps completed is one of the snapshot steps."""
+    return jnp.any(jnp.asarray(static.snapshot_steps or (-1,)) == done)
 
 
 def _record(static: Static, history: dict, params: models.Params, loss: jax.Array, done: jax.Array) -> dict:
     """Write loss, ‖W_i‖, D_i (and params) into row k when `done` is the k-th snapshot step."""
     if not static.snapshot_steps:
         return history
-    steps = jnp.asarray(static.snapshot_steps)
-    k = jnp.searchsorted(steps, done)
+    k = jnp.searchsorted(jnp.asarray(static.snapshot_steps), done)
 
     def write(history):
         W = models.feature_matrix(params)
@@ -170,7 +173,7 @@ def _record(static: Static, history: dict, params: models.Params, loss: jax.Arra
         return jax.tree.map(lambda h, r: h.at[k].set(r), history, row)
 
     # `done` is the same for every model, so under vmap this stays a real branch.
-    return jax.lax.cond(jnp.any(steps == done), write, lambda h: h, history)
+    return jax.lax.cond(_is_snapshot(static, done), write, lambda h: h, history)
 
 
 # --------------------------------------------------------------------------- the whole run

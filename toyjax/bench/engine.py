@@ -93,7 +93,8 @@ def step_cost(workload: Workload, steps: int, block: int) -> dict:
         cost = exe.cost_analysis()
     except (AttributeError, KeyError, StopIteration, TypeError) as err:
         return {"flops_per_model_step": None, "bytes_per_model_step": None, "cost_source": f"unavailable: {err!r}"}
-    flops, moved = _cost(cost).get("flops"), _cost(cost).get("bytes accessed")
+    cost = _cost(cost)
+    flops, moved = cost.get("flops"), cost.get("bytes accessed")
     draw_ops = draw_cost(plan.static, runner.n_slots)
     return {
         "flops_per_model_step": (float(flops) - draw_ops) / block if flops is not None else None,
