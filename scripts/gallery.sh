@@ -16,8 +16,8 @@ PLOT_ONLY=0
 # preset | Hydra overrides at gallery size (first word "-m": a multirun whose combined figure is shown)
 PRESETS=(
   "intro|"
-  "demo_sparsity|-m model.kind=linear,relu_output"
-  "demo_sparsity_n80|train.steps=5000"
+  "demonstrating_superposition|-m model.kind=linear,relu_output"
+  "demonstrating_superposition_n80|train.steps=5000"
   "phase_n2m1|train.steps=4000 grid.axes.density=log:0.01:1:12 grid.axes.extra_importance=log:0.1:10:12 grid.axes.seed=4"
   "phase_n3m2|train.steps=4000 grid.axes.density=log:0.01:1:10 grid.axes.extra_importance=log:0.1:10:10 grid.axes.seed=4"
   "uniform_geometry|train.steps=4000 grid.axes.density=log:0.001:1:16"
@@ -32,16 +32,10 @@ PRESETS=(
   "abs_computation|train.steps=5000"
 )
 
-# the PNG shown for a preset: its figure family's file (toyjax.plots.PRESET_FAMILY), or a multirun's combined one
+# the PNG shown for a preset: a multirun's combined figure, else the figure the run declares (report.figure)
 figure() {
-  case $1 in
-    demo_sparsity) echo combined.png ;;
-    demo_sparsity_n80) echo demo_sparsity.png ;;
-    phase_*) echo phase.png ;;
-    anticorrelated) echo correlated.png ;;
-    privileged_basis|abs_small|abs_computation) echo neurons.png ;;
-    *) echo "$1.png" ;;
-  esac
+  if [[ -f "$1/summary.json" ]]; then echo combined.png; return; fi
+  python -c "import sys, toyjax; print(toyjax.load(sys.argv[1]).run_info.report.figure + '.png')" "$1"
 }
 
 mkdir -p "$OUT" "$DOCS"
@@ -61,6 +55,6 @@ for entry in "${PRESETS[@]}"; do
     echo "gallery: $name trained in $((SECONDS - t0)) s"
   fi
   toyjax-plot "$dir" > /dev/null
-  cp "$dir/$(figure "$name")" "$DOCS/$name.png"
+  cp "$dir/$(figure "$dir")" "$DOCS/$name.png"
 done
 echo "gallery: done in $((SECONDS - start)) s; $(du -ch "$DOCS"/*.png | tail -1 | cut -f1) of PNGs in $DOCS"

@@ -1,35 +1,24 @@
-"""`summarize` on hand-built Results-like objects: content chosen by the config, JSON-serialisable."""
+"""`summarize` on hand-built Results: the declared summaries, JSON-serialisable, diverged and missing apart."""
 
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from toyjax.analysis import summarize, theory
+from toyjax.analysis import SUMMARIES, summarize, theory
+from toyjax.results import Results
 
 
-def make_results(W_or_params, dims, coords, density, importance, config, loss=None, history=None):
+def make_results(W_or_params, dims, coords, density, importance, config, loss=None, history=None) -> Results:
     params = W_or_params if isinstance(W_or_params, dict) else {"W": W_or_params}
     first = params["W"] if "W" in params else params["W1"]
     grid = first.shape[:-2]
     loss = np.full(grid, 0.1) if loss is None else loss
-    return SimpleNamespace(
-        dims=dims,
-        coords=coords,
-        grid_shape=grid,
-        params=params,
-        loss=loss,
-        eval_loss=loss,
-        history=history or {},
-        diverged=~np.isfinite(loss),
-        density=density,
-        importance=importance,
-        config=config,
-    )
+    return Results(dims=dims, coords=coords, params=params, loss=loss, eval_loss=loss, history=history or {},
+                   diverged=~np.isfinite(loss), density=density, importance=importance, config=config)
 
 
-def phase_results(n: int) -> SimpleNamespace:
+def phase_results(n: int) -> Results:
     """density × extra_importance × 3 seeds: seeds 0 and 2 hold the analytic solution, seed 1 a worse one."""
     s, r = np.geomspace(0.01, 1, 6), np.geomspace(0.1, 10, 6)
     analytic, _ = theory.analytic_phase(n, s[:, None], r[None, :])
@@ -45,29 +34,52 @@ def phase_results(n: int) -> SimpleNamespace:
     density = np.broadcast_to(s[:, None, None, None], (6, 6, 3, n))
     importance = np.ones((6, 6, 3, n))
     importance[..., -1] = r[None, :, None]
-    config = {"model": {"kind": "relu_output", "n_features": n, "n_hidden": n - 1}, "sweep_name": f"phase_n{n}m{n - 1}"}
+    config = {"model": {"kind": "relu_output", "n_features": n, "n_hidden": n - 1}}
     coords = {"density": s, "extra_importance": r, "seed": np.arange(3)}
     return make_results(W, ("density", "extra_importance", "seed"), coords, density, importance, config, loss)
 
 
 def test_phase_summary_agrees_with_theory_for_every_policy():
     for n in (2, 3):
-        out = summarize(phase_results(n))
+        out = summarize(phase_results(n), ["phase_agreement", "geometry"])
         json.dumps(out, allow_nan=False)
         for policy in ("best", "paper", "vote"):
-            assert out["phase"][policy]["all"] == 1.0, (n, policy, out["phase"][policy])
-            assert out["phase"][policy]["fraction_unclear"] == 0.0
+            assert out["phase_agreement"][policy]["all"] == 1.0, (n, policy, out["phase_agreement"][policy])
+            assert out["phase_agreement"][policy]["fraction_unclear"] == 0.0
         assert out["fraction_diverged"] == pytest.approx(1 / 108)
+        assert (out["n_diverged"], out["n_missing"]) == (1, 0)
         assert len(out["by_density"]["dimensions_per_feature"]) == 6
         assert sum(out["geometry"].values()) == pytest.approx(1.0)
 
 
-def test_phase_run_detected_from_the_config_without_a_sweep_name():
+def test_only_the_declared_summaries_are_computed():
+    out = summarize(phase_results(2))
+    assert "phase_agreement" not in out and "geometry" not in out and out["n_models"] == 108
+
+
+def test_summaries_say_which_runs_they_do_not_fit():
+    config = {"model": {"kind": "linear", "n_features": 5, "n_hidden": 2}}
+    assert "n=2, m=1 or n=3, m=2" in SUMMARIES["phase_agreement"].unfit(config, ("density", "extra_importance"))
+    assert SUMMARIES["neurons"].unfit(config, ()) == "needs model.kind in relu_hidden, abs_mlp, got linear"
+    fit = {"model": {"kind": "relu_output", "n_features": 3, "n_hidden": 2}}
+    assert SUMMARIES["phase_agreement"].unfit(fit, ("density", "extra_importance", "seed")) is None
+    assert "extra_importance" in SUMMARIES["phase_agreement"].unfit(fit, ("density",))
+
+
+def test_missing_models_are_their_own_state():
+    """A partial merge's missing models count neither as diverged nor as 'not learned'."""
     results = phase_results(2)
-    del results.config["sweep_name"]
-    assert "phase" in summarize(results)
-    results.config["model"]["kind"] = "linear"
-    assert "phase" not in summarize(results)
+    results.missing = np.zeros(results.grid_shape, bool)
+    results.missing[3:] = True  # the shards of densities 3..5 never arrived
+    for name in ("loss", "eval_loss"):
+        getattr(results, name)[3:] = np.nan
+    results.params["W"][3:] = np.nan
+    out = summarize(results, ["geometry"])
+    whole = summarize(phase_results(2), ["geometry"])
+    assert (out["n_models"], out["n_missing"], out["n_diverged"]) == (108, 54, 1)
+    assert out["fraction_diverged"] == pytest.approx(1 / 54)
+    assert out["geometry"]["not_learned"] == pytest.approx(whole["geometry"]["not_learned"], abs=0.1)
+    assert out["by_density"]["dimensions_per_feature"][3:] == [None] * 3
 
 
 def test_summary_of_an_abs_mlp_run_with_dynamics():
@@ -90,19 +102,19 @@ def test_summary_of_an_abs_mlp_run_with_dynamics():
         config,
         history=history,
     )
-    out = summarize(results)
+    out = summarize(results, ["neurons", "dynamics"])
     json.dumps(out, allow_nan=False)
-    assert "geometry" not in out and "phase" not in out
+    assert "geometry" not in out and "phase_agreement" not in out
     assert 0.4 < out["neurons"]["fraction_monosemantic"] < 1.0
     assert len(out["neurons"]["fraction_monosemantic_by_density"]) == 3
-    assert out["dynamics"]["jumps_per_model"] == 3 * 3
+    assert out["dynamics"]["jumps_per_model"] == 3  # one steady move of each of the 3 features
 
 
 def test_summary_of_an_adversarial_sweep():
     n, m = 4, 2
     W = np.stack([np.eye(m, n), np.array([[1.0, -1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -1.0]])]).astype(np.float32)
     density = np.array([1.0, 0.05])[:, None] * np.ones(n)
-    config = {"model": {"kind": "relu_output", "n_features": n, "n_hidden": m}, "sweep_name": "adversarial"}
+    config = {"model": {"kind": "relu_output", "n_features": n, "n_hidden": m}}
     results = make_results(
         {"W": W, "b": np.zeros((2, n), np.float32)},
         ("density",),
@@ -111,7 +123,7 @@ def test_summary_of_an_adversarial_sweep():
         np.ones((2, n)),
         config,
     )
-    out = summarize(results)
+    out = summarize(results, ["adversarial", "geometry"])
     json.dumps(out, allow_nan=False)
     vul = out["adversarial"]["vulnerability_by_density"]
     assert abs(vul[0] - 1.0) < 1e-3 and vul[1] > 1.5

@@ -30,9 +30,11 @@ def test_default_run_writes_results_and_phase_figure(tmp_path):
     results = toyjax.load(run_dir)
     assert results.dims == ("density", "extra_importance", "seed")
     assert results.grid_shape == (12, 10, 2)
-    assert results.config["sweep_name"] == "phase_n2m1_quick"
-    assert results.config["summary"]["phase"]["best"]["n_cells"] == 120
-    assert "phase.best.all" in out.stdout
+    assert results.run_info.preset == "phase_n2m1_quick" and results.run_info.report.figure == "phase"
+    assert results.summary["phase_agreement"]["best"]["n_cells"] == 120
+    header = json.loads((run_dir / "results.json").read_text())
+    assert "summary" in header and "summary" not in header["config"] and "sweep_name" not in header["config"]
+    assert "phase_agreement.best.all" in out.stdout
 
 
 def test_multirun_of_every_preset(tmp_path):
@@ -49,9 +51,9 @@ def test_multirun_of_every_preset(tmp_path):
         assert job["status"] == "ok"
         assert f"sweep={name}" in job["overrides"]
         results = toyjax.load(job["result"])
-        assert results.config["sweep_name"] == name
-        if name.startswith("phase_"):
-            assert os.path.exists(os.path.join(job["result"], "phase.png"))
+        assert results.run_info.preset == name
+        figure = results.run_info.report.figure
+        assert os.path.exists(os.path.join(job["result"], f"{figure}.png")), (name, figure)
 
 
 ERRORS = [
@@ -64,6 +66,11 @@ ERRORS = [
     (["sweep=dynamics", "data.density=1.5"], "data.density: density must be in (0, 1]"),
     (["grid.axes.density=log:0.01:1"], "grid.axes.density: range must look like"),
     (["sweep=nope"], "sweep: unknown preset 'nope'"),
+    (["grid.axes.foo=[1,2]"], "grid.axes.foo: unknown axis; allowed: density, extra_density"),
+    (["grid.axes.seed=[0,0]"], "grid.axes.seed: values must not repeat"),
+    (["report.figure=nope"], "report.figure: unknown value 'nope'; allowed: intro,"),
+    (["sweep=intro", "report.summaries=[phase_agreement]"], "report.summaries: phase_agreement the §3 analytic"),
+    (["grid.num_shards=500"], "grid.num_shards: must be at most the grid's"),
 ]
 
 
@@ -79,11 +86,61 @@ def test_validation_error(tmp_path, args, message):
     assert not (tmp_path / "outputs").exists()
 
 
-def test_multirun_validates_every_job_first(tmp_path):
-    out = toyjax_cmd("-m", "model.n_features=2,0", f"hydra.sweep.dir={tmp_path / 'multi'}", cwd=tmp_path)
+@pytest.mark.parametrize(("sweep", "message"), [
+    ("model.n_features=2,0", "model.n_features: must be >= 1, got 0"),
+    ("grid.num_shards=1,500", "grid.num_shards: must be at most the grid's 120 blocks of 4 models, got 500"),
+])
+def test_multirun_validates_every_job_first(tmp_path, sweep, message):
+    out = toyjax_cmd("-m", sweep, "grid.block_size=4", f"hydra.sweep.dir={tmp_path / 'multi'}", cwd=tmp_path)
     assert out.returncode == 2
-    assert out.stderr.strip() == "toyjax: error: model.n_features: must be >= 1, got 0"
+    assert out.stderr.strip() == f"toyjax: error: {message}"
     assert not (tmp_path / "multi").exists()
+
+
+EXPERIMENT = """\
+# @package _global_
+# my_experiment: an experiment of one's own, outside sweeps/: relu_hidden neurons at two densities.
+sweep:
+  name: my_experiment
+  title: "neurons of my own"
+report:
+  figure: neurons
+  summaries: [neurons]
+model: {kind: relu_hidden, n_features: 4, n_hidden: 3}
+grid:
+  axes: {density: [1.0, 0.3]}
+"""
+
+
+@pytest.mark.parametrize("how", ["path", "config-dir"])
+def test_an_experiment_yaml_outside_sweeps_gets_its_declared_figure(tmp_path, how):
+    if how == "path":
+        (tmp_path / "my_experiment.yaml").write_text(EXPERIMENT)
+        args = ["sweep=my_experiment.yaml"]
+    else:
+        (tmp_path / "mine" / "sweep").mkdir(parents=True)
+        (tmp_path / "mine" / "sweep" / "my_experiment.yaml").write_text(EXPERIMENT)
+        args = ["--config-dir", str(tmp_path / "mine"), "sweep=my_experiment"]
+    run_dir = tmp_path / "run"
+    out = toyjax_cmd(*args, *TINY, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    results = toyjax.load(run_dir)
+    assert results.run_info.preset == "my_experiment" and results.run_info.title == "neurons of my own"
+    assert (run_dir / "neurons.png").is_file() and "neurons" in results.summary
+    assert "neurons.fraction_monosemantic" in out.stdout
+
+
+def test_old_preset_name_still_runs_with_a_warning(tmp_path):
+    run_dir = tmp_path / "run"
+    out = toyjax_cmd("sweep=demo_sparsity", *TINY, "grid.axes.density=[0.1]", f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "toyjax: warning: sweep=demo_sparsity is deprecated; use sweep=demonstrating_superposition" in out.stderr
+    assert toyjax.load(run_dir).run_info.preset == "demonstrating_superposition"
+
+
+def test_compose_raises_the_clis_one_line_error():
+    with pytest.raises(toyjax.ConfigError, match=r"^train.stepz: unknown key; allowed: steps, batch_size"):
+        toyjax.compose("intro", ["train.stepz=5"])
 
 
 def test_help_lists_presets_and_axis_syntax(tmp_path):

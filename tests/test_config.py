@@ -1,11 +1,14 @@
-"""Bad input fails early, with a one-line message naming the field."""
+"""Bad input fails early, with a one-line message naming the field; old spellings still work, with a warning."""
 
 from __future__ import annotations
+
+import warnings
 
 import pytest
 
 import toyjax
-from toyjax.config import ConfigError, axis_values, to_config
+from toyjax.config import run_info, to_config
+from toyjax.errors import ConfigError, ToyjaxDeprecationWarning
 
 
 @pytest.mark.parametrize(
@@ -22,10 +25,14 @@ from toyjax.config import ConfigError, axis_values, to_config
         ({"grid": {"axes": {"density": [[0.5, 0.5]]}}}, "grid.axes.density"),
         ({"grid": {"axes": {"sparsity": [0.5]}}}, "grid.axes.sparsity"),
         ({"grid": {"axes": {"lr": [-1.0]}}}, "grid.axes.lr"),
+        ({"grid": {"axes": {"seed": [0, 0]}}}, "grid.axes.seed"),
+        ({"grid": {"axes": {"density": [0.1, 0.3, 0.1]}}}, "grid.axes.density"),
         ({"train": {"stepz": 10}}, "train.stepz"),
         ({"model": {"n_features": "five"}}, "model.n_features"),
         ({"data": {"kind": "correlated", "set_size": 2}, "model": {"n_features": 3}}, "data.set_size"),
         ({"grid": {"axes": {"density": "log:0:1:5"}}}, "grid.axes.density"),
+        ({"record": {"snapshots": -1}}, "record.snapshots"),
+        ({"record": {"checkpoint_every": -5}}, "record.checkpoint_every"),
     ],
 )
 def test_bad_values_name_their_field(tiny, change, field):
@@ -38,11 +45,32 @@ def test_bad_values_name_their_field(tiny, change, field):
     assert "\n" not in str(err.value)
 
 
-def test_range_specs(tiny):
-    cfg = to_config(tiny({"density": "log:0.01:1:3", "lr": "lin:1:3:3", "seed": 4}))
-    assert axis_values(cfg, "density") == pytest.approx([0.01, 0.1, 1.0])
-    assert axis_values(cfg, "lr") == pytest.approx([1.0, 2.0, 3.0])
-    assert axis_values(cfg, "seed") == [0, 1, 2, 3]
+def test_unknown_axis_lists_the_allowed_ones(tiny):
+    with pytest.raises(ConfigError, match=r"^grid.axes.foo: unknown axis; allowed: density, extra_density, .*seed$"):
+        to_config(tiny({"foo": [1, 2]}))
+
+
+def test_repeated_values_are_named(tiny):
+    with pytest.raises(ConfigError, match=r"^grid.axes.seed: values must not repeat, got 0 twice$"):
+        to_config(tiny({"seed": [0, 0]}))
+
+
+def test_old_base_seed_spelling_still_works_and_warns(tiny):
+    with pytest.warns(ToyjaxDeprecationWarning, match="train.seed is deprecated; use train.base_seed"):
+        cfg = to_config(tiny(train={"seed": 3}))
+    assert cfg.train.base_seed == 3
+
+
+def test_run_info_comes_from_the_sweep_and_report_nodes():
+    raw = {"sweep": {"name": "mine", "title": "my figure"}, "report": {"figure": "phase", "summaries": ["geometry"]},
+           "model": {"n_features": 3}}
+    info = run_info(raw, ["toyjax", "sweep=mine"])
+    assert (info.preset, info.title, info.report.figure, info.report.summaries) == ("mine", "my figure", "phase",
+                                                                                     ["geometry"])
+    assert run_info({"model": {}}).preset is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert to_config(raw).model.n_features == 3  # the engine never sees sweep or report
 
 
 def test_unequal_density_within_correlated_sets_is_refused(tiny):

@@ -66,13 +66,6 @@ def test_conditional_activates_exactly_the_given_units(kind, key):
     np.testing.assert_array_equal(per_unit, np.asarray(on) * expected)
 
 
-def test_importance_vector_rules():
-    np.testing.assert_allclose(data.importance_vector(3, 0.9), [1.0, 0.9, 0.81], rtol=1e-6)
-    np.testing.assert_allclose(data.importance_vector(3, 1.0, extra=4.0), [1, 1, 4])
-    np.testing.assert_allclose(data.importance_vector(3, 0.5, explicit=[3, 2, 1]), [3, 2, 1])
-    np.testing.assert_allclose(data.density_vector(3, 0.05, extra=0.01), [0.05, 0.05, 0.01])
-
-
 @pytest.mark.parametrize("shape", [(5, 1024), (400, 3), (7,)])
 def test_uniform_is_jax_threefry_uniform_bit_for_bit(shape):
     """The unrolled hash draws JAX's own stream: same bits as `jax.random.uniform`, also under vmap."""

@@ -12,7 +12,7 @@ import pytest
 
 import toyjax
 from toyjax.config import to_config
-from toyjax.grid import make_plan, snapshot_steps
+from toyjax.plan import make_plan, snapshot_steps
 
 
 def assert_same(a: toyjax.Results, b: toyjax.Results, index=...) -> None:
@@ -105,6 +105,7 @@ def test_diverging_model_is_flagged_and_others_train(tiny):
     r = toyjax.run(tiny({"lr": [1e-3, 1e9]}, train={"steps": 200, "batch_size": 64}))
     assert r.diverged.tolist() == [False, True]
     assert np.all(np.isfinite(r.params["W"][0])) and np.isfinite(r.eval_loss[0])
+    assert np.isnan(r.loss[1]) and np.isnan(r.eval_loss[1])  # never a finite loss for a diverged model
     healthy = toyjax.run(tiny({"lr": [1e-3]}, train={"steps": 200, "batch_size": 64}))
     assert_same(r, healthy, np.s_[0:1])
 

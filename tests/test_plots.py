@@ -1,20 +1,23 @@
-"""Every figure family renders (PNG + SVG) from tiny synthetic grids; `toyjax-plot` re-renders saved runs."""
+"""Every figure renders (PNG + SVG) from tiny synthetic grids, as the run declares; `toyjax-plot` re-renders."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
 
 import toyjax
-from toyjax import plots
+from toyjax import plots, presets
+from toyjax.config import ReportConfig, RunInfo
 from toyjax.plots import cli
 from toyjax.results import Results
 
 # preset -> (model kind, n, m, data kind, grid axes)
 PRESETS = {
     "intro": ("relu_output", 5, 2, "independent", {"density": [1.0, 0.1], "seed": 2}),
-    "demo_sparsity": ("relu_output", 8, 3, "independent", {"density": [1.0, 0.1, 0.01]}),
-    "demo_sparsity_n80": ("linear", 12, 4, "independent", {"density": [1.0, 0.1]}),
+    "demonstrating_superposition": ("relu_output", 8, 3, "independent", {"density": [1.0, 0.1, 0.01]}),
+    "demonstrating_superposition_n80": ("linear", 12, 4, "independent", {"density": [1.0, 0.1]}),
     "phase_n2m1": ("relu_output", 2, 1, "independent", {"density": [1.0, 0.1], "extra_importance": [0.5, 2.0],
                                                          "seed": 2}),
     "phase_n3m2": ("relu_output", 3, 2, "independent", {"density": [1.0, 0.1], "extra_importance": [0.5, 2.0],
@@ -75,31 +78,32 @@ def synthetic(preset: str, seed: int = 0) -> Results:
                  "signed": kind == "abs_mlp"},
         "train": {"steps": 1000},
         "record": {"snapshots": K},
-        "sweep_name": preset,
     }
+    info = RunInfo(preset=preset, report=presets.declared_report(preset))
     return Results(dims, coords, params, rng.uniform(0.01, 1, grid), eval_loss, history, diverged, density,
-                   importance, config=config)
+                   importance, config=config, run_info=info)
+
+
+def test_every_figure_has_a_preset_and_every_preset_a_figure():
+    declared = {presets.declared_report(name).figure for name in presets.preset_names()}
+    assert declared == set(plots.FIGURES)
+    assert set(PRESETS) | {"phase_n2m1_quick"} == set(presets.preset_names())
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
-def test_every_preset_renders_png_and_svg(preset, tmp_path):
+def test_every_preset_renders_its_declared_figure_as_png_and_svg(preset, tmp_path):
     written = plots.render(synthetic(preset), tmp_path, strict=True)
     suffixes = sorted(p.suffix for p in written)
     assert suffixes == [".png", ".svg"], written
     assert all(p.is_file() and p.stat().st_size > 1000 for p in written)
-    assert written[0].stem == plots.family(synthetic(preset))
 
 
-def test_family_falls_back_on_model_and_shapes():
+def test_the_declared_figure_is_drawn_whatever_the_preset_is_called(tmp_path):
     r = synthetic("privileged_basis")
-    r.config["sweep_name"] = None
-    assert plots.family(r) == "neurons"
-    r = synthetic("phase_n2m1")
-    r.config["sweep_name"] = "custom"
-    assert plots.family(r) == "phase"
-    r = synthetic("nonuniform_pentagon")
-    r.config["sweep_name"] = None
-    assert plots.family(r) == "nonuniform_pentagon"
+    r.run_info = RunInfo(preset="my own experiment", report=ReportConfig(figure="neurons"))
+    assert [p.name for p in plots.render(r, tmp_path, strict=True)] == ["neurons.png", "neurons.svg"]
+    r.run_info = RunInfo(preset="privileged_basis", report=ReportConfig(figure=None))
+    assert plots.render(r, tmp_path / "none", strict=True) == []  # nothing declared, nothing guessed
 
 
 def test_render_never_raises_by_default(tmp_path):
@@ -123,30 +127,67 @@ def test_best_seed_ignores_diverged_models():
 
 def test_toyjax_plot_rerenders_a_saved_tiny_run(tmp_path, tiny, capsys):
     res = toyjax.run(tiny({"density": [1.0, 0.1], "seed": 2}, model={"n_features": 5, "n_hidden": 2}))
-    res.config["sweep_name"] = "intro"
+    res.run_info = RunInfo(preset="intro", report=ReportConfig(figure="intro"))
     run_dir = res.save(tmp_path / "run")
     cli.main([str(run_dir)])
     assert (run_dir / "intro.png").is_file() and (run_dir / "intro.svg").is_file()
     assert "intro.png" in capsys.readouterr().out
 
 
+def test_toyjax_plot_draws_a_format_1_run_with_its_presets_figure(tmp_path):
+    """Runs saved before runs declared their figure (format 1: the preset name inside the config)."""
+    run_dir = synthetic("intro").save(tmp_path / "old")
+    header = json.loads((run_dir / "results.json").read_text())
+    header["format_version"] = 1
+    header["config"]["sweep_name"] = "intro"
+    header["config"]["summary"] = {"n_models": 4}
+    del header["run_info"], header["summary"]
+    (run_dir / "results.json").write_text(json.dumps(header))
+    back = toyjax.load(run_dir)
+    assert (back.run_info.preset, back.run_info.report, back.summary) == ("intro", None, {"n_models": 4})
+    assert "sweep_name" not in back.config
+    cli.main([str(run_dir)])
+    assert (run_dir / "intro.png").is_file()
+
+
 def test_toyjax_plot_on_a_sweep_dir_writes_every_job_and_the_combined_figure(tmp_path):
     for k, kind in enumerate(("linear", "relu_output")):
-        r = synthetic("demo_sparsity", seed=k)
+        r = synthetic("demonstrating_superposition", seed=k)
         r.config["model"]["kind"] = kind
-        r.save(tmp_path / f"{k}_demo_sparsity")
+        r.save(tmp_path / f"{k}_demonstrating_superposition")
     for k, steps in enumerate((500, 1000)):
         r = synthetic("correlated", seed=k)
         r.config["train"]["steps"] = steps
         r.save(tmp_path / "other" / f"{k}_correlated")
-    cli.main([str(tmp_path)])  # two demo jobs at the top level
-    assert (tmp_path / "0_demo_sparsity" / "demo_sparsity.png").is_file()
+    cli.main([str(tmp_path)])  # two §2 jobs at the top level
+    assert (tmp_path / "0_demonstrating_superposition" / "superposition.png").is_file()
     assert (tmp_path / "combined.png").is_file() and (tmp_path / "combined.svg").is_file()
     cli.main([str(tmp_path / "other")])
     assert (tmp_path / "other" / "combined.png").is_file()
 
 
-def test_toyjax_plot_rejects_a_directory_without_runs(tmp_path):
+def test_toyjax_plot_rejects_a_directory_without_runs(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main([str(tmp_path)])
     assert e.value.code == 2
+    with pytest.raises(SystemExit):
+        cli.main([str(tmp_path / "nowhere")])
+    assert capsys.readouterr().err.strip().endswith("nowhere: does not exist")
+
+
+@pytest.mark.parametrize("preset", ["intro", "demonstrating_superposition", "privileged_basis", "phase_n2m1",
+                                    "correlated", "nonuniform_pentagon", "uniform_geometry", "collapse"])
+def test_a_cell_whose_every_seed_diverged_says_so_without_numpy_warnings(preset, tmp_path):
+    import warnings
+
+    r = synthetic(preset)
+    first = (0,) * (len(r.dims) - 1) if "seed" in r.dims else (0,)
+    r.diverged[first] = True
+    for p in r.params.values():
+        p[first] = np.nan
+    r.loss[first] = r.eval_loss[first] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        written = plots.render(r, tmp_path, strict=True)
+    svg = next(p for p in written if p.suffix == ".svg").read_text()
+    assert "diverged" in svg, preset

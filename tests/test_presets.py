@@ -1,4 +1,5 @@
-"""Every preset in sweeps/ composes, validates, and matches what its header claims (n, m, model, data, axes)."""
+"""Every preset in sweeps/ composes, validates, matches what its header claims (n, m, model, data, axes), and
+declares a figure and summaries that exist and fit it."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import re
 import pytest
 
 import toyjax
-from toyjax import presets
-from toyjax.config import to_config
+from toyjax import presets, publish
+from toyjax.config import run_info, to_config
+from toyjax.errors import ToyjaxDeprecationWarning
 
 NAMES = presets.preset_names()
 PAPER_PRESETS = {
-    "intro", "demo_sparsity", "demo_sparsity_n80", "phase_n2m1", "phase_n3m2", "uniform_geometry",
+    "intro", "demonstrating_superposition", "demonstrating_superposition_n80", "phase_n2m1", "phase_n3m2",
+    "uniform_geometry",
     "nonuniform_pentagon", "correlated", "anticorrelated", "collapse", "dynamics", "adversarial",
     "privileged_basis", "abs_small", "abs_computation",
 }
@@ -56,6 +59,15 @@ def test_preset_matches_its_header(name):
     conf = to_config(cfg)
     assert conf.train.steps == (5000 if name == "phase_n2m1_quick" else 10_000)
     assert conf.train.batch_size == 1024
+    info = run_info(cfg)
+    assert info.preset == name and info.title and info.report.figure
+    publish.check_report(info.report, conf)  # the figure and summaries exist and fit the preset
+
+
+def test_old_preset_names_compose_with_a_warning():
+    with pytest.warns(ToyjaxDeprecationWarning, match="sweep=demo_sparsity_n80 is deprecated"):
+        cfg = toyjax.compose("demo_sparsity_n80")
+    assert cfg.sweep.name == "demonstrating_superposition_n80"
 
 
 def test_default_is_the_quick_phase_diagram():

@@ -63,3 +63,34 @@ def test_to_xarray_when_installed(results):
     ds = results.to_xarray()
     assert isinstance(ds, xr.Dataset)
     assert ds["loss"].sel(density=0.1).shape == (2,)
+
+
+def test_results_files_get_the_umasks_permissions(tmp_path, results):
+    """Collaborators on a shared filesystem read results as they read everything else (mkstemp is 0600)."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        results.save(tmp_path)
+    finally:
+        os.umask(old)
+    for name in ("results.npz", "results.json"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name
+
+
+def test_to_xarray_names_every_axis(results):
+    pytest.importorskip("xarray")
+    ds = results.to_xarray()
+    assert ds["W"].dims == ("density", "seed", "hidden", "feature")
+    assert ds["b"].dims == ("density", "seed", "feature")
+    assert ds["history_loss"].dims == ("density", "seed", "snapshot_step")
+    assert ds["history_W"].dims == ("density", "seed", "snapshot_step", "hidden", "feature")
+    np.testing.assert_array_equal(ds["snapshot_step"], results.history["step"])
+    assert ds["history_dimensionality"].sel(snapshot_step=int(results.history["step"][-1])).shape == (2, 2, 3)
+
+
+def test_neurons_are_named_neurons():
+    from toyjax.labels import param_dims
+
+    assert param_dims("relu_hidden")["W"] == ("neuron", "feature")
+    assert param_dims("abs_mlp") == {"W1": ("neuron", "feature"), "W2": ("feature", "neuron"), "b": ("feature",)}

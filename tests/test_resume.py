@@ -14,7 +14,7 @@ import pytest
 import toyjax
 from tests.test_grid import assert_same
 from toyjax import checkpoint
-from toyjax.config import ConfigError
+from toyjax.errors import CheckpointError
 
 
 def test_interrupted_between_blocks_resumes_bit_identically(tmp_path, tiny, monkeypatch):
@@ -39,6 +39,37 @@ def test_interrupted_between_blocks_resumes_bit_identically(tmp_path, tiny, monk
     assert calls == [0, 1, 2]  # block 0 came from the checkpoint, not from training
     assert_same(reference, resumed)
     assert not (tmp_path / "checkpoint").exists()
+    # Timing counts what this process trained: blocks 1 and 2 (4 models x 60 steps), not block 0.
+    assert resumed.timing["model_steps"] == 4 * 60 and resumed.timing["resumed_model_steps"] == 2 * 60
+    assert reference.timing["model_steps"] == 6 * 60 and reference.timing["resumed_model_steps"] == 0
+    rate = resumed.timing["model_steps"] / resumed.timing["train_s"]
+    assert resumed.timing["model_steps_per_s"] == pytest.approx(rate)
+
+
+def test_a_kill_between_a_state_file_and_the_progress_file_resumes_bit_identically(tmp_path, tiny, monkeypatch):
+    """A kill after a new state is written but before the progress file names it keeps the older, matching state.
+
+    A run killed at that moment under load once continued from a step its state file no longer held.
+    """
+    cfg = tiny({"density": [1.0, 0.3]}, grid={"block_size": 2}, record={"checkpoint_every": 10})
+    cfg["grid"]["axes"] = {"density": [1.0, 0.3]}
+    reference = toyjax.run(cfg)
+    original, saves = checkpoint.Checkpoint._write_progress, []
+
+    def killed_on_the_second_state(self, **changes):
+        if changes.get("state"):
+            saves.append(changes["state"]["step"])
+            if len(saves) == 2:
+                raise KeyboardInterrupt  # the state file of step 20 is on disk, progress still names step 10
+        original(self, **changes)
+
+    monkeypatch.setattr(checkpoint.Checkpoint, "_write_progress", killed_on_the_second_state)
+    with pytest.raises(KeyboardInterrupt):
+        toyjax.run(cfg, checkpoint_dir=tmp_path)
+    monkeypatch.setattr(checkpoint.Checkpoint, "_write_progress", original)
+    assert sorted(p.name for p in (tmp_path / "checkpoint").glob("state_*.npz")) == [
+        "state_00000_000000010.npz", "state_00000_000000020.npz"]
+    assert_same(reference, toyjax.run(cfg, checkpoint_dir=tmp_path))
 
 
 def test_checkpoint_of_another_config_is_refused(tmp_path, tiny, monkeypatch):
@@ -47,7 +78,7 @@ def test_checkpoint_of_another_config_is_refused(tmp_path, tiny, monkeypatch):
     monkeypatch.setattr(checkpoint.Checkpoint, "clear", lambda self: None)
     toyjax.run(cfg, checkpoint_dir=tmp_path)
     cfg["train"]["lr"] = 3e-3
-    with pytest.raises(ConfigError, match="checkpoint of a different run"):
+    with pytest.raises(CheckpointError, match="checkpoint of a different run"):
         toyjax.run(cfg, checkpoint_dir=tmp_path)
 
 
@@ -58,8 +89,9 @@ def test_killed_cli_run_resumes_bit_identically(tmp_path):
     env = dict(os.environ, JAX_PLATFORMS="cpu")
 
     def cli(run_dir, **kw):
+        kw.setdefault("stdout", subprocess.DEVNULL)
         return subprocess.Popen([sys.executable, "-m", "toyjax", *args, f"hydra.run.dir={run_dir}"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+                                stderr=subprocess.PIPE, **kw)
 
     killed = cli(tmp_path / "killed")
     progress = tmp_path / "killed" / "checkpoint" / "progress.json"
@@ -71,9 +103,16 @@ def test_killed_cli_run_resumes_bit_identically(tmp_path):
     killed.wait()
     assert not (tmp_path / "killed" / "results.npz").exists()
 
-    assert cli(tmp_path / "killed").wait() == 0
+    resume = cli(tmp_path / "killed", **{"stdout": subprocess.PIPE})
+    out, _ = resume.communicate()
+    assert resume.returncode == 0
     assert cli(tmp_path / "whole").wait() == 0
     a, b = toyjax.load(tmp_path / "killed"), toyjax.load(tmp_path / "whole")
     assert_same(b, a)
+    log = (tmp_path / "killed" / "toyjax.log").read_text()
+    said = [line for line in out.decode().splitlines() if "resumed from" in line]
+    assert said and said[0].startswith("toyjax: resumed from block 1/1, step "), out.decode()
+    assert said[0].split("toyjax: ")[1] in log
+    assert 0 < a.timing["resumed_model_steps"] < a.timing["resumed_model_steps"] + a.timing["model_steps"] == 4 * 3000
     np.testing.assert_array_equal(a.diverged, b.diverged)
     assert not (tmp_path / "killed" / "checkpoint").exists()

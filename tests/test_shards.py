@@ -14,7 +14,7 @@ import pytest
 
 import toyjax
 from tests.test_grid import assert_same
-from toyjax.config import ConfigError
+from toyjax.errors import ConfigError
 from toyjax.merge import MergeError, merge
 
 AXES = {"density": [1.0, 0.3, 0.1], "extra_importance": [0.5, 2.0], "seed": 2}
@@ -60,6 +60,62 @@ def test_partial_merge_reports_missing_models_as_nan(tiny):
     done = ~np.isnan(merged.loss)
     assert 0 < done.sum() < done.size
     np.testing.assert_array_equal(merged.loss[done], whole.loss[done])
+    np.testing.assert_array_equal(merged.missing, ~done)
+    assert merged.meta["merge"]["missing_shards"] == [1]
+
+
+def test_missing_models_are_missing_in_the_summary_the_file_and_the_figure(tiny, tmp_path, capsys):
+    """Missing is its own state: not 'not learned', not diverged, and no numpy warning leaks."""
+    import warnings
+
+    from toyjax.config import ReportConfig, RunInfo
+    from toyjax.publish import publish
+
+    _, shards = shard_runs(tiny, 3)
+    merged, _ = merge([shards[0], shards[2]], partial=True)
+    merged.run_info = RunInfo(preset="phase", report=ReportConfig(figure="phase", summaries=["geometry"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        figures = publish(merged, tmp_path / "merged")
+    s = merged.summary
+    n_missing = int(merged.missing.sum())
+    assert (s["n_models"], s["n_missing"], s["n_diverged"]) == (12, n_missing, 0) and n_missing == 4
+    assert s["fraction_diverged"] == 0.0
+    whole, _ = merge(shards)
+    assert s["geometry"]["not_learned"] <= summary_of(whole)["geometry"]["not_learned"] + 0.2
+    back = toyjax.load(tmp_path / "merged")
+    np.testing.assert_array_equal(back.missing, merged.missing)
+    assert back.meta["merge"]["missing_shards"] == [1] and back.summary["n_missing"] == 4
+    assert [p.name for p in figures] == ["phase.png", "phase.svg"]
+    assert "<svg" in figures[1].read_text() and "missing" in figures[1].read_text()
+
+
+def summary_of(results):
+    from toyjax.analysis import summarize
+
+    return summarize(results, ["geometry"])
+
+
+def test_toyjax_merge_names_what_is_wrong(tiny, tmp_path, capsys):
+    from toyjax.merge import main
+
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "nowhere")])
+    assert capsys.readouterr().err.strip() == f"toyjax-merge: error: {tmp_path / 'nowhere'}: does not exist"
+    _, shards = shard_runs(tiny, 3)
+    for k, shard in enumerate(shards):
+        shard.save(tmp_path / f"{k}_shard")
+    shards[2].save(tmp_path / "copy_of_2")
+    with pytest.raises(SystemExit):
+        main([str(tmp_path)])
+    err = capsys.readouterr().err
+    assert "shard 2 of 3 appears twice:" in err and "2_shard" in err and "copy_of_2" in err
+    npz = tmp_path / "copy_of_2" / "results.npz"
+    npz.write_bytes(npz.read_bytes()[:100])  # truncated: corrupt, not missing
+    with pytest.raises(SystemExit):
+        main([str(tmp_path)])
+    err = capsys.readouterr().err
+    assert "corrupt shard:" in err and "copy_of_2" in err and "truncated" in err
 
 
 def test_shard_index_is_validated(tiny):

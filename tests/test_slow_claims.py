@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 import toyjax
-from toyjax.analysis import geometry, metrics, neurons, summary
+from toyjax import metrics
+from toyjax.analysis import geometry, neurons, summary
+from toyjax.analysis.aggregate import best_seed, ranking_loss, take_seed
 
 pytestmark = pytest.mark.slow
 
@@ -33,9 +35,8 @@ def _run(model: dict, axes: dict, steps: int, **sections) -> toyjax.Results:
 def _best(r: toyjax.Results, name: str = "W") -> np.ndarray:
     """Params of the best seed (lowest eval_loss, diverged excluded) of every cell; seed must be the last axis."""
     assert r.dims[-1] == "seed"
-    loss = np.where(r.diverged, np.inf, r.eval_loss)
-    best = np.argmin(loss, axis=-1)
-    return np.take_along_axis(r.params[name], best[..., None, None, None], axis=len(r.dims) - 1)[..., 0, :, :]
+    axis = len(r.dims) - 1
+    return take_seed(r.params[name], best_seed(ranking_loss(r.eval_loss, r.diverged), axis), axis)
 
 
 # --------------------------------------------------------------------------- §2 demonstrating superposition
@@ -88,7 +89,6 @@ def test_phase_n3m2_agrees_with_the_analytic_diagram():
     the analytic boundaries."""
     r = _run({"kind": "relu_output", "n_features": 3, "n_hidden": 2},
              {"density": "log:0.01:1:10", "extra_importance": "log:0.1:10:10", "seed": 4}, 4000)
-    r.config["sweep_name"] = "phase_n3m2"
     best = summary.phase_summary(r)["best"]
     print(f"phase_n3m2 best-of-4: {best}")
     assert best["away_from_boundary"] >= 0.9, best

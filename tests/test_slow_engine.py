@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 import toyjax
-from toyjax.analysis import geometry, metrics, summary
+from toyjax import metrics
+from toyjax.analysis import geometry, summary
+from toyjax.analysis.aggregate import best_seed, ranking_loss
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +47,6 @@ def test_phase_n2m1_agrees_with_the_analytic_diagram():
         "progress": False,
     }
     r = toyjax.run(cfg)
-    r.config["sweep_name"] = "phase_n2m1"
     best = summary.phase_summary(r)["best"]
     assert best["away_from_boundary"] >= 0.9, best
 
@@ -61,7 +62,7 @@ def test_intro_polygons():
         "progress": False,
     }
     r = toyjax.run(cfg)
-    best = np.argmin(np.where(r.diverged, np.inf, r.eval_loss), axis=1)
+    best = best_seed(ranking_loss(r.eval_loss, r.diverged), axis=1)
     W_dense, W_sparse = r.params["W"][0, best[0]], r.params["W"][1, best[1]]
 
     norms = metrics.feature_norms(W_dense)

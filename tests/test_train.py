@@ -1,16 +1,18 @@
-"""Training: the linear model's known answer, the pure `make_train`, schedules."""
+"""Training: the linear model's known answer, the one engine behind `toyjax.run`, schedules."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import toyjax
-from toyjax import train
+from toyjax import optim
 from toyjax.config import to_config
-from toyjax.grid import make_plan
+from toyjax.plan import Static, make_plan
+from toyjax.runner import Runner
 
 
 @pytest.mark.parametrize("density", [1.0, 0.3, 0.05])
@@ -26,24 +28,36 @@ def test_linear_model_learns_the_top_m_features(tiny, density):
     np.testing.assert_allclose(gram[2:, :], 0, atol=0.1)
 
 
-def test_make_train_is_the_same_run_as_the_grid(tiny):
-    cfg = to_config(tiny({"density": [1.0, 0.1], "seed": 2}))
-    plan = make_plan(cfg)
-    points = {k: jnp.asarray(v) for k, v in plan.points.items()}
-    point = train.Point(**{k: v for k, v in points.items() if k != "seed"})
-    pure = jax.jit(jax.vmap(train.make_train(plan.static), in_axes=(0, 0, None, None)))
-    out = pure(point, points["seed"], jnp.uint32(0), jax.random.key(cfg.record.eval_seed))
+def test_the_whole_run_in_one_call_is_bit_identical_to_the_grid(tiny):
+    """`Engine.run`, jitted as one program, is the run `toyjax.run` makes segment by segment."""
+    cfg = to_config(tiny({"density": [1.0, 0.1], "seed": 3}, train={"steps": 150}))
     grid = toyjax.run(cfg)
-    # Different programs may round differently in the last bit; the maths is the same.
-    np.testing.assert_allclose(np.asarray(out["params"]["W"]).reshape(grid.params["W"].shape), grid.params["W"],
-                               rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(np.asarray(out["eval_loss"]).reshape(grid.grid_shape), grid.eval_loss, rtol=1e-4)
+    runner = Runner(make_plan(cfg), cfg)
+    models = runner.layout.blocks[0][:6]  # the block is padded to 8 with repeats
+    out = jax.jit(runner.programs.engine.run)(runner.block(0))
+    for got, want in [(out["params"]["W"], grid.params["W"]), (out["eval_loss"], grid.eval_loss),
+                      (out["loss"], grid.loss), (out["history"]["dimensionality"], grid.history["dimensionality"])]:
+        want = np.asarray(want).reshape((6,) + np.shape(want)[2:])
+        np.testing.assert_array_equal(np.asarray(got)[:6], want[models])
+
+
+def test_how_a_run_is_cut_into_segments_changes_no_bit(tiny, monkeypatch):
+    """Progress granularity is not part of the compiled program, nor of the results."""
+    from toyjax import runner
+
+    cfg = tiny({"density": [1.0, 0.1]}, train={"steps": 150})
+    before = toyjax.run(cfg)
+    monkeypatch.setattr(runner, "PROGRESS_TICKS", 7)
+    after = toyjax.run(cfg)
+    assert after.timing["compile_s"] == 0.0
+    np.testing.assert_array_equal(before.params["W"], after.params["W"])
+    np.testing.assert_array_equal(before.history["loss"], after.history["loss"])
 
 
 @pytest.mark.parametrize("schedule", ["constant", "linear", "cosine", "warmup_cosine"])
-def test_unit_schedules(schedule):
-    static = train.Static("relu_output", 3, 2, None, steps=100, schedule=schedule, warmup_steps=10)
-    lr = np.array([train.unit_schedule(static)(t) for t in (0, 10, 50, 100)])
+def test_unit_schedules(tiny, schedule):
+    static = dataclasses.replace(Static.of(to_config(tiny(train={"steps": 100}))), schedule=schedule, warmup_steps=10)
+    lr = np.array([optim.unit_schedule(static)(t) for t in (0, 10, 50, 100)])
     expected = {
         "constant": [1, 1, 1, 1],
         "linear": [1, 0.9, 0.5, 0],

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _EXPORTS = {
     "run": ("toyjax.grid", "run"),
     "load": ("toyjax.results", "load"),
     "Results": ("toyjax.results", "Results"),
     "Config": ("toyjax.config", "Config"),
-    "ConfigError": ("toyjax.config", "ConfigError"),
+    "ConfigError": ("toyjax.errors", "ConfigError"),
     "compose": ("toyjax.presets", "compose"),
 }
 

@@ -1,10 +1,13 @@
 """Checkpoints of a grid in training, so that a long run can be killed and continued bit-identically.
 
 A run directory's ``checkpoint/`` holds ``progress.json`` (the run's fingerprint and where it stands),
-one ``block_NNNNN.npz`` per finished block (its final records) and ``state.npz`` (the training state of
-the block in progress). Arrays are the leaves of the engine's pytrees in `jax.tree` order; their
-structure comes back from the same compiled programs, which the fingerprint pins down. Every file is
-written atomically, so a kill at any moment leaves either the old checkpoint or the new one.
+one ``block_NNNNN.npz`` per finished block (its final records) and ``state_BBBBB_SSSSSSSSS.npz`` (the
+training state of block B after S steps). Arrays are the leaves of the engine's pytrees in `jax.tree`
+order; their structure comes back from the same compiled programs, which the fingerprint pins down. Every
+file is written atomically (`toyjax.fileio`), and a new state gets a new file, which ``progress.json``
+names only once it is complete: a kill at any moment leaves a progress file that names a state it matches.
+
+This module imports jax (for its tree utilities), numpy, `toyjax.errors` and `toyjax.fileio`.
 """
 
 from __future__ import annotations
@@ -15,19 +18,24 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import jax
 import numpy as np
 
-from toyjax.config import ConfigError
-from toyjax.results import _atomic_write
+from toyjax.errors import CheckpointError
+from toyjax.fileio import atomic_write
 
 DIRNAME = "checkpoint"
 
 
 class Checkpoint:
-    """Saved progress of one run in `run_dir`, valid only for the run with the same `fingerprint`."""
+    """Saved progress of one run in `run_dir`, valid only for the run with the same `fingerprint`.
 
-    def __init__(self, run_dir: str | Path, fingerprint: dict[str, Any]):
+    `every` is the number of steps between saved training states (``record.checkpoint_every``).
+    """
+
+    def __init__(self, run_dir: str | Path, fingerprint: dict[str, Any], every: int):
         self.dir = Path(run_dir) / DIRNAME
+        self.every = every
         self.fingerprint = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()
         self.progress = self._read_progress()
 
@@ -35,9 +43,12 @@ class Checkpoint:
         path = self.dir / "progress.json"
         if not path.is_file():
             return {"fingerprint": self.fingerprint, "blocks_done": 0, "state": None}
-        progress = json.loads(path.read_text())
+        try:
+            progress = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise CheckpointError(f"{path}: corrupt ({e}); remove {self.dir} to start again") from None
         if progress.get("fingerprint") != self.fingerprint:
-            raise ConfigError(
+            raise CheckpointError(
                 f"{self.dir}: checkpoint of a different run (config, block size or devices changed); "
                 "remove it or choose another run directory"
             )
@@ -45,28 +56,50 @@ class Checkpoint:
 
     @property
     def blocks_done(self) -> int:
+        """How many of this run's blocks have their final records saved."""
         return int(self.progress["blocks_done"])
+
+    def resume_point(self) -> tuple[int, int]:
+        """(block, step) this run continues from: the first unfinished block, and the steps it has done."""
+        saved = self.progress["state"]
+        if saved is not None and saved["block"] == self.blocks_done:
+            return self.blocks_done, int(saved["step"])
+        return self.blocks_done, 0
 
     def finished_block(self, index: int, template) -> Any:
         """The saved final records of block `index`, as a pytree shaped like `template`."""
         return _load_tree(self.dir / f"block_{index:05d}.npz", template)
 
     def saved_state(self, block: int, template) -> tuple[Any, int] | None:
-        """(state, next segment) of `block` if its training state was saved, else None."""
+        """(state, steps done) of `block` if its training state was saved, else None."""
         saved = self.progress["state"]
         if saved is None or saved["block"] != block:
             return None
-        return _load_tree(self.dir / "state.npz", template), int(saved["segment"])
+        return _load_tree(self.dir / saved["file"], template), int(saved["step"])
 
-    def save_state(self, block: int, segment: int, state) -> None:
-        """Save the state of `block` before its segment `segment`."""
-        _save_tree(self.dir / "state.npz", state)
-        self._write_progress(state={"block": block, "segment": segment})
+    def due(self, step: int, steps: int) -> bool:
+        """Whether the state after `step` of `steps` steps is saved: a multiple of `every`, before the end."""
+        return self.every > 0 and step % self.every == 0 and step < steps
+
+    def save_state(self, block: int, step: int, state) -> None:
+        """Save the state of `block` after `step` steps, then point the progress file at it."""
+        name = f"state_{block:05d}_{step:09d}.npz"
+        _save_tree(self.dir / name, state)
+        previous = self.progress["state"]
+        self._write_progress(state={"block": block, "step": step, "file": name})
+        self._remove_state(previous)
 
     def save_block(self, index: int, records) -> None:
         """Save the final records of block `index`; the blocks before it must be saved already."""
         _save_tree(self.dir / f"block_{index:05d}.npz", records)
+        previous = self.progress["state"]
         self._write_progress(blocks_done=index + 1, state=None)
+        self._remove_state(previous)
+
+    def _remove_state(self, saved: dict | None) -> None:
+        """Delete a state file the progress file no longer names."""
+        if saved is not None and saved.get("file"):
+            (self.dir / saved["file"]).unlink(missing_ok=True)
 
     def clear(self) -> None:
         """Remove the checkpoint (after the results are safely written)."""
@@ -75,24 +108,20 @@ class Checkpoint:
     def _write_progress(self, **changes) -> None:
         self.progress.update(changes)
         text = json.dumps(self.progress, indent=2).encode()
-        _atomic_write(self.dir / "progress.json", lambda f: f.write(text))
+        atomic_write(self.dir / "progress.json", lambda f: f.write(text))
 
 
 def _save_tree(path: Path, tree) -> None:
-    import jax
-
     leaves = [np.asarray(leaf) for leaf in jax.tree.leaves(jax.device_get(tree))]
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, lambda f: np.savez(f, *leaves))
+    atomic_write(path, lambda f: np.savez(f, *leaves))
 
 
 def _load_tree(path: Path, template):
-    import jax
-
     leaves, treedef = jax.tree.flatten(template)
     with np.load(path, allow_pickle=False) as npz:
         arrays = [npz[f"arr_{i}"] for i in range(len(leaves))]
     for array, leaf in zip(arrays, leaves):
         if array.shape != tuple(leaf.shape) or array.dtype != leaf.dtype:
-            raise ConfigError(f"{path}: checkpoint arrays do not match this run; remove the checkpoint")
+            raise CheckpointError(f"{path}: checkpoint arrays do not match this run; remove the checkpoint")
     return jax.tree.unflatten(treedef, arrays)

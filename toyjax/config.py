@@ -1,40 +1,32 @@
-"""Run configuration: typed schemas, grid axes and validation.
+"""Run configuration: the typed sections of a run, what a run declares about itself, and validation.
 
-A run is described by one `Config`: the shapes and step counts that are fixed per run (`model`, `data`
-kinds, `train.steps`, ...) and the per-model values that a grid may vary (`density`, `lr`, `seed`, ...).
-The schemas double as Hydra structured configs (see `toyjax.cli`); the engine only ever sees the plain
-dataclasses returned by `to_config`, which checks every field before anything is compiled.
+A run is one `Config`: the shapes and step counts fixed per run (`model`, the `data` kinds, `train.steps`, ...)
+and the defaults of the per-model values a grid may vary (`toyjax.axes`). The sections double as Hydra
+structured configs (`toyjax.presets`); the engine only ever sees the plain dataclasses returned by
+`to_config`, which checks every field before anything is compiled. What a run says about itself for
+people (its preset, title, figure and summaries) is a `RunInfo`, kept apart from the engine's config.
 
 Vocabulary follows Elhage et al., "Toy Models of Superposition" (2022): density = 1 - S is the probability
-that a feature is non-zero; it is never called "sparsity".
+that a feature is non-zero; it is never called "sparsity". This module imports `toyjax.axes`,
+`toyjax.checks` and `toyjax.errors`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
+
+from toyjax import checks
+from toyjax.axes import check_axes
+from toyjax.errors import ConfigError, ToyjaxDeprecationWarning
 
 MODEL_KINDS = ("linear", "relu_output", "relu_hidden", "abs_mlp")
 DATA_KINDS = ("independent", "correlated", "anticorrelated")
 SCHEDULES = ("constant", "linear", "cosine", "warmup_cosine")
-
-# Per-model values a grid may vary, and the config field that holds each one's default.
-AXES = {
-    "density": "data.density",
-    "extra_density": "data.extra_density",
-    "importance_decay": "data.importance_decay",
-    "extra_importance": "data.extra_importance",
-    "lr": "train.lr",
-    "weight_decay": "train.weight_decay",
-    "init_scale": "model.init_scale",
-    "seed": "train.seed_index",
-}
-
-
-class ConfigError(ValueError):
-    """A bad configuration value; the message names the field and what is allowed."""
+# Old spellings still accepted for one release, with a DeprecationWarning: old dotted key -> new one.
+RENAMED_KEYS = {"train.seed": "train.base_seed"}
 
 
 @dataclass
@@ -63,7 +55,11 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
-    """Optimiser and loop settings; defaults are the companion notebook's."""
+    """Optimiser and loop settings; defaults are the companion notebook's.
+
+    `base_seed` is the run's seed, from which every model's keys derive; `seed_index` is a model's own seed
+    (the ``seed`` grid axis) when the grid does not vary it.
+    """
 
     steps: int = 10_000
     batch_size: int = 1024
@@ -71,7 +67,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     schedule: str = "constant"
     warmup_steps: int = 0
-    seed: int = 0
+    base_seed: int = 0
     seed_index: int = 0
 
 
@@ -90,11 +86,11 @@ class GridConfig:
 class RecordConfig:
     """What is recorded during and after training."""
 
-    snapshots: int = 16
+    snapshots: int = 16  # log-spaced snapshots of loss, ‖W_i‖, D_i (and params); 0 records none
     snapshot_params: bool = True
     eval_samples: int = 256  # per stratum of the expected loss; more where there are few strata
     eval_seed: int = 1
-    checkpoint_every: int = 2000
+    checkpoint_every: int = 2000  # steps between checkpoints of a run with a directory; 0 never checkpoints
 
 
 @dataclass
@@ -109,29 +105,85 @@ class Config:
     progress: bool = True
 
 
+_SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(Config) if f.name != "progress"}
+
+
+@dataclass
+class SweepInfo:
+    """Which preset a run came from (``sweep.name``) and the paper figure it reproduces, in words."""
+
+    name: str = "custom"
+    title: str = ""
+
+
+@dataclass
+class ReportConfig:
+    """What a run declares it reports: a figure from `toyjax.plots.FIGURES`, summaries from
+    `toyjax.analysis.SUMMARIES` (the run's basic numbers are always there). None draws no figure."""
+
+    figure: str | None = None
+    summaries: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunInfo:
+    """What a run says about itself for people, kept out of the engine's config."""
+
+    preset: str | None = None
+    title: str = ""
+    report: ReportConfig | None = field(default_factory=ReportConfig)  # None: not declared (a format-1 file)
+    command: list[str] = field(default_factory=list)
+
+
 def to_config(raw: Any) -> Config:
     """Convert a `Config`, dict or OmegaConf node into a validated `Config`.
 
     Raises:
         ConfigError: naming the first bad field.
     """
-    if isinstance(raw, Config):
-        raw = dataclasses.asdict(raw)
-    if not isinstance(raw, dict):
-        from omegaconf import OmegaConf
-
-        raw = OmegaConf.to_container(raw, resolve=True)
-    raw = {k: v for k, v in raw.items() if k not in ("hydra", "sweep")}
-    cfg = _build(Config, raw, "")
+    raw = _plain(raw)
+    raw = {k: v for k, v in raw.items() if k not in ("hydra", "sweep", "report")}
+    cfg = _build(Config, rename_deprecated(raw), "")
     validate(cfg)
     return cfg
 
 
-def _build(cls: type, raw: dict, prefix: str) -> Any:
+def run_info(raw: Any, command: list[str] | None = None) -> RunInfo:
+    """The `RunInfo` of a composed config: its ``sweep`` and ``report`` nodes, when it has them."""
+    raw = _plain(raw)
+    sweep = _build(SweepInfo, raw.get("sweep") or {}, "sweep.")
+    report = _build(ReportConfig, raw.get("report") or {}, "report.")
+    report.summaries = list(report.summaries)
+    preset = sweep.name if "sweep" in raw else None
+    return RunInfo(preset=preset, title=sweep.title, report=report, command=list(command or []))
+
+
+def _plain(raw: Any) -> dict:
+    if isinstance(raw, Config):
+        return dataclasses.asdict(raw)
+    if isinstance(raw, dict):
+        return raw
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(raw, resolve=True)
+
+
+def rename_deprecated(raw: dict) -> dict:
+    """`raw` with every old key of `RENAMED_KEYS` moved to its new name, warning once for each."""
+    raw = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    for old, new in RENAMED_KEYS.items():
+        (section, key), (_, new_key) = old.split("."), new.split(".")
+        if key in raw.get(section, {}):
+            warnings.warn(f"{old} is deprecated; use {new}", ToyjaxDeprecationWarning, stacklevel=3)
+            raw[section].setdefault(new_key, raw[section].pop(key))
+    return raw
+
+
+def _build(cls: type, raw: Any, prefix: str) -> Any:
     """Build dataclass `cls` from a dict, rejecting unknown keys."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {raw!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    fields = {f.name for f in dataclasses.fields(cls)}
     kwargs = {}
     for key, value in raw.items():
         if key not in fields:
@@ -141,162 +193,41 @@ def _build(cls: type, raw: dict, prefix: str) -> Any:
     return cls(**kwargs)
 
 
-_SECTIONS = {
-    "model": ModelConfig,
-    "data": DataConfig,
-    "train": TrainConfig,
-    "grid": GridConfig,
-    "record": RecordConfig,
-}
-
-
-def get_field(cfg: Config, dotted: str) -> Any:
-    """Read a dotted field such as ``"data.density"``."""
-    section, name = dotted.split(".")
-    return getattr(getattr(cfg, section), name)
-
-
-# --------------------------------------------------------------------------- validation
-
-
 def validate(cfg: Config) -> None:
     """Check every field of `cfg`; raise `ConfigError` naming the first bad one."""
     m, d, t, r = cfg.model, cfg.data, cfg.train, cfg.record
-    _choice("model.kind", m.kind, MODEL_KINDS)
-    _choice("data.kind", d.kind, DATA_KINDS)
-    _choice("train.schedule", t.schedule, SCHEDULES)
-    for name, value in [
-        ("model.n_features", m.n_features),
-        ("model.n_hidden", m.n_hidden),
-        ("train.steps", t.steps),
-        ("train.batch_size", t.batch_size),
-        ("data.set_size", d.set_size),
-        ("record.eval_samples", r.eval_samples),
-    ]:
-        _int(name, value, low=1)
-    _int("train.warmup_steps", t.warmup_steps, low=0, high=t.steps)
-    _int("train.seed", t.seed, low=0)
-    _int("record.snapshots", r.snapshots, low=0, high=t.steps)
-    _int("record.eval_seed", r.eval_seed, low=0)
-    _int("record.checkpoint_every", r.checkpoint_every, low=0)
-    _bool("data.signed", d.signed)
-    _bool("record.snapshot_params", r.snapshot_params)
-    _bool("progress", cfg.progress)
-    n = m.n_features
+    checks.choice("model.kind", m.kind, MODEL_KINDS)
+    checks.choice("data.kind", d.kind, DATA_KINDS)
+    checks.choice("train.schedule", t.schedule, SCHEDULES)
+    for name in ("model.n_features", "model.n_hidden", "train.steps", "train.batch_size", "data.set_size",
+                 "record.eval_samples"):
+        section, key = name.split(".")
+        checks.integer(name, getattr(getattr(cfg, section), key), low=1)
+    checks.integer("train.warmup_steps", t.warmup_steps, low=0, high=t.steps)
+    for name, value in (("train.base_seed", t.base_seed), ("record.eval_seed", r.eval_seed),
+                        ("record.checkpoint_every", r.checkpoint_every)):
+        checks.integer(name, value, low=0)
+    checks.integer("record.snapshots", r.snapshots, low=0, high=t.steps)
+    for name, value in (("data.signed", d.signed), ("record.snapshot_params", r.snapshot_params),
+                        ("progress", cfg.progress)):
+        checks.boolean(name, value)
+    _validate_data(cfg)
+    _validate_grid(cfg.grid)
+    check_axes(cfg)
+
+
+def _validate_data(cfg: Config) -> None:
+    d, n = cfg.data, cfg.model.n_features
     if d.kind != "independent" and n % d.set_size:
         raise ConfigError(f"data.set_size: must divide model.n_features={n}, got {d.set_size}")
     if d.importance is not None:
-        _vector("data.importance", d.importance, n, low=0.0)
+        checks.vector("data.importance", d.importance, n, low=0.0)
     if (d.extra_density is not None or d.extra_importance is not None) and n < 2:
         raise ConfigError("model.n_features: an extra feature needs n_features >= 2")
-    _int("grid.num_shards", cfg.grid.num_shards, low=1)
-    _int("grid.shard", cfg.grid.shard, low=0, high=cfg.grid.num_shards - 1)
-    if cfg.grid.block_size is not None:
-        _int("grid.block_size", cfg.grid.block_size, low=1)
-    unknown = [a for a in cfg.grid.axes if a not in AXES]
-    if unknown:
-        raise ConfigError(f"grid.axes.{unknown[0]}: unknown axis; allowed: {', '.join(AXES)}")
-    for axis, dotted in AXES.items():
-        check_axis_value(axis, get_field(cfg, dotted), n, dotted)
-        if axis in cfg.grid.axes:
-            for value in axis_values(cfg, axis):
-                check_axis_value(axis, value, n, f"grid.axes.{axis}")
 
 
-def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{name}: unknown value {value!r}; allowed: {', '.join(allowed)}")
-
-
-def _int(name: str, value: Any, low: int, high: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name}: expected an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        bound = f"[{low}, {high}]" if high is not None else f">= {low}"
-        raise ConfigError(f"{name}: must be {bound}, got {value}")
-
-
-def _bool(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{name}: expected true or false, got {value!r}")
-
-
-def _number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigError(f"{name}: expected a finite number, got {value!r}")
-    return float(value)
-
-
-def _vector(name: str, value: Any, n: int, low: float) -> None:
-    if not isinstance(value, list | tuple) or len(value) != n:
-        raise ConfigError(f"{name}: expected a list of model.n_features={n} numbers, got {value!r}")
-    for v in value:
-        if _number(name, v) < low:
-            raise ConfigError(f"{name}: values must be >= {low}, got {v}")
-
-
-def check_axis_value(axis: str, value: Any, n: int, where: str) -> None:
-    """Check one value of a per-model setting; `where` names the field in errors."""
-    if value is None and axis in ("extra_density", "extra_importance"):
-        return
-    if axis == "seed":
-        _int(where, value, low=0)
-        return
-    if axis == "density" and isinstance(value, list | tuple):
-        if len(value) != n:
-            raise ConfigError(f"{where}: per-feature density needs model.n_features={n} values, got {len(value)}")
-        for v in value:
-            check_axis_value(axis, v, n, where)
-        return
-    x = _number(where, value)
-    if axis in ("density", "extra_density") and not 0.0 < x <= 1.0:
-        raise ConfigError(f"{where}: density must be in (0, 1], got {value}")
-    if axis in ("lr", "init_scale", "importance_decay") and x <= 0.0:
-        raise ConfigError(f"{where}: must be > 0, got {value}")
-    if axis in ("weight_decay", "extra_importance") and x < 0.0:
-        raise ConfigError(f"{where}: must be >= 0, got {value}")
-
-
-# --------------------------------------------------------------------------- axis specs
-
-
-def axis_values(cfg: Config, axis: str) -> list:
-    """The list of values of grid axis `axis`, with range specs expanded.
-
-    A spec is a list of values, a single value, an integer count for ``seed`` (``seed: 4`` means
-    seeds 0..3), or a range string ``"log:START:STOP:NUM"`` / ``"lin:START:STOP:NUM"`` (endpoints
-    included), e.g. ``density: "log:0.01:1:40"``.
-    """
-    spec = cfg.grid.axes[axis]
-    where = f"grid.axes.{axis}"
-    if axis == "seed" and isinstance(spec, int) and not isinstance(spec, bool):
-        _int(where, spec, low=1)
-        return list(range(spec))
-    if isinstance(spec, str):
-        return _parse_range(where, spec)
-    if isinstance(spec, list | tuple):
-        if not spec:
-            raise ConfigError(f"{where}: needs at least one value")
-        if axis == "density" and all(isinstance(v, list | tuple) for v in spec):
-            return [list(v) for v in spec]
-        return list(spec)
-    return [spec]
-
-
-def _parse_range(where: str, spec: str) -> list[float]:
-    import numpy as np
-
-    parts = spec.split(":")
-    if len(parts) != 4 or parts[0] not in ("log", "lin"):
-        raise ConfigError(f"{where}: range must look like 'log:START:STOP:NUM' or 'lin:START:STOP:NUM', got {spec!r}")
-    try:
-        start, stop, num = float(parts[1]), float(parts[2]), int(parts[3])
-    except ValueError:
-        raise ConfigError(f"{where}: range must look like 'log:START:STOP:NUM', got {spec!r}") from None
-    if num < 1:
-        raise ConfigError(f"{where}: NUM must be >= 1, got {num}")
-    if parts[0] == "log":
-        if start <= 0 or stop <= 0:
-            raise ConfigError(f"{where}: log range endpoints must be > 0, got {spec!r}")
-        return [float(v) for v in np.geomspace(start, stop, num)]
-    return [float(v) for v in np.linspace(start, stop, num)]
+def _validate_grid(g: GridConfig) -> None:
+    checks.integer("grid.num_shards", g.num_shards, low=1)
+    checks.integer("grid.shard", g.shard, low=0, high=g.num_shards - 1)
+    if g.block_size is not None:
+        checks.integer("grid.block_size", g.block_size, low=1)

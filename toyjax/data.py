@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 
 @dataclass(frozen=True)
@@ -43,21 +42,11 @@ class DataSpec:
         return self.n_features if self.kind == "independent" else self.n_features // self.set_size
 
 
-def importance_vector(n: int, decay: float, explicit=None, extra=None) -> np.ndarray:
-    """Per-feature importance I (n,): explicit values, else decay**i; `extra` replaces the last one."""
-    imp = np.asarray(explicit, np.float32) if explicit is not None else decay ** np.arange(n, dtype=np.float32)
-    imp = imp.astype(np.float32).copy()
-    if extra is not None:
-        imp[-1] = extra
-    return imp
-
-
-def density_vector(n: int, density, extra=None) -> np.ndarray:
-    """Per-feature density (n,) from a scalar or a list; `extra` replaces the last feature's."""
-    d = np.broadcast_to(np.asarray(density, np.float32), (n,)).copy()
-    if extra is not None:
-        d[-1] = extra
-    return d
+def spec_of(config: dict) -> DataSpec:
+    """The `DataSpec` of a run from its config as a plain dict (``Results.config``, or `asdict` of a `Config`)."""
+    model, data = config["model"], config.get("data", {})
+    return DataSpec(data.get("kind", "independent"), int(model["n_features"]), int(data.get("set_size", 2)),
+                    bool(data.get("signed", False)))
 
 
 def unit_density(spec: DataSpec, density: jax.Array) -> jax.Array:

@@ -1,9 +1,12 @@
 """Merging the shards of a grid (``grid.shard=k grid.num_shards=N``) back into one `Results`.
 
-Each shard saves its models on a flat ``model`` axis whose coordinates are their indices in the full
-grid. Because a model's result does not depend on which block or shard trained it, the merge is
-bit-identical to training the grid in one run. ``toyjax-merge SWEEP_DIR`` merges every shard found under
-a (multirun) directory and writes the full grid to ``SWEEP_DIR/merged``.
+Each shard saves its models on a flat ``model`` axis whose coordinates are their indices in the full grid.
+Because a model's result does not depend on which block or shard trained it, the merge is bit-identical to
+training the grid in one run. ``toyjax-merge SWEEP_DIR`` merges every shard found under a (multirun)
+directory and publishes the full grid in ``SWEEP_DIR/merged``. With ``--partial``, the models of missing
+shards are *missing*: NaN, marked in `Results.missing`, listed in ``results.json``, and left out of every
+summary and figure. This module imports `toyjax.config`, `toyjax.errors`, `toyjax.plan`, `toyjax.publish`
+and `toyjax.results`; never Hydra.
 """
 
 from __future__ import annotations
@@ -15,28 +18,34 @@ from pathlib import Path
 
 import numpy as np
 
-from toyjax.results import Results, ResultsError, load
+from toyjax.config import to_config
+from toyjax.errors import MergeError, ResultsError
+from toyjax.plan import make_plan
+from toyjax.publish import publish
+from toyjax.results import JSON, Results, load, scatter
 
 SHARD_KEYS = ("shard",)
+_RECORDS = ("params", "loss", "eval_loss", "diverged", "density", "importance")
 
 
-class MergeError(ValueError):
-    """Shards that cannot be merged: from different configs, duplicated, or missing."""
-
-
-def find_shards(directory: str | Path) -> list[Path]:
-    """Run directories under `directory` (itself included) whose results are one shard of a grid."""
-    found = []
-    for header in sorted(Path(directory).rglob("results.json")):
+def find_shards(directory: str | Path) -> tuple[list[Results], list[str]]:
+    """The shards of a grid under `directory` (itself included), and the corrupt ones' error lines."""
+    directory = Path(directory)
+    if not directory.exists():
+        raise MergeError(f"{directory}: does not exist")
+    found, corrupt = [], []
+    for header in sorted(directory.rglob(JSON)):
         if header.parent.name == "merged":
             continue
         try:
-            config = load(header.parent).config
-        except ResultsError:
-            continue  # a shard still running or killed: reported as missing
-        if config.get("grid", {}).get("num_shards", 1) > 1:
-            found.append(header.parent)
-    return found
+            results = load(header.parent)
+        except ResultsError as e:
+            corrupt.append(str(e))
+            continue
+        if results.config.get("grid", {}).get("num_shards", 1) > 1:
+            results.meta["directory"] = str(header.parent)
+            found.append(results)
+    return found, corrupt
 
 
 def merge(shards: list[Results], *, partial: bool = False) -> tuple[Results, list[int]]:
@@ -49,84 +58,96 @@ def merge(shards: list[Results], *, partial: bool = False) -> tuple[Results, lis
         raise MergeError("no shards to merge")
     reference = _run_config(shards[0])
     num_shards = reference["grid"]["num_shards"]
-    seen: dict[int, int] = {}
-    for i, shard in enumerate(shards):
-        if _run_config(shard) != reference:
-            raise MergeError(f"shard {shard.config['grid']['shard']} comes from a different config than shard "
-                             f"{shards[0].config['grid']['shard']}; it cannot be merged with it")
+    seen: dict[int, Results] = {}
+    for shard in shards:
         k = shard.config["grid"]["shard"]
+        if _run_config(shard) != reference:
+            raise MergeError(f"shard {k} comes from a different config than shard "
+                             f"{shards[0].config['grid']['shard']}; it cannot be merged with it")
         if k in seen:
-            raise MergeError(f"shard {k} of {num_shards} appears twice")
-        seen[k] = i
+            raise MergeError(f"shard {k} of {num_shards} appears twice: {_where(seen[k])} and {_where(shard)}")
+        seen[k] = shard
     missing = sorted(set(range(num_shards)) - set(seen))
     if missing and not partial:
         raise MergeError(f"missing shards {missing} of {num_shards}; re-run them (grid.shard=K) "
                          "or merge with --partial")
-    return _assemble(reference, [shards[seen[k]] for k in sorted(seen)]), missing
+    merged = _assemble(reference, [seen[k] for k in sorted(seen)])
+    merged.meta["merge"] = {"num_shards": num_shards, "missing_shards": missing,
+                            "shards": [_where(seen[k]) for k in sorted(seen)]}
+    return merged, missing
+
+
+def _where(shard: Results) -> str:
+    return shard.meta.get("directory", f"shard {shard.config['grid']['shard']}")
 
 
 def _run_config(results: Results) -> dict:
-    """The config that must agree between shards: everything but the shard index and presentation keys."""
+    """The config that must agree between shards: everything but the shard index and the progress bar."""
     config = copy.deepcopy(results.config)
-    for key in ("progress", "summary", "sweep_figure"):
-        config.pop(key, None)
+    config.pop("progress", None)
     for key in SHARD_KEYS:
         config["grid"].pop(key, None)
     return config
 
 
 def _assemble(config: dict, shards: list[Results]) -> Results:
-    """Scatter each shard's flat models into grid-shaped arrays (models of missing shards stay NaN)."""
-    from toyjax.config import to_config
-    from toyjax.grid import make_plan
-
+    """Scatter each shard's flat models into grid-shaped arrays; models of missing shards are missing."""
     whole = copy.deepcopy(config)
     whole["grid"].update(shard=0, num_shards=1)
-    plan = make_plan(to_config({k: v for k, v in whole.items() if k in _CONFIG_KEYS}))
-    shape, n = plan.grid_shape, plan.n_models
-
-    def scatter(*leaves):
-        first = leaves[0]
-        fill = False if first.dtype == bool else np.nan
-        flat = np.full((n, *first.shape[1:]), fill, first.dtype)
-        for shard, leaf in zip(shards, leaves):
-            flat[shard.coords["model"]] = leaf
-        return flat.reshape(shape + first.shape[1:])
-
-    import jax
-
-    fields = ("params", "loss", "eval_loss", "diverged", "density", "importance")
-    arrays = jax.tree.map(scatter, *[{f: getattr(s, f) for f in fields} for s in shards])
-    history = {k: v for k, v in shards[0].history.items() if k == "step"}
-    history.update(jax.tree.map(scatter, *[{k: v for k, v in s.history.items() if k != "step"} for s in shards]))
-    train_s = sum(s.timing.get("train_s", 0.0) for s in shards)
-    timing = {"train_s": train_s, "compile_s": sum(s.timing.get("compile_s", 0.0) for s in shards)}
-    return Results(dims=plan.dims, coords=plan.coords, history=history, timing=timing, config=whole,
-                   meta=shards[0].meta, **arrays)
+    plan = make_plan(to_config(whole))
+    index = np.concatenate([s.coords["model"] for s in shards])
+    n, shape = plan.n_models, plan.grid_shape
+    records = [{**{f: getattr(s, f) for f in _RECORDS}, "history": _steps_apart(s.history)} for s in shards]
+    arrays = scatter(_concat(records), index, n, shape)
+    history = {**arrays.pop("history"), "step": shards[0].history["step"]}
+    present = np.zeros(n, bool)
+    present[index] = True
+    return Results(dims=plan.dims, coords=plan.coords, history=history,
+                   timing=_timing(shards), config=whole, run_info=shards[0].run_info,
+                   meta={k: v for k, v in shards[0].meta.items() if k != "directory"},
+                   missing=~present.reshape(shape), **arrays)
 
 
-_CONFIG_KEYS = ("model", "data", "train", "grid", "record", "progress")
+def _steps_apart(history: dict) -> dict:
+    """A history without its "step" axis, which every shard shares."""
+    return {k: v for k, v in history.items() if k != "step"}
+
+
+def _concat(trees: list):
+    """Nested dicts of per-model arrays, concatenated along the model axis."""
+    if isinstance(trees[0], dict):
+        return {k: _concat([t[k] for t in trees]) for k in trees[0]}
+    return np.concatenate(trees)
+
+
+def _timing(shards: list[Results]) -> dict:
+    """The shards' seconds and model-steps added up, and the rate they give together."""
+    total = {k: sum(s.timing.get(k, 0) for s in shards) for k in ("compile_s", "train_s", "eval_s", "model_steps")}
+    total["model_steps_per_s"] = total["model_steps"] / max(total["train_s"], 1e-9)
+    return total
 
 
 def main(argv: list[str] | None = None) -> None:
     """``toyjax-merge SWEEP_DIR``: merge the shards found under SWEEP_DIR into SWEEP_DIR/merged."""
     parser = argparse.ArgumentParser(prog="toyjax-merge", description=main.__doc__)
     parser.add_argument("sweep_dir", type=Path, help="a multirun directory holding the shards' run directories")
-    parser.add_argument("--partial", action="store_true", help="merge the shards that are complete; missing "
-                        "models are NaN")
+    parser.add_argument("--partial", action="store_true", help="merge the shards that are complete; the models "
+                        "of missing or corrupt shards are marked missing (NaN)")
     parser.add_argument("--out", type=Path, default=None, help="where to write the merged run "
                         "(default SWEEP_DIR/merged)")
     args = parser.parse_args(argv)
-    paths = find_shards(args.sweep_dir)
     try:
-        merged, missing = merge([load(p) for p in paths], partial=args.partial)
+        shards, corrupt = find_shards(args.sweep_dir)
+        if corrupt and not args.partial:
+            raise MergeError(f"corrupt shard: {corrupt[0]}; re-run it, or merge the rest with --partial")
+        merged, missing = merge(shards, partial=args.partial)
     except (MergeError, ResultsError) as e:
         print(f"toyjax-merge: error: {e}", file=sys.stderr)
         sys.exit(2)
-    from toyjax.cli import publish
-
     out = args.out or args.sweep_dir / "merged"
     publish(merged, out)
-    print(f"toyjax-merge: {len(paths)} shards -> {out} (grid {merged.grid_shape})")
+    print(f"toyjax-merge: {len(shards)} shards -> {out} (grid {merged.grid_shape})")
+    for line in corrupt:
+        print(f"toyjax-merge: corrupt, left out: {line}", file=sys.stderr)
     if missing:
-        print(f"toyjax-merge: missing shards {missing}: their models are NaN", file=sys.stderr)
+        print(f"toyjax-merge: missing shards {missing}: their models are marked missing", file=sys.stderr)

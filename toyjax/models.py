@@ -73,12 +73,19 @@ def target(kind: str, x: jax.Array) -> jax.Array:
     return jnp.abs(x) if kind == "abs_mlp" else x
 
 
+def weighted_error(importance: jax.Array, target: jax.Array, output: jax.Array) -> jax.Array:
+    """Per-sample Σ_i I_i (target_i − output_i)² for columns (n, batch) and importance (n,); returns (batch,)."""
+    return jnp.sum(importance[:, None] * (target - output) ** 2, axis=0)
+
+
 def sample_loss(kind: str, params: Params, x: jax.Array, importance: jax.Array) -> jax.Array:
     """Per-sample loss Σ_i I_i (y_i − x'_i)² (§2) for x (n, batch) and importance (n,); returns (batch,)."""
-    error = target(kind, x) - APPLY[kind](params, x)
-    return jnp.sum(importance[:, None] * error**2, axis=0)
+    return weighted_error(importance, target(kind, x), APPLY[kind](params, x))
 
 
-def feature_matrix(params: Params) -> jax.Array:
-    """The (…, m, n) matrix whose columns are the features' embedding directions (W, or W1)."""
+def feature_matrix(params) -> jax.Array:
+    """The (…, m, n) matrix whose columns are the features' embedding directions: W, or W1 of abs_mlp.
+
+    Works on JAX and NumPy params alike, with any leading grid dimensions.
+    """
     return params["W"] if "W" in params else params["W1"]

@@ -1,15 +1,18 @@
 """Trained grids with named axes, and their open on-disk format.
 
 A run directory holds ``results.npz`` (plain arrays, never pickled) and ``results.json`` (axis names and
-values, shapes, the resolved config, package versions, devices and timing). Both are written atomically:
-into a temporary file first, then renamed, so a crash never leaves half a file behind.
+values, shapes, the resolved config, the run's own description `run_info`, its `summary`, package
+versions, devices and timing). Both are written atomically (`toyjax.fileio`), so a crash never leaves half
+a file behind. Files of format 1 (before ``run_info``) still load. This module imports numpy,
+`toyjax.config`, `toyjax.errors`, `toyjax.fileio` and `toyjax.labels`.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,15 +20,16 @@ from typing import Any
 
 import numpy as np
 
+from toyjax.config import ReportConfig, RunInfo
+from toyjax.errors import ResultsError
+from toyjax.fileio import atomic_write
+from toyjax.labels import to_xarray
+
 NPZ, JSON = "results.npz", "results.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
-class ResultsError(ValueError):
-    """A results directory that is missing, truncated or inconsistent."""
-
-
-@dataclass
+@dataclass(eq=False)  # compared and cached by identity: its arrays make == meaningless
 class Results:
     """A trained grid: every array has leading dims `grid_shape`, named by `dims`.
 
@@ -34,14 +38,17 @@ class Results:
         coords: axis name -> values (per-feature density axes give shape (len, n)).
         params: name -> array of shape grid_shape + param_shape (W: (m, n), b: (n,); abs_mlp: W1, W2, b).
         loss: grid_shape, mean training loss over the last steps.
-        eval_loss: grid_shape, stratified expected loss (`toyjax.expected_loss`); use it to pick seeds.
+        eval_loss: grid_shape, stratified expected loss (`toyjax.stratified`); use it to pick seeds.
         history: "step" (K,), "loss" grid+(K,), "W_norm" and "dimensionality" grid+(K, n), and
             "params" (name -> grid+(K,)+param_shape) when recorded.
         diverged: grid_shape bool, a non-finite loss or parameter was seen.
         density, importance: grid_shape + (n,), each model's per-feature values.
-        timing: compile_s, train_s, model_steps_per_s.
-        config: the resolved run config as a plain dict.
+        timing: compile_s, train_s, eval_s, model_steps_per_s (of the steps trained by this process).
+        config: the resolved engine config as a plain dict.
         meta: package versions and devices.
+        run_info: the preset, title and declared report of the run (`toyjax.config.RunInfo`).
+        summary: the end-of-run numbers (`toyjax.analysis.summarize`), once computed.
+        missing: grid_shape bool, models with no result (shards left out of a partial merge); None: none.
     """
 
     dims: tuple[str, ...]
@@ -53,9 +60,12 @@ class Results:
     diverged: np.ndarray
     density: np.ndarray
     importance: np.ndarray
-    timing: dict[str, float] = field(default_factory=dict)
+    timing: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    run_info: RunInfo = field(default_factory=RunInfo)
+    summary: dict[str, Any] = field(default_factory=dict)
+    missing: np.ndarray | None = None
 
     @property
     def grid_shape(self) -> tuple[int, ...]:
@@ -73,41 +83,30 @@ class Results:
             "coords": {k: np.asarray(v).tolist() for k, v in self.coords.items()},
             "grid_shape": list(self.grid_shape),
             "shapes": {k: list(v.shape) for k, v in arrays.items()},
+            "run_info": dataclasses.asdict(self.run_info),
+            "summary": self.summary,
             "config": self.config,
             "timing": self.timing,
             "meta": self.meta,
         }
-        _atomic_write(directory / NPZ, lambda f: np.savez(f, **arrays))
-        _atomic_write(directory / JSON, lambda f: f.write(json.dumps(header, indent=2).encode()))
+        atomic_write(directory / NPZ, lambda f: np.savez(f, **arrays))
+        atomic_write(directory / JSON, lambda f: f.write(json.dumps(header, indent=2).encode()))
         return directory
 
     def to_xarray(self):
-        """An `xarray.Dataset` with labelled grid axes (needs the optional `xarray` package)."""
-        try:
-            import xarray as xr
-        except ImportError:
-            raise ImportError("Results.to_xarray needs xarray: pip install 'toyjax[xarray]'") from None
-        coords = {d: self.coords[d] if self.coords[d].ndim == 1 else np.arange(len(self.coords[d])) for d in self.dims}
-        grid = list(self.dims)
-        data = {
-            "loss": (grid, self.loss),
-            "eval_loss": (grid, self.eval_loss),
-            "diverged": (grid, self.diverged),
-            "density_per_feature": (grid + ["feature"], self.density),
-            "importance": (grid + ["feature"], self.importance),
-        }
-        for name, value in self.params.items():
-            data[name] = (grid + [f"{name}_{i}" for i in range(value.ndim - len(grid))], value)
-        return xr.Dataset(data, coords=coords, attrs={"config": json.dumps(self.config)})
+        """An `xarray.Dataset` with labelled axes (needs the optional `xarray` package); see `toyjax.labels`."""
+        return to_xarray(self)
 
 
 def load(directory: str | os.PathLike) -> Results:
     """Read a run directory written by `Results.save` (or by the `toyjax` command).
 
     Raises:
-        ResultsError: the files are missing, truncated, corrupt, or disagree with each other.
+        ResultsError: the directory or its files are missing, truncated, corrupt, or disagree.
     """
     directory = Path(directory)
+    if not directory.exists():
+        raise ResultsError(f"{directory}: does not exist")
     for name in (NPZ, JSON):
         if not (directory / name).is_file():
             raise ResultsError(f"{directory / name}: not found (is this a toyjax run directory?)")
@@ -120,14 +119,29 @@ def load(directory: str | os.PathLike) -> Results:
             arrays = {k: npz[k] for k in npz.files}
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
         raise ResultsError(f"{directory / NPZ}: corrupt or truncated ({e})") from None
+    header = _upgrade(directory, header)
     _check(directory, header, arrays)
     return _unflatten(header, arrays)
 
 
+def _upgrade(directory: Path, header: dict) -> dict:
+    """A format-1 header in format 2: the preset name and summary move out of the config into their own keys."""
+    version = header.get("format_version")
+    if version == FORMAT_VERSION:
+        return header
+    if version != 1:
+        raise ResultsError(f"{directory / JSON}: unsupported format_version {version!r}")
+    header, config = dict(header), copy.deepcopy(header.get("config", {}))
+    preset = config.pop("sweep_name", None)
+    config.pop("sweep_figure", None)
+    header["summary"] = config.pop("summary", {}) or {}
+    header["run_info"] = {"preset": preset, "report": None}  # no declared report: looked up by the preset
+    header["config"] = config
+    return header
+
+
 def _check(directory: Path, header: dict, arrays: dict) -> None:
     """Raise ResultsError unless the arrays are exactly those the header lists, with its shapes."""
-    if header.get("format_version") != FORMAT_VERSION:
-        raise ResultsError(f"{directory / JSON}: unsupported format_version {header.get('format_version')!r}")
     shapes = header.get("shapes", {})
     if set(shapes) != set(arrays):
         missing = sorted(set(shapes) ^ set(arrays))
@@ -142,6 +156,8 @@ def _flatten(r: Results) -> dict[str, np.ndarray]:
     out = {f"params/{k}": v for k, v in r.params.items()}
     out.update({"loss": r.loss, "eval_loss": r.eval_loss, "diverged": r.diverged})
     out.update({"density": r.density, "importance": r.importance})
+    if r.missing is not None:
+        out["missing"] = r.missing
     for k, v in r.history.items():
         if isinstance(v, dict):
             out.update({f"history/params/{p}": a for p, a in v.items()})
@@ -171,16 +187,27 @@ def _unflatten(header: dict, arrays: dict) -> Results:
         timing=header.get("timing", {}),
         config=header.get("config", {}),
         meta=header.get("meta", {}),
+        run_info=_run_info(header.get("run_info") or {}),
+        summary=header.get("summary") or {},
+        missing=arrays.get("missing"),
     )
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write through `write(file)` into a temporary sibling of `path`, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _run_info(raw: dict) -> RunInfo:
+    report = raw.get("report")
+    return RunInfo(preset=raw.get("preset"), title=raw.get("title", ""), command=list(raw.get("command", [])),
+                   report=None if report is None else ReportConfig(report.get("figure"), list(report["summaries"])))
+
+
+def scatter(tree: Any, index: np.ndarray, n: int, shape: tuple[int, ...]) -> Any:
+    """Per-model arrays (len(index), ...) of a nested dict, placed at flat models `index` of `n`, as `shape`.
+
+    Models that no leaf fills are NaN (False for booleans): missing, never mistaken for trained. A model that
+    appears twice (a block's padding) writes the same value twice.
+    """
+    if isinstance(tree, dict):
+        return {k: scatter(v, index, n, shape) for k, v in tree.items()}
+    leaf = np.asarray(tree)
+    flat = np.full((n, *leaf.shape[1:]), False if leaf.dtype == bool else np.nan, leaf.dtype)
+    flat[index] = leaf
+    return flat.reshape(shape + leaf.shape[1:])

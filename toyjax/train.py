@@ -1,74 +1,55 @@
-"""Training one toy model, as pure functions to be `vmap`ped over a grid and `jit`ted.
+"""The engine: a block of toy models trained by three pure functions, `jit`ted as they are.
 
 Implements the training set-up of Elhage et al., "Toy Models of Superposition" (2022) and its companion
-notebook: importance-weighted squared error averaged over a fresh batch each step, AdamW (lr 1e-3,
-betas (0.9, 0.999), eps 1e-8, weight decay 0.01 on W and b), batch 1024, 10,000 steps.
+notebook: importance-weighted squared error averaged over a fresh batch each step, AdamW (`toyjax.optim`),
+batch 1024, 10,000 steps, Xavier-normal init.
 
-Shapes and step counts live in the frozen, hashable `Static`; everything a grid may vary lives in the
-`Point` pytree, so a new grid of values reuses the compiled program. `make_train(static)` returns a
-model's whole run as one pure function to `vmap` and `jit`; the grid driver (`toyjax.grid`) calls the
-same `init_model` / `train_segment` / `finish` pieces segment by segment, to show progress and write
-checkpoints.
+`make_train(static)` returns the `Engine` of one `Static`: ``init(block)``, ``train(state, block, t0, t1)``
+and ``finish(state, block)``, each vmapped over the block's models inside. `toyjax.programs` jits and
+compiles exactly these functions, and `toyjax.runner` calls them; ``Engine.run(block)`` is the same run in
+one call. `train` runs steps t0 .. t1 − 1 with traced bounds, so however a run is cut into segments (for
+progress or checkpoints) it runs the one compiled program, and its results do not change by a bit.
+
+This module imports jax, optax, `toyjax.axes`, `toyjax.data`, `toyjax.metrics`, `toyjax.models`,
+`toyjax.optim`, `toyjax.plan` and `toyjax.stratified`.
 """
 
 from __future__ import annotations
 
-import functools
-import math
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from toyjax import data, expected_loss, models
-from toyjax.analysis.metrics import feature_dimensionality, feature_norms
+from toyjax import data, models, optim, stratified
+from toyjax.axes import Point
+from toyjax.metrics import feature_dimensionality, feature_norms
+from toyjax.plan import Static
 
 TAIL_STEPS = 100  # the final `loss` is the mean training loss over this many last steps
 
 
-@dataclass(frozen=True)
-class Static:
-    """Everything fixed per compiled program: shapes, step counts, kinds."""
-
-    model: str
-    n_features: int
-    n_hidden: int
-    data: data.DataSpec
-    batch_size: int = 1024
-    steps: int = 10_000
-    schedule: str = "constant"
-    warmup_steps: int = 0
-    segment_steps: int = 500
-    snapshot_steps: tuple[int, ...] = ()
-    snapshot_params: bool = True
-    eval_samples: int = 256
-
-    @property
-    def n_segments(self) -> int:
-        """How many `train_segment` calls cover `steps` (the last one may be partial)."""
-        return math.ceil(self.steps / self.segment_steps)
-
-
-class Point(NamedTuple):
-    """Per-model values: density (n,), importance (n,), and scalars lr, weight_decay, init_scale."""
-
-    density: jax.Array
-    importance: jax.Array
-    lr: jax.Array
-    weight_decay: jax.Array
-    init_scale: jax.Array
-
-
 class State(NamedTuple):
-    """One model's training state; `history` holds one row per snapshot step."""
+    """One model's training state (a block's has the model axis first); `history` has a row per snapshot."""
 
     params: models.Params
     opt_state: optax.OptState
-    tail_loss: jax.Array
-    diverged: jax.Array
-    history: dict
+    tail_loss: jax.Array  # () sum of the losses of the last TAIL_STEPS steps so far
+    diverged: jax.Array  # () bool, a non-finite loss was seen
+    history: dict  # "loss" (K,), "W_norm" (K, n), "dimensionality" (K, n), "params" {name: (K, ...)}
+
+
+class Block(NamedTuple):
+    """The inputs of one compiled call: C models, and the K seeds whose data draws they share."""
+
+    points: Point  # leaves (C, ...)
+    seed: jax.Array  # (C,) int32, each model's seed index (its init key)
+    slot: jax.Array  # (C,) int32, which of the K draws each model realises its batch from
+    data_seeds: jax.Array  # (K,) int32, the block's distinct seed indices, padded with repeats
+    base_seed: jax.Array  # () uint32, the run's base seed
+    eval_seed: jax.Array  # () uint32, the key of the final evaluation, shared by every model
 
 
 class Keys(NamedTuple):
@@ -91,25 +72,6 @@ def model_keys(base_seed: jax.Array, seed_index: jax.Array) -> Keys:
 # --------------------------------------------------------------------------- one model
 
 
-def unit_schedule(static: Static) -> optax.Schedule:
-    """The learning-rate schedule at peak 1; each model scales it by its own lr."""
-    if static.schedule == "constant":
-        return optax.constant_schedule(1.0)
-    if static.schedule == "linear":
-        return optax.linear_schedule(1.0, 0.0, static.steps)
-    if static.schedule == "cosine":
-        return optax.cosine_decay_schedule(1.0, static.steps)
-    return optax.warmup_cosine_decay_schedule(0.0, 1.0, static.warmup_steps, static.steps)
-
-
-def optimizer(static: Static, point: Point) -> optax.GradientTransformation:
-    """AdamW with the notebook's betas and eps, this model's lr and weight decay (on W and b)."""
-    unit = unit_schedule(static)
-    return optax.adamw(
-        lambda count: point.lr * unit(count), b1=0.9, b2=0.999, eps=1e-8, weight_decay=point.weight_decay
-    )
-
-
 def loss_fn(static: Static, params: models.Params, x: jax.Array, importance: jax.Array) -> jax.Array:
     """L = mean over the batch of Σ_i I_i (y_i − x'_i)², for x (n, batch); y = x, or |x| for abs_mlp."""
     return jnp.mean(models.sample_loss(static.model, params, x, importance))
@@ -122,44 +84,40 @@ def init_model(static: Static, point: Point, *, key: jax.Array) -> State:
     history = {"loss": jnp.zeros((k,)), "W_norm": jnp.zeros((k, n)), "dimensionality": jnp.zeros((k, n))}
     if static.snapshot_params:
         history["params"] = jax.tree.map(lambda p: jnp.zeros((k, *p.shape), p.dtype), params)
-    return State(params, optimizer(static, point).init(params), jnp.zeros(()), jnp.zeros((), bool), history)
+    return State(params, optim.adamw(static, point).init(params), jnp.zeros(()), jnp.zeros((), bool), history)
 
 
-def model_step(
-    static: Static, state: State, point: Point, x: jax.Array, t: jax.Array, *, record: bool
-) -> tuple[State, jax.Array]:
-    """One AdamW step on the batch x (n, batch) at step index t (0-based); returns the state and loss.
+def _update(static: Static, state: State, point: Point, grads: models.Params) -> tuple[models.Params, optax.OptState]:
+    updates, opt_state = optim.adamw(static, point).update(grads, state.opt_state, state.params)
+    return optax.apply_updates(state.params, updates), opt_state
 
-    With `record`, the step also computes its loss and adds it to the tail loss; without, it skips the
-    loss itself (a reduction over the whole batch) and returns 0. Snapshots are written by the caller.
-    """
 
-    def loss(params):
-        return loss_fn(static, params, x, point.importance)
+def plain_step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array) -> tuple[State, jax.Array]:
+    """One AdamW step on the batch x (n, batch) that skips the loss itself (a reduction over the batch); loss 0."""
+    grads = jax.grad(lambda p: loss_fn(static, p, x, point.importance))(state.params)
+    params, opt_state = _update(static, state, point, grads)
+    return state._replace(params=params, opt_state=opt_state), jnp.zeros(())
 
-    if record:
-        value, grads = jax.value_and_grad(loss)(state.params)
-    else:
-        value, grads = jnp.zeros(()), jax.grad(loss)(state.params)
-    updates, opt_state = optimizer(static, point).update(grads, state.opt_state, state.params)
-    params = optax.apply_updates(state.params, updates)
-    if not record:
-        return state._replace(params=params, opt_state=opt_state), value
+
+def recorded_step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array) -> tuple[State, jax.Array]:
+    """One AdamW step at step index t (0-based) that also returns its loss, adding it to the tail loss."""
+    value, grads = jax.value_and_grad(lambda p: loss_fn(static, p, x, point.importance))(state.params)
+    params, opt_state = _update(static, state, point, grads)
     tail = state.tail_loss + jnp.where(t >= static.steps - TAIL_STEPS, value, 0.0)
     return State(params, opt_state, tail, state.diverged | ~jnp.isfinite(value), state.history), value
 
 
-def _records_at(static: Static, t: jax.Array) -> jax.Array:
+def records_loss(static: Static, t: jax.Array) -> jax.Array:
     """Whether step t needs its loss: one of the last `TAIL_STEPS` steps, or a snapshot step."""
-    return (t >= static.steps - TAIL_STEPS) | _is_snapshot(static, t + 1)
+    return (t >= static.steps - TAIL_STEPS) | is_snapshot(static, t + 1)
 
 
-def _is_snapshot(static: Static, done: jax.Array) -> jax.Array:
+def is_snapshot(static: Static, done: jax.Array) -> jax.Array:
     """Whether `done` steps completed is one of the snapshot steps."""
     return jnp.any(jnp.asarray(static.snapshot_steps or (-1,)) == done)
 
 
-def _record(static: Static, history: dict, params: models.Params, loss: jax.Array, done: jax.Array) -> dict:
+def record(static: Static, history: dict, params: models.Params, loss: jax.Array, done: jax.Array) -> dict:
     """Write loss, ‖W_i‖, D_i (and params) into row k when `done` is the k-th snapshot step."""
     if not static.snapshot_steps:
         return history
@@ -173,85 +131,111 @@ def _record(static: Static, history: dict, params: models.Params, loss: jax.Arra
         return jax.tree.map(lambda h, r: h.at[k].set(r), history, row)
 
     # `done` is the same for every model, so under vmap this stays a real branch.
-    return jax.lax.cond(_is_snapshot(static, done), write, lambda h: h, history)
+    return jax.lax.cond(is_snapshot(static, done), write, lambda h: h, history)
 
 
-# --------------------------------------------------------------------------- the whole run
+def finish_model(static: Static, state: State, point: Point, eval_key: jax.Array) -> dict:
+    """Final records of one model: params, mean tail loss, stratified expected loss, diverged flag, history.
 
-
-def train_segment(
-    static: Static, state: State, points: Point, slots: jax.Array, data_keys: jax.Array, t0: jax.Array
-) -> State:
-    """Steps t0 .. t0 + segment_steps − 1 (those below `steps`) for a block of C models, as one `lax.scan`.
-
-    Each step draws one batch of noise per data key (K,) and every model realises its own batch from
-    the draw of its slot (C,), so models with the same seed share the draw (common random numbers).
-    A model's batch is the same whichever block it is in: the draw depends only on its key and the step.
-    `state` and `points` have leading axis C.
+    A diverged model's losses are NaN, both of them: a finite eval loss of a model whose training loss
+    blew up would read as a trained model.
     """
-
-    def draw(key, t):
-        return data.draw(static.data, static.batch_size, key=jax.random.fold_in(key, t))
-
-    def step(state, noise, t, *, record):
-        def one(state, point, slot):
-            x = data.realize(static.data, jax.tree.map(lambda a: a[slot], noise), point.density)
-            return model_step(static, state, point, x, t, record=record)
-
-        return jax.vmap(one)(state, points, slots)
-
-    branches = (
-        lambda state, noise, t: (state, jnp.zeros(slots.shape)),  # past `steps`, in the last segment
-        functools.partial(step, record=False),
-        functools.partial(step, record=True),
-    )
-
-    def body(state, t):
-        # The draw is made outside the branches, so XLA keeps it as one buffer per data key instead of
-        # fusing the hash into every model's batch. The history stays outside them too, so that the
-        # steps that write no snapshot do not copy it. The branch depends on t alone, the same for
-        # every model, so under vmap it stays a real branch.
-        noise = jax.vmap(draw, in_axes=(0, None))(data_keys, t)
-        branch = jnp.where(t < static.steps, jnp.where(_records_at(static, t), 2, 1), 0)
-        core, loss = jax.lax.switch(branch, branches, state._replace(history={}), noise, t)
-        history = jax.vmap(lambda h, p, v: _record(static, h, p, v, t + 1))(state.history, core.params, loss)
-        return core._replace(history=history), None
-
-    return jax.lax.scan(body, state, t0 + jnp.arange(static.segment_steps))[0]
-
-
-def finish(static: Static, state: State, point: Point, eval_key: jax.Array) -> dict:
-    """Final records of one model: params, mean tail loss, stratified expected loss, diverged flag."""
-    eval_loss = expected_loss.expected_loss(
+    eval_loss = stratified.expected_loss(
         static.model, static.data, state.params, point.density, point.importance,
         samples=static.eval_samples, key=eval_key,
     )
     finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(v)) for v in jax.tree.leaves(state.params)]))
+    diverged = state.diverged | ~finite | ~jnp.isfinite(eval_loss)
     return {
         "params": state.params,
-        "loss": state.tail_loss / min(TAIL_STEPS, static.steps),
-        "eval_loss": eval_loss,
-        "diverged": state.diverged | ~finite | ~jnp.isfinite(eval_loss),
+        "loss": jnp.where(diverged, jnp.nan, state.tail_loss / min(TAIL_STEPS, static.steps)),
+        "eval_loss": jnp.where(diverged, jnp.nan, eval_loss),
+        "diverged": diverged,
         "history": state.history,
     }
 
 
-def make_train(static: Static):
-    """The whole run of one model as a pure function ``train(point, seed, base_seed, eval_key) -> records``.
+# --------------------------------------------------------------------------- a block of models
 
-    `vmap` it over a grid of points and `jit` it; `toyjax.grid` runs the same pieces block by block and
-    segment by segment, so that it can show progress and write checkpoints.
+
+def init_block(static: Static, block: Block) -> State:
+    """Every model's initial state, from its own seed index only."""
+
+    def one(point, seed):
+        return init_model(static, point, key=model_keys(block.base_seed, seed).init)
+
+    return jax.vmap(one)(block.points, block.seed)
+
+
+def _draw(static: Static, key: jax.Array, t: jax.Array) -> tuple[jax.Array, jax.Array]:
+    return data.draw(static.data, static.batch_size, key=jax.random.fold_in(key, t))
+
+
+def block_step(static: Static, step: Callable, state: State, block: Block, noise, t: jax.Array):
+    """`step` (`plain_step` or `recorded_step`) for every model, each realising its batch from its slot's noise."""
+
+    def one(state, point, slot):
+        x = data.realize(static.data, jax.tree.map(lambda a: a[slot], noise), point.density)
+        return step(static, state, point, x, t)
+
+    return jax.vmap(one)(state, block.points, block.slot)
+
+
+def train_step(static: Static, block: Block, data_keys: jax.Array, t: jax.Array, state: State) -> State:
+    """Step t of every model in the block: the shared draws, the step, and the snapshot when one is due.
+
+    The draw is made outside the branches, so XLA keeps it as one buffer per data key instead of fusing
+    the hash into every model's batch; the history stays outside them too, so that the steps that write no
+    snapshot do not copy it. The branch depends on t alone, the same for every model, so under vmap it
+    stays a real branch.
     """
+    noise = jax.vmap(_draw, in_axes=(None, 0, None))(static, data_keys, t)
 
-    def train(point: Point, seed: jax.Array, base_seed: jax.Array, eval_key: jax.Array) -> dict:
-        keys = model_keys(base_seed, seed)
-        state = init_model(static, point, key=keys.init)
-        block = jax.tree.map(lambda a: a[None], (state, point))  # a block of one model
+    def branch(step):
+        return lambda core: block_step(static, step, core, block, noise, t)
 
-        def segment(i, state):
-            return train_segment(static, state, block[1], jnp.zeros(1, int), keys.data[None], i * static.segment_steps)
+    core, loss = jax.lax.cond(records_loss(static, t), branch(recorded_step), branch(plain_step),
+                              state._replace(history={}))
+    history = jax.vmap(lambda h, p, v: record(static, h, p, v, t + 1))(state.history, core.params, loss)
+    return core._replace(history=history)
 
-        state = jax.tree.map(lambda a: a[0], jax.lax.fori_loop(0, static.n_segments, segment, block[0]))
-        return finish(static, state, point, eval_key)
 
-    return train
+def train_block(static: Static, state: State, block: Block, t0: jax.Array, t1: jax.Array) -> State:
+    """Steps t0 .. t1 − 1 of every model in the block (traced bounds: one program for any segment).
+
+    Each step draws one batch of noise per data key (K,) and every model realises its own batch from the
+    draw of its slot (C,), so models with the same seed share the draw (common random numbers). A model's
+    batch is the same whichever block it is in: the draw depends only on its key and the step.
+    """
+    data_keys = jax.vmap(lambda s: model_keys(block.base_seed, s).data)(block.data_seeds)
+    return jax.lax.fori_loop(t0, t1, lambda t, state: train_step(static, block, data_keys, t, state), state)
+
+
+def finish_block(static: Static, state: State, block: Block) -> dict:
+    """Every model's final records (`finish_model`), all evaluated on the same samples."""
+    eval_key = jax.random.key(block.eval_seed)
+    return jax.vmap(lambda s, p: finish_model(static, s, p, eval_key))(state, block.points)
+
+
+class Engine(NamedTuple):
+    """The pure block functions of one `Static`; `toyjax.programs` jits and compiles exactly these."""
+
+    static: Static
+    init: Callable[[Block], State]
+    train: Callable[[State, Block, jax.Array, jax.Array], State]
+    finish: Callable[[State, Block], dict]
+
+    def run(self, block: Block) -> dict:
+        """The whole run of a block in one call: init, every step, finish."""
+        state = self.init(block)
+        return self.finish(self.train(state, block, jnp.int32(0), jnp.int32(self.static.steps)), block)
+
+
+def make_train(static: Static) -> Engine:
+    """The engine of `static`: ``init(block)``, ``train(state, block, t0, t1)``, ``finish(state, block)``."""
+    return Engine(
+        static=static,
+        init=lambda block: init_block(static, block),
+        train=lambda state, block, t0, t1: train_block(static, state, block, t0, t1),
+        finish=lambda state, block: finish_block(static, state, block),
+    )

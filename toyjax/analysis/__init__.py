@@ -1,18 +1,22 @@
 """Analysis of trained toy-model grids (Elhage et al., "Toy Models of Superposition", 2022).
 
-- `metrics`: ‖W_i‖, WᵀW, superposition, D*, feature dimensionality D_i, interference (§2, §4).
+- `metrics` (re-exported from `toyjax.metrics`, beside the models): ‖W_i‖, WᵀW, superposition, D*, feature
+  dimensionality D_i, interference (§2, §4).
+- `aggregate`: best seed per cell, per-axis means, ranges, fractions; diverged and missing models rank last.
 - `theory`: the analytic §3 phase model (n=2, m=1 and n=3, m=2): candidate losses, winning phase, margin.
 - `phase`: phase classification of trained §3 models, seed policies, agreement with the theory.
 - `geometry`: feature graph, tegum factors and their polytopes, canonical 2-D orientation (§4).
 - `adversarial`: the §6 analytic L2 attack and vulnerability.
 - `neurons`: §7/§8 stack-plot data and mono/polysemantic neurons.
 - `dynamics`: §5 D_i and loss trajectories, jump detection.
-- `summary`: `summarize(results)`, the numbers printed at the end of a run.
+- `summary`: `summarize(results, names)`, the numbers printed at the end of a run; `SUMMARIES` by name.
 
 Every function accepts NumPy or JAX arrays with any leading grid dimensions. `metrics` and `theory` return
-the same kind of array (usable under `jit`/`grad`); the classifiers and summaries return NumPy.
+the same kind of array (usable under `jit`/`grad`); the classifiers and summaries return NumPy. This package
+imports `toyjax.metrics`, `toyjax.models` and `toyjax.data`, never the engine.
 """
 
+from toyjax import metrics
 from toyjax.analysis.adversarial import attack, attack_directions, reference_harm
 from toyjax.analysis.dynamics import detect_jumps, jump_events, trajectories
 from toyjax.analysis.geometry import (
@@ -24,17 +28,6 @@ from toyjax.analysis.geometry import (
     feature_adjacency,
     feature_graph,
     geometry_fractions,
-)
-from toyjax.analysis.metrics import (
-    cosines,
-    dimensions_per_feature,
-    feature_dimensionality,
-    feature_norms,
-    features_per_dimension,
-    gram,
-    interference,
-    superposition,
-    unit_features,
 )
 from toyjax.analysis.neurons import (
     NEURON_CLASSES,
@@ -55,13 +48,24 @@ from toyjax.analysis.phase import (
     near_boundary,
     phase_metrics,
 )
-from toyjax.analysis.summary import summarize
+from toyjax.analysis.summary import SUMMARIES, summarize
 from toyjax.analysis.theory import (
     CANDIDATES,
     PHASES,
     analytic_phase,
     candidate_losses,
     candidate_params,
+)
+from toyjax.metrics import (
+    cosines,
+    dimensions_per_feature,
+    feature_dimensionality,
+    feature_norms,
+    features_per_dimension,
+    gram,
+    interference,
+    superposition,
+    unit_features,
 )
 
 __all__ = [
@@ -70,6 +74,7 @@ __all__ = [
     "NEURON_CLASSES",
     "PHASES",
     "POLICIES",
+    "SUMMARIES",
     "FeatureGeometry",
     "aggregate_phase",
     "agreement",
@@ -96,6 +101,7 @@ __all__ = [
     "geometry_fractions",
     "gram",
     "interference",
+    "metrics",
     "jump_events",
     "monosemanticity",
     "near_boundary",

@@ -22,14 +22,15 @@ tracking features per dimension, returned beside it).
 from __future__ import annotations
 
 import math
+import weakref
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from toyjax.analysis.metrics import _safe_divide, features_per_dimension, gram
-from toyjax.data import DataSpec, sample
-from toyjax.models import APPLY
+from toyjax.data import DataSpec, sample, spec_of
+from toyjax.metrics import _safe_divide, features_per_dimension, gram
+from toyjax.models import APPLY, weighted_error
 
 ATTACK_SCALE = 0.1  # λ = ATTACK_SCALE × mean input norm (§6)
 TIED_KINDS = ("linear", "relu_output", "relu_hidden")
@@ -60,11 +61,6 @@ def reference_harm(importance, scale):
     return scale**2 * np.max(np.asarray(importance), axis=-1)
 
 
-def _weighted_loss(importance, target, output):
-    """Σ_i I_i (target_i − output_i)², averaged over the batch: (n, batch) -> ()."""
-    return jnp.mean(jnp.sum(importance[:, None] * (target - output) ** 2, axis=0))
-
-
 def _make_attack_one(kind: str, spec: DataSpec, batch: int, key: jax.Array):
     """The per-model attack: (params, density (n,), importance (n,)) -> (L, L' per feature (n,), λ)."""
     apply = APPLY[kind]
@@ -73,15 +69,26 @@ def _make_attack_one(kind: str, spec: DataSpec, batch: int, key: jax.Array):
     def attack_one(params, density, importance):
         x = sample(spec, batch, density, key=key)  # one key for all models: common random numbers
         scale = ATTACK_SCALE * jnp.mean(jnp.linalg.norm(x, axis=0))
-        clean = _weighted_loss(importance, x, apply(params, x))
+        clean = jnp.mean(weighted_error(importance, x, apply(params, x)))
 
         def attacked(direction):
-            return _weighted_loss(importance, x, apply(params, x + scale * direction[:, None]))
+            return jnp.mean(weighted_error(importance, x, apply(params, x + scale * direction[:, None])))
 
         harmed = jax.lax.map(attacked, attack_directions(params["W"]), batch_size=feature_chunk)
         return clean, harmed, scale
 
     return attack_one
+
+
+def _attack_grid(kind: str, params, density, importance, spec: DataSpec, key, batch: int):
+    """(L, L' per feature, λ) of every model, grid-shaped, from one vmapped, jitted attack."""
+    grid = np.shape(params["W"])[:-2]
+    flat = {name: jnp.reshape(jnp.asarray(p), (-1,) + p.shape[len(grid) :]) for name, p in params.items()}
+    per_feature = (math.prod(grid), spec.n_features)
+    density = jnp.broadcast_to(jnp.asarray(density, jnp.float32), grid + (spec.n_features,)).reshape(per_feature)
+    attack_all = jax.jit(jax.vmap(_make_attack_one(kind, spec, batch, key)))
+    out = attack_all(flat, density, jnp.asarray(importance.reshape(per_feature)))
+    return tuple(np.asarray(a).reshape(grid + a.shape[1:]) for a in out)
 
 
 def attack(kind: str, params, density, importance, spec: DataSpec, *, key: jax.Array, batch: int = 8192):
@@ -105,15 +112,9 @@ def attack(kind: str, params, density, importance, spec: DataSpec, *, key: jax.A
     """
     if kind not in TIED_KINDS:
         raise ValueError(f"kind: the §6 attack needs a tied model, one of {TIED_KINDS}; got {kind!r}")
-    W = jnp.asarray(params["W"])
-    grid = W.shape[:-2]
-    flat = {name: jnp.reshape(jnp.asarray(p), (-1,) + p.shape[len(grid) :]) for name, p in params.items()}
-    per_feature = (math.prod(grid), spec.n_features)
-    density = jnp.broadcast_to(jnp.asarray(density, jnp.float32), grid + (spec.n_features,)).reshape(per_feature)
+    grid = np.shape(params["W"])[:-2]
     importance = np.broadcast_to(np.asarray(importance, np.float32), grid + (spec.n_features,))
-    attack_all = jax.jit(jax.vmap(_make_attack_one(kind, spec, batch, key)))
-    clean, harmed, scale = attack_all(flat, density, jnp.asarray(importance.reshape(per_feature)))
-    clean, harmed, scale = (np.asarray(a).reshape(grid + a.shape[1:]) for a in (clean, harmed, scale))
+    clean, harmed, scale = _attack_grid(kind, params, density, importance, spec, key, batch)
     harm = harmed.max(axis=-1) - clean
     ref = reference_harm(importance, scale)
     return {
@@ -126,3 +127,16 @@ def attack(kind: str, params, density, importance, spec: DataSpec, *, key: jax.A
         "vulnerability": _safe_divide(harm, ref, np),
         "features_per_dimension": np.asarray(features_per_dimension(np.asarray(params["W"]))),
     }
+
+
+_RUNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def attack_results(results, batch: int = 4096) -> dict:
+    """`attack` on every model of a run, on the same inputs for all; computed once per `Results` object,
+    so that the run's summary and its figure share one attack."""
+    if results not in _RUNS:
+        kind = str(results.config["model"]["kind"])
+        _RUNS[results] = attack(kind, results.params, results.density, results.importance, spec_of(results.config),
+                                key=jax.random.PRNGKey(0), batch=batch)
+    return _RUNS[results]

@@ -22,7 +22,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from toyjax.analysis.metrics import _safe_divide, feature_dimensionality, feature_norms, gram
+from toyjax.analysis.aggregate import fractions
+from toyjax.metrics import _safe_divide, feature_dimensionality, feature_norms, gram
 
 EDGE_TOL = 0.1
 NOT_LEARNED_NORM = 0.3
@@ -188,7 +189,7 @@ def classify_geometry(W, tol: float = EDGE_TOL) -> FeatureGeometry:
     W = np.asarray(W)
     labels = connected_components(feature_adjacency(W, tol))
     size = np.sum(_same_component(labels), axis=-1)
-    rank = np.rint(component_rank(W, labels)).astype(int)
+    rank = np.rint(np.nan_to_num(component_rank(W, labels))).astype(int)  # a diverged model's NaN: rank 0
     dimensionality = component_dimensionality(W, labels)
     code = _name_components(size, rank, dimensionality, labels, learned(W))
     return FeatureGeometry(labels, size, rank, dimensionality, code)
@@ -203,9 +204,7 @@ def geometry_fractions(codes) -> dict[str, float]:
     Returns:
         {geometry name: fraction}, summing to 1.
     """
-    codes = np.asarray(codes).ravel()
-    counts = np.bincount(codes, minlength=len(GEOMETRIES))
-    return {name: float(c / max(codes.size, 1)) for name, c in zip(GEOMETRIES, counts)}
+    return fractions(codes, GEOMETRIES)
 
 
 def canonical_orientation(W, anchor=None) -> np.ndarray:

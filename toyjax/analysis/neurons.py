@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from toyjax.models import feature_matrix
+
 MONOSEMANTIC_FRACTION = 0.9
 DEAD_WEIGHT = 1e-2
 
@@ -120,7 +122,7 @@ def stack_plot_data(params, importance) -> dict[str, np.ndarray]:
         normalised W2 with its columns in the same order.
     """
     weights = neuron_weights(params)
-    raw = np.asarray(params["W1"] if "W1" in params else params["W"])
+    raw = np.asarray(feature_matrix(params))
     order = neuron_order(weights, importance)
     pick = order[..., None]
     weights = np.take_along_axis(weights, pick, axis=-2)

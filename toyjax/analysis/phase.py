@@ -28,7 +28,7 @@ import itertools
 
 import numpy as np
 
-from toyjax.analysis.metrics import cosines, feature_norms
+from toyjax.analysis.aggregate import best_seed, ranking_loss, take_seed
 from toyjax.analysis.theory import (
     CANDIDATES,
     DEDICATED,
@@ -38,6 +38,7 @@ from toyjax.analysis.theory import (
     _check_n,
     candidate_params,
 )
+from toyjax.metrics import cosines, feature_norms
 
 ON_NORM = 0.6
 OFF_NORM = 0.3
@@ -134,12 +135,6 @@ def _grid_axis(W, axis: int) -> int:
     return axis % (np.ndim(W) - 2)
 
 
-def _finite_loss(loss) -> np.ndarray:
-    """Loss with diverged (non-finite) models set to +inf, so they lose every comparison."""
-    loss = np.asarray(loss, dtype=np.float64)
-    return np.where(np.isfinite(loss), loss, np.inf)
-
-
 def phase_best(W, loss, axis: int) -> np.ndarray:
     """Best-of-N: the phase of the seed with the lowest expected loss (use the engine's stratified `eval_loss`).
 
@@ -154,8 +149,7 @@ def phase_best(W, loss, axis: int) -> np.ndarray:
         grid-without-seed-axis phase codes.
     """
     axis = _grid_axis(W, axis)
-    best = np.expand_dims(np.argmin(_finite_loss(loss), axis=axis), axis)
-    return np.take_along_axis(classify_phase(W), best, axis=axis).squeeze(axis)
+    return take_seed(classify_phase(W), best_seed(ranking_loss(loss), axis), axis)
 
 
 def _sort_ordinary(norms, abs_cos) -> tuple[np.ndarray, np.ndarray]:
@@ -186,7 +180,7 @@ def phase_paper(W, loss, axis: int) -> np.ndarray:
     """
     axis = _grid_axis(W, axis)
     norms, abs_cos = _sort_ordinary(*phase_metrics(W))
-    loss = _finite_loss(loss)
+    loss = ranking_loss(loss)
     finite = np.isfinite(loss) & np.all(np.isfinite(norms), axis=-1)
     worst = np.arange(loss.shape[axis]).reshape((-1,) + (1,) * (loss.ndim - axis - 1))
     worst = worst == np.expand_dims(np.argmax(np.where(finite, loss, -np.inf), axis=axis), axis)

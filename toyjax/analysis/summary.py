@@ -1,35 +1,32 @@
-"""End-of-run numbers for a trained grid of Elhage et al. (2022) toy models, driven by the run's config.
+"""End-of-run numbers for a trained grid of Elhage et al. (2022) toy models, as the run declares them.
 
-`summarize(results)` returns a JSON-serialisable dict (plain floats, ints, strings, lists; NaN and inf become
-None) that the CLI prints and writes into results.json. What it holds depends on the run:
+`summarize(results, names)` returns a JSON-serialisable dict (plain floats, ints, strings, lists; NaN and inf
+become None) that the CLI prints and writes into results.json. Every run gets its basic numbers
+(`run_summary`): grid size, how many models diverged or are missing (shards not merged), final loss,
+D* = m/‖W‖_F², features per dimension, and D* per density when density is a grid axis. The rest is what
+the run's YAML declares in ``report.summaries``, by name from `SUMMARIES`:
 
-- always: grid size, fraction diverged, final loss range, D* = m/‖W‖_F² and features-per-dimension ranges,
-  D* per density when density is a grid axis (§4's curve), learning-dynamics jump counts (§5);
-- §3 phase runs (sweep "phase_n2m1"/"phase_n3m2", or relu_output n=2, m=1 / n=3, m=2 with an
-  "extra_importance" axis): agreement with the analytic diagram for each seed policy;
-- tied models: fraction of features in each geometry (§4);
-- relu_hidden and abs_mlp: fraction of monosemantic neurons (§7, §8);
-- sweep "adversarial": vulnerability and features per dimension (§6).
+- ``phase_agreement``: §3 agreement with the analytic diagram for each seed policy;
+- ``geometry``: fraction of features in each §4 geometry;
+- ``neurons``: fraction of monosemantic neurons (§7, §8);
+- ``adversarial``: §6 vulnerability and features per dimension;
+- ``dynamics``: §5 jumps between dimensionalities during training.
+
+Diverged and missing models are left out of every number but their counts. This module imports numpy,
+`toyjax.analysis` modules, `toyjax.metrics` and `toyjax.models`.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
-import jax
 import numpy as np
 
 from toyjax.analysis import adversarial, dynamics, geometry, neurons, phase, theory
-from toyjax.analysis.metrics import dimensions_per_feature, features_per_dimension
-from toyjax.data import DataSpec
-
-PHASE_SWEEPS = ("phase_n2m1", "phase_n2m1_quick", "phase_n3m2")
-
-
-def _plain(x) -> float | None:
-    """A float for JSON, None when not finite."""
-    x = float(x)
-    return x if math.isfinite(x) else None
+from toyjax.analysis.aggregate import by_axis, fractions, plain, ranking_loss, stats
+from toyjax.metrics import dimensions_per_feature, features_per_dimension
+from toyjax.models import feature_matrix
 
 
 def _jsonable(obj):
@@ -43,30 +40,19 @@ def _jsonable(obj):
     if isinstance(obj, int | np.integer):
         return int(obj)
     if isinstance(obj, float | np.floating):
-        return _plain(obj)
+        return plain(obj)
     return obj
 
 
-def _stats(values, valid) -> dict[str, float | None]:
-    """min / median / max of `values` over `valid` finite entries."""
-    v = np.asarray(values, dtype=np.float64)[np.asarray(valid) & np.isfinite(values)]
-    if v.size == 0:
-        return {"min": None, "median": None, "max": None}
-    return {"min": _plain(v.min()), "median": _plain(np.median(v)), "max": _plain(v.max())}
+def missing(results) -> np.ndarray:
+    """Models with no result at all (their shard was not merged), grid-shaped."""
+    found = getattr(results, "missing", None)
+    return np.zeros(results.grid_shape, bool) if found is None else np.asarray(found, bool)
 
 
-def _by_axis(values, valid, dims, axis: str) -> list[float | None]:
-    """Mean of grid-shaped `values` over every axis but `axis`, ignoring invalid or non-finite entries."""
-    ok = np.asarray(valid) & np.isfinite(values)
-    v = np.where(ok, values, 0.0)
-    others = tuple(i for i, d in enumerate(dims) if d != axis)
-    count = ok.sum(axis=others)
-    return [_plain(s / c) if c else None for s, c in zip(v.sum(axis=others), count)]
-
-
-def _feature_W(results) -> np.ndarray:
-    params = results.params
-    return np.asarray(params["W"] if "W" in params else params["W1"])
+def valid(results) -> np.ndarray:
+    """Models that trained to the end without diverging, grid-shaped."""
+    return ~np.asarray(results.diverged, bool) & ~missing(results)
 
 
 def _has_density_axis(results) -> bool:
@@ -74,33 +60,26 @@ def _has_density_axis(results) -> bool:
 
 
 def run_summary(results) -> dict:
-    """Numbers every run gets: size, divergence, final loss, D* and features per dimension (§4)."""
-    valid = ~np.asarray(results.diverged)
-    W = _feature_W(results)
+    """Numbers every run gets: size, divergence, missing models, final loss, D* and features per dimension (§4)."""
+    ok, absent = valid(results), missing(results)
+    W = np.asarray(feature_matrix(results.params))
     d_star = dimensions_per_feature(W)
+    present = int((~absent).sum())
     out = {
-        "n_models": int(valid.size),
-        "fraction_diverged": float(1 - valid.mean()),
-        "final_loss": _stats(results.loss, valid),
-        "dimensions_per_feature": _stats(d_star, valid),
-        "features_per_dimension": _stats(features_per_dimension(W), valid),
+        "n_models": int(ok.size),
+        "n_diverged": int((np.asarray(results.diverged, bool) & ~absent).sum()),
+        "n_missing": int(absent.sum()),
+        "fraction_diverged": float(1 - ok.sum() / present) if present else None,
+        "final_loss": stats(results.loss, ok),
+        "dimensions_per_feature": stats(d_star, ok),
+        "features_per_dimension": stats(features_per_dimension(W), ok),
     }
     if _has_density_axis(results):
         out["by_density"] = {
             "density": [float(d) for d in results.coords["density"]],
-            "dimensions_per_feature": _by_axis(d_star, valid, results.dims, "density"),
+            "dimensions_per_feature": by_axis(d_star, ok, results.dims, "density"),
         }
     return out
-
-
-def is_phase_run(results) -> bool:
-    """Whether `results` is a §3 phase-diagram run that the analytic model describes."""
-    cfg = results.config
-    if cfg.get("sweep_name") in PHASE_SWEEPS:
-        return True
-    model = cfg["model"]
-    shape = (model["n_features"], model["n_hidden"])
-    return model["kind"] == "relu_output" and shape in ((2, 1), (3, 2)) and "extra_importance" in results.dims
 
 
 def analytic_map(results) -> np.ndarray:
@@ -121,11 +100,11 @@ def phase_summary(results) -> dict:
     antipodal); "extra_feature" compares only the extra feature's status, the paper's colouring.
     """
     dims = tuple(results.dims)
-    loss = np.where(results.diverged, np.inf, getattr(results, "eval_loss", results.loss))
+    loss = ranking_loss(results.eval_loss, ~valid(results))
     analytic = analytic_map(results)
     if "seed" in dims:
         analytic = np.take(analytic, 0, axis=dims.index("seed"))
-    out = {"analytic_fractions": _code_fractions(analytic, theory.PHASES)}
+    out = {"analytic_fractions": fractions(analytic, theory.PHASES)}
     extra = phase.extra_feature_phase
     for policy in phase.POLICIES:
         empirical, _ = phase.aggregate_phase(results.params["W"], loss, dims, policy)
@@ -137,99 +116,121 @@ def phase_summary(results) -> dict:
     return out
 
 
-def _code_fractions(codes, names) -> dict[str, float]:
-    counts = np.bincount(np.asarray(codes).ravel(), minlength=len(names))
-    return {name: float(c / max(np.size(codes), 1)) for name, c in zip(names, counts)}
-
-
 def geometry_summary(results) -> dict[str, float]:
-    """Fraction of features (of non-diverged models) in each §4 geometry."""
-    valid = ~np.asarray(results.diverged)
-    codes = geometry.classify_geometry(np.asarray(results.params["W"])[valid]).geometry
+    """Fraction of features (of valid models) in each §4 geometry."""
+    codes = geometry.classify_geometry(np.asarray(results.params["W"])[valid(results)]).geometry
     return geometry.geometry_fractions(codes)
 
 
 def neuron_summary(results) -> dict:
     """Fraction of live neurons that are monosemantic (§7, §8), overall and per density."""
     params = {k: np.asarray(v) for k, v in results.params.items()}
-    weights = neurons.neuron_weights(params)
-    raw = params["W1"] if "W1" in params else params["W"]
-    classes = neurons.classify_neurons(weights, raw)
-    live = (classes != neurons.DEAD) & ~np.asarray(results.diverged)[..., None]
+    classes = neurons.classify_neurons(neurons.neuron_weights(params), feature_matrix(params))
+    live = (classes != neurons.DEAD) & valid(results)[..., None]
     mono = (classes == neurons.MONOSEMANTIC).astype(float)
-    out = {"fraction_monosemantic": _plain(mono[live].mean()) if live.any() else None}
+    out = {"fraction_monosemantic": plain(mono[live].mean()) if live.any() else None}
     if _has_density_axis(results):
         per_model = np.where(live.any(-1), (mono * live).sum(-1) / np.maximum(live.sum(-1), 1), np.nan)
-        out["fraction_monosemantic_by_density"] = _by_axis(per_model, live.any(-1), results.dims, "density")
+        out["fraction_monosemantic_by_density"] = by_axis(per_model, live.any(-1), results.dims, "density")
     return out
 
 
-def adversarial_summary(results, batch: int = 4096) -> dict:
+def adversarial_summary(results) -> dict:
     """§6 vulnerability against features per dimension, overall and per density."""
-    cfg = results.config
-    data = cfg.get("data", {})
-    spec = DataSpec(data.get("kind", "independent"), cfg["model"]["n_features"], data.get("set_size", 2))
-    kind = cfg["model"]["kind"]
-    key = jax.random.PRNGKey(0)
-    found = adversarial.attack(kind, results.params, results.density, results.importance, spec, key=key, batch=batch)
-    valid = ~np.asarray(results.diverged) & np.isfinite(found["vulnerability"])
+    found = adversarial.attack_results(results)
+    ok = valid(results) & np.isfinite(found["vulnerability"])
     vul, fpd = found["vulnerability"], found["features_per_dimension"]
-    out = {"vulnerability": _stats(vul, valid), "features_per_dimension": _stats(fpd, valid)}
-    if valid.sum() > 2 and np.std(vul[valid]) > 0 and np.std(fpd[valid]) > 0:
-        out["correlation"] = _plain(np.corrcoef(vul[valid], fpd[valid])[0, 1])
+    out = {"vulnerability": stats(vul, ok), "features_per_dimension": stats(fpd, ok)}
+    if ok.sum() > 2 and np.std(vul[ok]) > 0 and np.std(fpd[ok]) > 0:
+        out["correlation"] = plain(np.corrcoef(vul[ok], fpd[ok])[0, 1])
     if _has_density_axis(results):
-        out["vulnerability_by_density"] = _by_axis(vul, valid, results.dims, "density")
-        out["features_per_dimension_by_density"] = _by_axis(fpd, valid, results.dims, "density")
+        out["vulnerability_by_density"] = by_axis(vul, ok, results.dims, "density")
+        out["features_per_dimension_by_density"] = by_axis(fpd, ok, results.dims, "density")
     return out
 
 
 def dynamics_summary(results) -> dict:
     """§5 jumps: mean number per model, and the share that coincide with a falling loss."""
     traj = dynamics.trajectories(results.history)
-    found = dynamics.detect_jumps(traj["dimensionality"], traj["loss"])
-    valid = ~np.asarray(results.diverged)
-    jumps = found["jump"][valid]
-    drops = found["jump_loss_drop"][valid][jumps]
+    found = dynamics.detect_jumps(traj["step"], traj["dimensionality"], traj["loss"])
+    ok = valid(results)
+    jumps = found["jump"][ok]
+    drops = found["jump_loss_drop"][ok][jumps]
     return {
-        "jumps_per_model": float(jumps.sum() / max(valid.sum(), 1)),
-        "fraction_of_jumps_with_loss_drop": _plain(np.mean(drops > 0)) if drops.size else None,
+        "jumps_per_model": float(jumps.sum() / max(ok.sum(), 1)),
+        "fraction_of_jumps_with_loss_drop": plain(np.mean(drops > 0)) if drops.size else None,
     }
 
 
-def _has_trajectories(results) -> bool:
-    history = getattr(results, "history", None) or {}
-    has_d = "dimensionality" in history or "params" in history
-    return has_d and "loss" in history and np.asarray(history.get("step", [])).size >= 2
+class Summary(NamedTuple):
+    """A named summary: how to compute it, and why a run's config cannot have it (None when it can)."""
+
+    compute: Callable[[Any], dict]
+    unfit: Callable[[dict, tuple[str, ...]], str | None]
 
 
-def summarize(results) -> dict:
-    """The numbers a reader wants at the end of a run, chosen from its config (see the module docstring).
+def _phase_unfit(config: dict, dims: tuple[str, ...]) -> str | None:
+    model = config["model"]
+    if (model["kind"], model["n_features"], model["n_hidden"]) not in (("relu_output", 2, 1), ("relu_output", 3, 2)):
+        return "the §3 analytic phase model is for relu_output with n=2, m=1 or n=3, m=2"
+    return None if {"density", "extra_importance"} <= set(dims) else "needs grid axes density and extra_importance"
+
+
+def _kinds(allowed: tuple[str, ...]) -> Callable[[dict, tuple[str, ...]], str | None]:
+    def unfit(config: dict, dims: tuple[str, ...]) -> str | None:
+        kind = config["model"]["kind"]
+        return None if kind in allowed else f"needs model.kind in {', '.join(allowed)}, got {kind}"
+
+    return unfit
+
+
+SUMMARIES = {
+    "phase_agreement": Summary(phase_summary, _phase_unfit),
+    "geometry": Summary(geometry_summary, _kinds(adversarial.TIED_KINDS)),
+    "neurons": Summary(neuron_summary, _kinds(("relu_hidden", "abs_mlp"))),
+    "adversarial": Summary(adversarial_summary, _kinds(adversarial.TIED_KINDS)),
+    "dynamics": Summary(dynamics_summary, lambda config, dims: None),
+}
+
+
+def summarize(results, names: list[str] | tuple[str, ...] = ()) -> dict:
+    """The run's basic numbers and each summary in `names` (keys of `SUMMARIES`), JSON-serialisable.
 
     Args:
         results: a `toyjax.results.Results` (or anything with the same attributes).
-
-    Returns:
-        A JSON-serialisable dict of plain numbers, strings and lists.
+        names: the summaries to add, usually the run's declared ``report.summaries``.
     """
-    cfg = results.config
-    model = cfg["model"]
-    sweep = cfg.get("sweep_name")
+    model = results.config["model"]
     out = {
-        "sweep": sweep,
         "model": model["kind"],
         "n_features": int(model["n_features"]),
         "n_hidden": int(model["n_hidden"]),
         "grid": {str(d): int(s) for d, s in zip(results.dims, results.grid_shape)},
         **run_summary(results),
     }
-    if _has_trajectories(results):
-        out["dynamics"] = dynamics_summary(results)
-    if is_phase_run(results):
-        out["phase"] = phase_summary(results)
-    if model["kind"] in adversarial.TIED_KINDS:
-        out["geometry"] = geometry_summary(results)
-    if model["kind"] in ("relu_hidden", "abs_mlp"):
-        out["neurons"] = neuron_summary(results)
-    if sweep == "adversarial" and model["kind"] in adversarial.TIED_KINDS:
-        out["adversarial"] = adversarial_summary(results)
+    for name in names:
+        out[name] = SUMMARIES[name].compute(results)
     return _jsonable(out)
+
+
+HEADLINES = {  # summary name -> (key path of its headline number, label)
+    "phase_agreement": (("phase_agreement", "best", "all"), "agreement with theory"),
+    "neurons": (("neurons", "fraction_monosemantic"), "monosemantic neurons"),
+    "adversarial": (("adversarial", "vulnerability", "max"), "max vulnerability"),
+    "dynamics": (("dynamics", "jumps_per_model"), "jumps per model"),
+    "geometry": (("dimensions_per_feature", "median"), "median D*"),
+}
+
+
+def headline(summary: dict, names: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """The few numbers a table of runs shows: models, final loss, fraction diverged, one per summary in `names`."""
+    def get(path):
+        value = summary
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
+
+    out = {"models": summary.get("n_models"), "final loss": get(("final_loss", "median")),
+           "diverged": summary.get("fraction_diverged")}
+    out.update({label: get(path) for name, (path, label) in HEADLINES.items() if name in names})
+    return out

@@ -1,8 +1,8 @@
 """Baseline (a): the same models trained one grid point at a time by a jitted per-model loop.
 
-``jit(train.make_train(static))`` (one model's whole run) is compiled once and called for each model in
-turn, each call blocking until done: what a user gets by looping over grid points in Python around the
-engine's own one-model training. Each call also ends with the model's final evaluation, which the engine's
+``jit(make_train(static).run)`` (a whole run, on a block of one model) is compiled once and called for each
+model in turn, each call blocking until done: what a user gets by looping over grid points in Python around
+the engine's own training. Each call also ends with the model's final evaluation, which the engine's
 training time excludes; with ``record.eval_samples`` = 16 it is a small part of a run.
 """
 
@@ -20,21 +20,23 @@ def per_model_loop(workload: Workload, n_models: int, steps: int, repeats: int, 
     import jax
     import numpy as np
 
+    from toyjax import blocks
     from toyjax import config as config_lib
-    from toyjax import grid, train
+    from toyjax.plan import make_plan
+    from toyjax.train import make_train
 
     k = min(n_models, sample)
-    plan = grid.make_plan(config_lib.to_config(workload.config(n_models, steps)))
+    cfg = config_lib.to_config(workload.config(n_models, steps))
+    plan = make_plan(cfg)
+    lay = blocks.layout(plan, per_call=1)
     idx = np.linspace(0, n_models - 1, k).round().astype(int)
-    points = [train.Point(**{f: jax.numpy.asarray(plan.points[f][i]) for f in train.Point._fields}) for i in idx]
-    seeds = [jax.numpy.int32(plan.points["seed"][i]) for i in idx]
-    base = jax.numpy.uint32(0)
-    fn = jax.jit(train.make_train(plan.static))
-    eval_key = jax.random.key(1)
+    order = {int(b[0]): i for i, b in enumerate(lay.blocks)}
+    calls = [blocks.block_arrays(plan, lay, order[i], cfg.train.base_seed, cfg.record.eval_seed) for i in idx]
+    fn = jax.jit(make_train(plan.static).run)
 
     def all_models():
-        for p, s in zip(points, seeds):
-            jax.block_until_ready(fn(p, s, base, eval_key))
+        for block in calls:
+            jax.block_until_ready(fn(block))
 
     stats = repeat(all_models, repeats, warmup=1)
     model_steps = k * steps

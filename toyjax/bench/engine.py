@@ -1,13 +1,13 @@
 """Measurements of the engine itself: compile time, steady-state training time, FLOPs, memory.
 
-The engine is driven through its public pieces (`toyjax.grid.make_plan`, `Runner`, `block_size`,
-`clear_cache`) so that the numbers are those a user gets from `toyjax.run`. Compilation is measured on a
+The engine is driven through its public pieces (`toyjax.plan.make_plan`, `toyjax.runner.Runner`,
+`toyjax.blocks.block_size`, `toyjax.programs.clear_cache`) so that the numbers are those a user gets from
+`toyjax.run`. Compilation is measured on a
 warm-up run of one block with fresh caches; the timed repeats then reuse the same compiled programs.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import resource
 from typing import Any
@@ -24,12 +24,13 @@ def block_for(workload: Workload, n_models: int, steps: int) -> tuple[int, Any]:
     """
     import jax
 
+    from toyjax import blocks
     from toyjax import config as config_lib
-    from toyjax import grid
+    from toyjax.plan import make_plan
 
-    plan = grid.make_plan(config_lib.to_config(workload.config(1, steps)))
+    plan = make_plan(config_lib.to_config(workload.config(1, steps)))
     n_dev = jax.local_device_count()
-    return min(math.ceil(n_models / n_dev), grid.block_size(plan.static, n_dev)), plan.static
+    return min(math.ceil(n_models / n_dev), blocks.block_size(plan.static, blocks.device_memory())), plan.static
 
 
 def measure(workload: Workload, n_models: int, steps: int, repeats: int) -> dict:
@@ -37,24 +38,26 @@ def measure(workload: Workload, n_models: int, steps: int, repeats: int) -> dict
     import jax
 
     from toyjax import config as config_lib
-    from toyjax import grid
+    from toyjax import programs
+    from toyjax.plan import make_plan
+    from toyjax.runner import Runner
 
     block, static = block_for(workload, n_models, steps)
     per_call = block * jax.local_device_count()
-    grid.clear_cache()
+    programs.clear_cache()
     jax.clear_caches()
     warm_cfg = config_lib.to_config(workload.config(min(n_models, per_call), steps, block_size=block))
-    warm = grid.Runner(grid.make_plan(warm_cfg), warm_cfg).run(progress=False)
+    warm = Runner(make_plan(warm_cfg), warm_cfg).run(progress=False)
 
     cfg = config_lib.to_config(workload.config(n_models, steps, block_size=block))
-    runner = grid.Runner(grid.make_plan(cfg), cfg)
+    runner = Runner(make_plan(cfg), cfg)
     timings = [runner.run(progress=False).timing for _ in range(repeats)]
     recompiled = sum(t["compile_s"] for t in timings)
     train = Stats.of([t["train_s"] for t in timings])
     model_steps = n_models * steps
     return {
         "block_size": block,
-        "n_blocks": len(runner.blocks()),
+        "n_blocks": len(runner.layout.blocks),
         "compile_s": warm.timing["compile_s"],
         "recompile_s": recompiled,  # 0 when the timed runs reused the warm-up's programs
         "train_s": train.to_dict(),
@@ -68,11 +71,11 @@ def measure(workload: Workload, n_models: int, steps: int, repeats: int) -> dict
 
 
 def step_cost(workload: Workload, steps: int, block: int) -> dict:
-    """XLA's cost analysis of one training step per model, from the engine's own segment program.
+    """XLA's cost analysis of one training step per model, from the engine's own `train` program.
 
-    Runs the engine on one block with one-step segments (`Static.segment_steps` = 1) and reads the
-    compiled segment executable's ``cost_analysis()``: XLA counts a loop body once whatever its trip
-    count, so a one-step segment gives the cost of exactly one step of a block of `block` models.
+    Compiles the engine's programs for one block and reads the `train` executable's ``cost_analysis()``:
+    its loop over steps has traced bounds, so XLA counts the loop body, one step of a block of `block`
+    models, once.
     XLA counts the integer operations of the random-number hash as "flops" too; they are measured on
     the draw alone, reported as ``draw_ops_per_model_step`` and left out of ``flops_per_model_step``,
     so that the FLOP rate compared with the matmul roofline is the training's floating-point work.
@@ -80,27 +83,23 @@ def step_cost(workload: Workload, steps: int, block: int) -> dict:
     import jax
 
     from toyjax import config as config_lib
-    from toyjax import grid
+    from toyjax.plan import make_plan
+    from toyjax.runner import Runner
 
     cfg = config_lib.to_config(workload.config(block * jax.local_device_count(), steps, block_size=block))
-    plan = grid.make_plan(cfg)
-    plan = dataclasses.replace(plan, static=dataclasses.replace(plan.static, segment_steps=1))
-    grid.clear_cache()
-    runner = grid.Runner(plan, cfg)
-    runner.run(progress=False)
-    try:  # the engine's compiled programs; private, so fail soft if the engine changes
-        exe = next(iter(runner.programs._compiled.values()))["segment"]
-        cost = exe.cost_analysis()
-    except (AttributeError, KeyError, StopIteration, TypeError) as err:
+    runner = Runner(make_plan(cfg), cfg)
+    try:
+        cost = runner.programs.compiled(runner.block(0))[0].train.cost_analysis()
+    except (AttributeError, KeyError, TypeError) as err:
         return {"flops_per_model_step": None, "bytes_per_model_step": None, "cost_source": f"unavailable: {err!r}"}
     cost = _cost(cost)
     flops, moved = cost.get("flops"), cost.get("bytes accessed")
-    draw_ops = draw_cost(plan.static, runner.n_slots)
+    draw_ops = draw_cost(runner.plan.static, runner.layout.n_slots)
     return {
         "flops_per_model_step": (float(flops) - draw_ops) / block if flops is not None else None,
         "draw_ops_per_model_step": draw_ops / block,
         "bytes_per_model_step": float(moved) / block if moved is not None else None,
-        "cost_source": "XLA cost_analysis of the engine's segment executable (one-step segment, per device), "
+        "cost_source": "XLA cost_analysis of the engine's train executable (its loop body: one step, per device), "
                        "less that of the step's random draw",
     }
 

@@ -149,8 +149,22 @@ def table_row(r: dict) -> str:
 
 def markdown(bench: dict) -> str:
     """The whole report as Markdown: device, roofline, results table, baselines, targets."""
+    lines = _header(bench) + [COLUMNS, "|" + "---|" * COLUMNS.count(" | ") + "---|"]
+    lines += [table_row(r) for r in bench["results"]]
+    lines += ["", "Baselines (model-steps/s, median [min–max], repeats):", ""]
+    lines += [line for r in bench["results"] for line in _baseline_lines(r)]
+    lines += ["", "## Targets (issue 5)", "", "| target | measured | met |", "|---|---|---|"]
+    for t in bench["targets"]:
+        met = {True: "yes", False: "no", None: "not measured"}[t["met"]]
+        lines.append(f"| {t['target']} | {t['detail']} | {met} |")
+    return "\n".join(lines) + "\n"
+
+
+def _header(bench: dict) -> list[str]:
+    """The command, device, roofline and settings above the table."""
     d, roof, s = bench["device"], bench["roofline"], bench["settings"]
-    lines = [
+    mm, cp = roof["matmul"], roof["copy"]
+    return [
         "# toyjax-bench",
         "",
         f"Command: `{s['command']}`",
@@ -159,36 +173,31 @@ def markdown(bench: dict) -> str:
         f"{d['cpu_cores']} usable cores; jax {d['versions']['jax']}, jaxlib {d['versions']['jaxlib']}; "
         f"torch {bench['torch']['status']}.",
         "",
-        f"Roofline (same run): matmul {roof['matmul']['size']}² float32 "
-        f"{roof['matmul']['flops_per_s']['median'] / 1e9:.1f} GFLOP/s "
-        f"(range {roof['matmul']['flops_per_s']['min'] / 1e9:.1f}–{roof['matmul']['flops_per_s']['max'] / 1e9:.1f},"
-        f" {roof['matmul']['time_s']['repeats']} repeats); copy of {roof['copy']['n_bytes'] / 2**20:.0f} MiB "
-        f"{roof['copy']['bytes_per_s']['median'] / 1e9:.1f} GB/s "
-        f"(range {roof['copy']['bytes_per_s']['min'] / 1e9:.1f}–{roof['copy']['bytes_per_s']['max'] / 1e9:.1f}).",
+        f"Roofline (same run): matmul {mm['size']}² float32 {mm['flops_per_s']['median'] / 1e9:.1f} GFLOP/s "
+        f"(range {mm['flops_per_s']['min'] / 1e9:.1f}–{mm['flops_per_s']['max'] / 1e9:.1f},"
+        f" {mm['time_s']['repeats']} repeats); copy of {cp['n_bytes'] / 2**20:.0f} MiB "
+        f"{cp['bytes_per_s']['median'] / 1e9:.1f} GB/s "
+        f"(range {cp['bytes_per_s']['min'] / 1e9:.1f}–{cp['bytes_per_s']['max'] / 1e9:.1f}).",
         "",
         f"Steps per model {s['steps']}, batch {s['batch_size']}, repeats {s['repeats']}; peak memory: "
         f"{bench['results'][0]['peak_memory_source'] if bench['results'] else '–'}.",
         "",
-        COLUMNS,
-        "|" + "---|" * COLUMNS.count(" | ") + "---|",
     ]
-    lines += [table_row(r) for r in bench["results"]]
-    lines += ["", "Baselines (model-steps/s, median [min–max], repeats):", ""]
-    for r in bench["results"]:
-        for name, b in r.get("baselines", {}).items():
-            if "skipped" in b:
-                lines.append(f"- {r['workload']} {r['n_models']:,} models, {name}: {b['skipped']}")
-                continue
-            rate = b["model_steps_per_s"]
-            extra = f", {b['models_timed']} models timed" if "models_timed" in b else ""
-            extra += f", {b['threads']} threads" if "threads" in b else ""
-            lines.append(f"- {r['workload']} {r['n_models']:,} models, {name}: {rate['median']:,.0f} "
-                         f"[{rate['min']:,.0f}–{rate['max']:,.0f}] ({b['time_s']['repeats']}{extra})")
-    lines += ["", "## Targets (issue 5)", "", "| target | measured | met |", "|---|---|---|"]
-    for t in bench["targets"]:
-        met = {True: "yes", False: "no", None: "not measured"}[t["met"]]
-        lines.append(f"| {t['target']} | {t['detail']} | {met} |")
-    return "\n".join(lines) + "\n"
+
+
+def _baseline_lines(r: dict) -> list[str]:
+    """One line per baseline of a result row."""
+    lines = []
+    for name, b in r.get("baselines", {}).items():
+        if "skipped" in b:
+            lines.append(f"- {r['workload']} {r['n_models']:,} models, {name}: {b['skipped']}")
+            continue
+        rate = b["model_steps_per_s"]
+        extra = f", {b['models_timed']} models timed" if "models_timed" in b else ""
+        extra += f", {b['threads']} threads" if "threads" in b else ""
+        lines.append(f"- {r['workload']} {r['n_models']:,} models, {name}: {rate['median']:,.0f} "
+                     f"[{rate['min']:,.0f}–{rate['max']:,.0f}] ({b['time_s']['repeats']}{extra})")
+    return lines
 
 
 def plot(path: Path, bench: dict) -> None:

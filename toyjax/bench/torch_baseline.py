@@ -103,9 +103,9 @@ def measure(workload, n_models: int, steps: int, repeats: int, batch_size: int =
     loaded machine's OpenMP oversubscription does not make the baseline look slower than it is.
     """
     from toyjax import config as config_lib
-    from toyjax import grid
+    from toyjax.plan import make_plan
 
-    plan = grid.make_plan(config_lib.to_config(workload.config(n_models, steps, batch_size)))
+    plan = make_plan(config_lib.to_config(workload.config(n_models, steps, batch_size)))
     runs = {}
     for n_threads in threads or (usable_cores(),):
         torch.set_num_threads(n_threads)

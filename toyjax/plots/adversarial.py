@@ -9,30 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jax
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm
 
 from toyjax.analysis import adversarial
-from toyjax.data import DataSpec
 from toyjax.plots import common
-
-
-def attack_results(results, batch: int = 4096) -> dict:
-    """The §6 attack on every model of the grid (the same inputs for all, `toyjax.analysis.adversarial`)."""
-    cfg = results.config
-    data = cfg.get("data", {})
-    spec = DataSpec(data.get("kind", "independent"), int(cfg["model"]["n_features"]), int(data.get("set_size", 2)))
-    return adversarial.attack(common.model_kind(results), results.params, results.density, results.importance,
-                              spec, key=jax.random.PRNGKey(0), batch=batch)
 
 
 def adversarial_figure(results, directory: Path, name: str = "adversarial") -> list[Path]:
     """§6: vulnerability and features per dimension against density; vulnerability against features/dimension."""
     if common.model_kind(results) not in adversarial.TIED_KINDS:
         return []
-    found = attack_results(results)
+    found = adversarial.attack_results(results)  # the summary's attack, computed once per run
     ok = np.isfinite(common.finite_loss(results)) & np.isfinite(found["vulnerability"])
     density = np.asarray(results.density, dtype=np.float64)[..., 0]
     vul, fpd = found["vulnerability"], found["features_per_dimension"]

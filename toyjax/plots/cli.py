@@ -4,16 +4,21 @@
     toyjax-plot SWEEP_DIR                  # a multirun directory: every job, then the combined figure
     toyjax-plot RUN_DIR --out FIGURE_DIR   # write the figures elsewhere
 
-Runs are read with `toyjax.load`; figures are those of `toyjax.plots.render` (and `render_multirun`).
+Runs are read with `toyjax.load`; each draws the figure it declares (``report.figure``); a run saved before
+runs declared their figure draws its preset's. This module imports `toyjax.plots`, `toyjax.presets` and
+`toyjax.results`.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
-from toyjax.results import JSON
+from toyjax import plots, presets
+from toyjax.errors import ResultsError
+from toyjax.results import JSON, Results, load
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,17 +28,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def with_report(results: Results) -> Results:
+    """`results`, with its preset's declared report where the file predates declared reports."""
+    if results.run_info.report is None:
+        report = presets.declared_report(results.run_info.preset)
+        results.run_info = dataclasses.replace(results.run_info, report=report)
+    return results
+
+
 def plot_path(path: Path, out: Path | None = None) -> list[Path]:
     """Render one run directory, or every job of a sweep directory plus its combined figure."""
-    from toyjax import plots
-    from toyjax.results import load
-
+    if not path.exists():
+        raise ResultsError(f"{path}: does not exist")
     if (path / JSON).is_file():
-        results = load(path)
-        return plots.render(results, out or path, summary=results.config.get("summary"), strict=True)
+        return plots.render(with_report(load(path)), out or path, strict=True)
     jobs = sorted(p.parent for p in path.glob(f"*/{JSON}"))
     if not jobs:
-        raise FileNotFoundError(f"{path}: no {JSON} here or in its subdirectories (not a toyjax run)")
+        raise ResultsError(f"{path}: no {JSON} here or in its subdirectories (not a toyjax run)")
     written = []
     for job in jobs:
         written += plot_path(job, out / job.name if out else None)
@@ -47,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
         for path in args.paths:
             for written in plot_path(path, args.out):
                 print(written)
-    except (FileNotFoundError, ValueError) as e:
+    except ResultsError as e:
         print(f"toyjax-plot: error: {e}", file=sys.stderr)
         sys.exit(2)
 

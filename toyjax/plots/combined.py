@@ -1,8 +1,11 @@
 """One figure across the jobs of a Hydra multirun (e.g. ``toyjax -m sweep=uniform_geometry model.n_hidden=10,20,30``).
 
-§2 runs (e.g. ``model.kind=linear,relu_output``) become rows of one ‖W_i‖ / WᵀW figure. Any other set of runs
-with a density axis gets their D* = m/‖W‖_F² curves against 1/(1−S) on one axes, one curve per job, labelled by
-what differs between the jobs (model kind, n, m, steps).
+Runs that all declare the §2 figure (e.g. ``model.kind=linear,relu_output``) become rows of one ‖W_i‖ / WᵀW
+figure. Any other set of runs with a density axis gets their D* = m/‖W‖_F² curves against 1/(1−S) on one
+axes, scaled to the data, one curve per job, labelled by what differs between the jobs (model kind, n, m,
+steps, preset). The shards of one grid are parts of one run, never curves of their own: they are left out
+(their merge, ``toyjax-merge``, is a run of its own). This module imports matplotlib, numpy,
+`toyjax.metrics` and the figure modules it combines.
 """
 
 from __future__ import annotations
@@ -12,34 +15,38 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from toyjax.analysis import metrics
+from toyjax import metrics
 from toyjax.plots import common
+from toyjax.plots.superposition import demo_rows_figure
 from toyjax.plots.uniform import draw_fractions
 
 _KEYS = (("model", "kind", "{}"), ("model", "n_features", "n={}"), ("model", "n_hidden", "m={}"),
-         ("train", "steps", "{} steps"), ("sweep_name", None, "{}"))
+         ("train", "steps", "{} steps"))
+
+
+def _value(run, section: str | None, key: str):
+    return run.run_info.preset if section is None else run.config.get(section, {}).get(key)
 
 
 def job_labels(runs: list) -> list[str]:
     """A label per run from the config values that differ between runs (or the job number)."""
-    def value(r, section, key):
-        return r.config.get(section) if key is None else r.config.get(section, {}).get(key)
-
-    varying = [(s, k, f) for s, k, f in _KEYS if len({str(value(r, s, k)) for r in runs}) > 1]
+    keys = (*_KEYS, (None, "preset", "{}"))
+    varying = [(s, k, f) for s, k, f in keys if len({str(_value(r, s, k)) for r in runs}) > 1]
     if not varying:
         return [f"job {i}" for i in range(len(runs))]
-    return [", ".join(f.format(value(r, s, k)) for s, k, f in varying) for r in runs]
+    return [", ".join(f.format(_value(r, s, k)) for s, k, f in varying) for r in runs]
+
+
+def _figure_name(run) -> str | None:
+    return run.run_info.report.figure if run.run_info.report else None
 
 
 def combined_figure(runs: list, directory: Path, name: str = "combined") -> list[Path]:
     """The multirun figure of `runs` (loaded `Results`) into `directory`; [] when there is nothing to compare."""
-    from toyjax.plots import family
-
-    if len(runs) < 1:
+    runs = [r for r in runs if int(r.config.get("grid", {}).get("num_shards", 1)) == 1]
+    if not runs:
         return []
-    if {family(r) for r in runs} == {"demo_sparsity"}:
-        from toyjax.plots.superposition import demo_rows_figure
-
+    if {_figure_name(r) for r in runs} == {"superposition"}:
         order = sorted(range(len(runs)), key=lambda i: common.model_kind(runs[i]) != "linear")
         return demo_rows_figure([runs[i] for i in order], directory, name)
     curves = [(label, *_dstar_curve(r)) for label, r in zip(job_labels(runs), runs)]
@@ -52,11 +59,12 @@ def combined_figure(runs: list, directory: Path, name: str = "combined") -> list
                 label=label)
     draw_fractions(ax)
     ax.set_xscale("log")
-    ax.set_ylim(-0.03, 1.12)
+    top = max(float(np.nanmax(np.where(np.isfinite(c[2]), c[2], np.nan))) for c in curves)
+    ax.set_ylim(-0.03, max(1.12, 1.08 * top))
     ax.set_xlabel(f"{common.INVERSE_DENSITY_LABEL}  (inverse feature density)")
     ax.set_ylabel("dimensions per feature D* = m/‖W‖_F²\n(best seed per density)")
     ax.legend(fontsize=8, title="job", title_fontsize=8)
-    names = sorted({str(r.config.get("sweep_name")) for r in runs})
+    names = sorted({str(r.run_info.preset) for r in runs})
     ax.set_title(f"multirun of {', '.join(names)}: D* against inverse density, one curve per job", fontsize=10)
     return common.save(fig, directory, name)
 
@@ -67,6 +75,6 @@ def _dstar_curve(results) -> tuple[np.ndarray, np.ndarray]:
     W = common.feature_W(cells.params)
     dstar = np.asarray(metrics.dimensions_per_feature(W)).ravel()
     density = np.asarray(cells.density, dtype=np.float64).reshape(dstar.size, -1)[:, 0]
-    ok = np.isfinite(cells.eval_loss.ravel())
+    ok = np.isfinite(cells.eval_loss.ravel()) & np.isfinite(dstar)
     xs = np.unique(density[ok])
     return xs, np.array([dstar[ok & (density == x)].mean() for x in xs])

@@ -1,7 +1,8 @@
-"""Shared pieces of the figures: best-seed selection, panel labels, colour scales and saving.
+"""Shared pieces of the figures: the best model of each cell, panel labels, colour scales and saving.
 
 Every figure shows one model per grid cell where it draws a solution; that model is the seed with the lowest
-stratified expected loss (`Results.eval_loss`), diverged seeds excluded.
+stratified expected loss (`Results.eval_loss`), diverged and missing seeds excluded
+(`toyjax.analysis.aggregate`). This module imports matplotlib, numpy, `toyjax.analysis` and `toyjax.models`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from toyjax.analysis.aggregate import best_seed, ranking_loss, take_seed  # noqa: E402
+from toyjax.analysis.summary import missing, valid  # noqa: E402
+from toyjax.models import feature_matrix  # noqa: E402
+
+FORMATS = ("png", "svg")
 DPI = 120
 MAX_PANELS = 8
 DENSITY_LABEL = "feature density (1−S)"
@@ -31,9 +37,14 @@ AXIS_NAMES = {
     "weight_decay": "weight decay",
     "init_scale": "init scale",
 }
+# The dimensionalities of §4's polytopes, drawn as guide lines: dedicated, tetrahedron, triangle, digon,
+# pentagon, square antiprism.
+FRACTIONS = ((1.0, "1"), (3 / 4, "3/4"), (2 / 3, "2/3"), (1 / 2, "1/2"), (2 / 5, "2/5"), (3 / 8, "3/8"))
 # Diverging scale of the §2 heatmaps, and the fixed 0..1 scale of the superposition bar colour.
 DIVERGING = "RdBu_r"
 SUPERPOSITION_CMAP = "viridis"
+STATUS = ("trained", "diverged", "missing")  # a cell's model: what its panel shows
+TRAINED, DIVERGED, MISSING = range(len(STATUS))
 
 
 @dataclass
@@ -49,6 +60,8 @@ class Cells:
     history: dict[str, Any]
     seed: np.ndarray  # the chosen seed index per cell
     n_seeds: int
+    status: np.ndarray  # per cell: TRAINED, or DIVERGED / MISSING when no seed of the cell trained
+    n_missing: np.ndarray  # per cell: how many of its seeds are missing (shards left out of a merge)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -61,6 +74,13 @@ class Cells:
     def label(self, index: tuple[int, ...]) -> str:
         """'density 0.1' style label of one cell (every non-seed axis)."""
         return ", ".join(f"{AXIS_NAMES.get(d, d)} {fmt(self.coords[d][i])}" for d, i in zip(self.dims, index))
+
+    def note(self, index: tuple[int, ...]) -> str | None:
+        """Why the cell shows no model ('every seed diverged', 'missing: shard not merged'), or None."""
+        code = int(self.status[index])
+        if code == DIVERGED:
+            return "diverged" if self.n_seeds == 1 else f"all {self.n_seeds} seeds diverged"
+        return "missing: shard not merged" if code == MISSING else None
 
     def take(self, tree, index):
         """The entry of one cell from every array of a nested dict (or one array)."""
@@ -79,9 +99,8 @@ def fmt(value) -> str:
 
 
 def finite_loss(results) -> np.ndarray:
-    """eval_loss with diverged or non-finite models set to +inf."""
-    loss = np.asarray(results.eval_loss, dtype=np.float64)
-    return np.where(np.asarray(results.diverged) | ~np.isfinite(loss), np.inf, loss)
+    """eval_loss with diverged or missing models set to +inf (`toyjax.analysis.aggregate.ranking_loss`)."""
+    return ranking_loss(results.eval_loss, ~valid(results))
 
 
 def best_cells(results) -> Cells:
@@ -89,18 +108,16 @@ def best_cells(results) -> Cells:
     dims = tuple(results.dims)
     loss = finite_loss(results)
     history = {k: v for k, v in (results.history or {}).items() if k != "step"}
+    status = np.where(missing(results), MISSING, np.where(np.asarray(results.diverged, bool), DIVERGED, TRAINED))
     if "seed" not in dims:
         return Cells(dims, dict(results.coords), dict(results.params), loss, np.asarray(results.density),
                      np.asarray(results.importance), {**history, "step": _steps(results)},
-                     np.zeros(loss.shape, int), 1)
+                     np.zeros(loss.shape, int), 1, status, missing(results).astype(int))
     axis = dims.index("seed")
-    best = np.argmin(loss, axis=axis)
+    best = best_seed(loss, axis)
 
     def pick(a):
-        a = np.asarray(a)
-        idx = np.expand_dims(best, axis).reshape(best.shape[:axis] + (1,) + best.shape[axis:] + (1,) * (
-            a.ndim - len(dims)))
-        return np.take_along_axis(a, idx, axis=axis).squeeze(axis)
+        return take_seed(a, best, axis)
 
     def pick_tree(tree):
         return {k: pick_tree(v) for k, v in tree.items()} if isinstance(tree, dict) else pick(tree)
@@ -116,11 +133,32 @@ def best_cells(results) -> Cells:
         history={**pick_tree(history), "step": _steps(results)},
         seed=best,
         n_seeds=int(results.grid_shape[axis]),
+        status=pick(status),  # the best seed is a trained one wherever the cell has one
+        n_missing=missing(results).sum(axis=axis),
     )
 
 
 def _steps(results) -> np.ndarray:
     return np.asarray((results.history or {}).get("step", np.zeros(0)))
+
+
+def blank_panel(ax, text: str) -> None:
+    """A panel that says why it shows no model (a diverged or missing one), instead of drawing garbage."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=9, color="C3", wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_color("C3")
+        spine.set_linestyle(":")
+
+
+def skip_panel(ax, cells: Cells, index: tuple[int, ...], fontsize: int = 9) -> bool:
+    """Blank the panel of a cell with no trained model (saying why, under the cell's label); True if so."""
+    note = cells.note(index)
+    if note is not None:
+        blank_panel(ax, note)
+        ax.set_title(cells.label(index), fontsize=fontsize)
+    return note is not None
 
 
 def spread(items: list, k: int = MAX_PANELS) -> list:
@@ -139,7 +177,7 @@ def title(results, what: str, width: int = 110) -> str:
     """Figure title: '<preset>: <what> — n=…, m=…, kind, steps'."""
     model = results.config.get("model", {})
     steps = int(results.config.get("train", {}).get("steps", 0))
-    name = results.config.get("sweep_name") or "toyjax"
+    name = results.run_info.preset or "toyjax"
     what = "\n".join(textwrap.wrap(f"{name}: {what}", width=width))
     return (f"{what}\n{model.get('kind')}, n={model.get('n_features')} features, "
             f"m={model.get('n_hidden')} hidden dimensions, {steps:,} steps")
@@ -159,8 +197,6 @@ def feature_colors(n: int):
 
 def save(fig, directory: str | Path, name: str) -> list[Path]:
     """Write `fig` as <name>.png (DPI) and every vector format in FORMATS; close it; return the paths."""
-    from toyjax.plots import FORMATS
-
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"{name}.{ext}" for ext in FORMATS]
@@ -175,5 +211,5 @@ def model_kind(results) -> str:
 
 
 def feature_W(params: dict) -> np.ndarray:
-    """Feature directions: W of a tied model, W1 of abs_mlp."""
-    return np.asarray(params["W"] if "W" in params else params["W1"])
+    """Feature directions as a NumPy array: W of a tied model, W1 of abs_mlp (`toyjax.models.feature_matrix`)."""
+    return np.asarray(feature_matrix(params))

@@ -65,6 +65,8 @@ def neurons_figure(results, directory: Path, name: str = "neurons") -> list[Path
     for ax in axes.ravel()[len(picked):]:
         ax.set_visible(False)
     for ax, index in zip(axes.ravel(), picked):
+        if common.skip_panel(ax, cells, index, fontsize=8):
+            continue
         one = {k: v[index] for k, v in data.items()}
         draw_stack(ax, one, colors)
         classes = np.asarray(one["neuron_class"])

@@ -8,7 +8,6 @@ stratified `eval_loss`), with the analytic boundaries drawn over it. Right: the 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 
@@ -17,9 +16,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
 from toyjax.analysis import phase, theory  # noqa: E402
+from toyjax.analysis.summary import phase_summary  # noqa: E402
+from toyjax.plots import common  # noqa: E402
 
 COLORS = {
     theory.UNCLEAR: "#d9d9d9",
@@ -48,30 +49,32 @@ def _edges(values: np.ndarray) -> np.ndarray:
     return np.exp(np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]]))
 
 
+def _on_diagram(values: np.ndarray, dims: tuple[str, ...]) -> np.ndarray:
+    """A map over the grid without its seed axis as (density, extra importance); other axes at their first value."""
+    for axis in [d for d in dims if d not in ("density", "extra_importance")]:
+        values = np.take(values, 0, axis=dims.index(axis))
+        dims = tuple(d for d in dims if d != axis)
+    return np.transpose(values, [dims.index("density"), dims.index("extra_importance")])
+
+
 def empirical_map(results) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(density values (D,), relative importances (R,), phase codes (D, R)) of the trained grid.
 
     Seeds are aggregated best-of-N by `eval_loss`; any other grid axis is fixed at its first value.
     """
-    dims = tuple(results.dims)
-    loss = np.where(results.diverged, np.inf, results.eval_loss)
-    codes, rest = phase.aggregate_phase(np.asarray(results.params["W"]), loss, dims, "best")
-    for axis in [d for d in rest if d not in ("density", "extra_importance")]:
-        codes = np.take(codes, 0, axis=rest.index(axis))
-        rest = tuple(d for d in rest if d != axis)
-    codes = np.transpose(codes, [rest.index("density"), rest.index("extra_importance")])
+    loss = common.finite_loss(results)
+    codes, rest = phase.aggregate_phase(np.asarray(results.params["W"]), loss, tuple(results.dims), "best")
+    codes = _on_diagram(codes, rest)
     ordinary = float(np.asarray(results.importance).reshape(-1, results.importance.shape[-1])[0, 0])
     density = np.asarray(results.coords["density"], dtype=np.float64)
     ratio = np.asarray(results.coords["extra_importance"], dtype=np.float64) / ordinary
     return density, ratio, codes
 
 
-def phase_figure(results, directory: Path, summary: dict[str, Any] | None = None, name: str = "phase") -> list[Path]:
+def phase_figure(results, directory: Path, name: str = "phase") -> list[Path]:
     """Write ``<name>.png`` and ``<name>.svg``; returns [] unless density and extra_importance are grid axes."""
     if not {"density", "extra_importance"} <= set(results.dims):
         return []
-    from toyjax.plots import FORMATS
-
     n = int(results.config["model"]["n_features"])
     m = int(results.config["model"]["n_hidden"])
     density, ratio, codes = empirical_map(results)
@@ -81,6 +84,7 @@ def phase_figure(results, directory: Path, summary: dict[str, Any] | None = None
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), sharex=True, sharey=True, constrained_layout=True)
     left.pcolormesh(_edges(ratio), _edges(density), codes, cmap=_CMAP, norm=_NORM, rasterized=True)
+    marked = _mark_untrained(left, results, ratio, density)
     left.contour(r_fine, s_fine, analytic, levels=np.arange(len(theory.PHASES)) + 0.5, colors="k", linewidths=1.2)
     right.pcolormesh(r_fine, s_fine, analytic, cmap=_CMAP, norm=_NORM, shading="nearest", rasterized=True)
     seeds = len(results.coords["seed"]) if "seed" in results.dims else 1
@@ -92,25 +96,36 @@ def phase_figure(results, directory: Path, summary: dict[str, Any] | None = None
         ax.set_xlabel("relative importance of the extra feature")
     left.set_ylabel("feature density (1−S)")
     shown = sorted(set(np.unique(codes)) | set(theory.CANDIDATES[n]))
-    fig.legend(handles=[Patch(color=COLORS[c], label=LABELS[c]) for c in shown], loc="outside lower center",
-               ncol=min(len(shown), 3), frameon=False)
-    fig.suptitle(f"{results.config.get('sweep_name') or 'phase diagram'}: n={n}, m={m}, "
-                 f"{int(results.config['train']['steps']):,} steps — {_score(results, codes, summary)}")
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = [directory / f"{name}.{ext}" for ext in FORMATS]
-    for path in paths:
-        fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return paths
+    handles = [Patch(color=COLORS[c], label=LABELS[c]) for c in shown]
+    handles += [Patch(facecolor="white", edgecolor="C3", hatch=HATCH[s], label=MARK_LABELS[s]) for s in marked]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3), frameon=False)
+    fig.suptitle(f"{results.run_info.preset or 'phase diagram'}: n={n}, m={m}, "
+                 f"{int(results.config['train']['steps']):,} steps — {_score(results)}")
+    return common.save(fig, directory, name)
 
 
-def _score(results, codes: np.ndarray, summary: dict[str, Any] | None) -> str:
-    """'agreement with theory X% (Y% away from boundaries)', from the summary or computed here."""
-    found = ((summary or {}).get("phase") or {}).get("best")
-    if not found:
-        from toyjax.analysis.summary import phase_summary
+HATCH = {common.DIVERGED: "xx", common.MISSING: "//"}
+MARK_LABELS = {common.DIVERGED: "every seed diverged", common.MISSING: "seeds missing (shards not merged)"}
 
-        found = phase_summary(results)["best"]
+
+def _mark_untrained(ax, results, ratio: np.ndarray, density: np.ndarray) -> list[int]:
+    """Hatch the cells whose every seed diverged or is missing (white), or some of whose seeds are missing
+    (over their colour, which is then that of the best seed present); returns the statuses drawn."""
+    cells = common.best_cells(results)
+    status = _on_diagram(cells.status, cells.dims)
+    partial = (status == common.TRAINED) & (_on_diagram(cells.n_missing, cells.dims) > 0)
+    status = np.where(partial, common.MISSING, status)
+    x, y = _edges(ratio), _edges(density)
+    for (i, j), code in np.ndenumerate(status):
+        if code != common.TRAINED:
+            ax.add_patch(Rectangle((x[j], y[i]), x[j + 1] - x[j], y[i + 1] - y[i], edgecolor="C3", lw=0.5,
+                                   facecolor="none" if partial[i, j] else "white", hatch=HATCH[int(code)]))
+    return sorted({int(c) for c in np.unique(status)} - {common.TRAINED})
+
+
+def _score(results) -> str:
+    """'agreement with theory X% (Y% away from boundaries)', from the run's summary or computed here."""
+    found = (results.summary.get("phase_agreement") or {}).get("best") or phase_summary(results)["best"]
     away = found.get("away_from_boundary")
     tail = f" ({away:.0%} away from boundaries)" if away is not None else ""
     return f"agreement with theory {found['all']:.0%}{tail}"

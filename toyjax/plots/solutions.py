@@ -13,7 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import Normalize
 
-from toyjax.analysis import geometry, metrics
+from toyjax import metrics
+from toyjax.analysis import geometry
 from toyjax.plots import common
 
 LEARNED = geometry.NOT_LEARNED_NORM
@@ -88,6 +89,8 @@ def intro_figure(results, directory: Path, name: str = "intro") -> list[Path]:
     norm = Normalize(vmin=float(importance.min()), vmax=float(importance.max()) + 1e-9)
     cmap = plt.get_cmap("viridis")
     for ax, index in zip(axes, picked):
+        if common.skip_panel(ax, cells, index):
+            continue
         colors = [cmap(norm(v)) for v in importance[index]]
         draw_arrows(ax, W[index], colors, labels=[str(i) for i in range(W.shape[-1])])
         ax.set_title(f"{cells.label(index)}\n{_geometry_note(W[index])}", fontsize=9)
@@ -115,6 +118,8 @@ def correlated_figure(results, directory: Path, name: str = "correlated") -> lis
     palette = plt.get_cmap("tab10")
     fig, axes = _panel_grid(len(picked))
     for ax, index in zip(axes, picked):
+        if common.skip_panel(ax, cells, index):
+            continue
         draw_arrows(ax, W[index], [palette(s) for s in sets], labels=[str(i) for i in range(W.shape[-1])],
                     polygon=False)
         ax.set_title(cells.label(index), fontsize=9)
@@ -135,6 +140,8 @@ def gram_figure(results, directory: Path, name: str, colour_note: str = "") -> l
     fig, axes = _panel_grid(len(picked), size=2.8)
     image = None
     for ax, index in zip(axes, picked):
+        if common.skip_panel(ax, cells, index):
+            continue
         image = draw_gram(ax, W[index], set_size)
         ax.set_title(cells.label(index), fontsize=9)
     fig.colorbar(image, ax=list(axes[: len(picked)]), shrink=0.8).set_label("WᵀW entry W_i·W_j (−1..1)")
@@ -171,38 +178,41 @@ def collapse_figure(results, directory: Path, name: str = "collapse") -> list[Pa
         return correlated_figure(results, directory, name)
     set_size = int(results.config.get("data", {}).get("set_size", 2) or 2)
     sets = _set_ids(results, W.shape[-1])
-    density = np.asarray(cells.coords["density"], dtype=np.float64)
     picked = common.spread(cells.indices(), 6)
     palette = plt.get_cmap("tab10")
     fig = plt.figure(figsize=(2.3 * len(picked) + 0.5, 6.6), constrained_layout=True)
     top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.15])
-    axes = top.subplots(1, len(picked), squeeze=False)[0]
-    for ax, index in zip(axes, picked):
+    for ax, index in zip(top.subplots(1, len(picked), squeeze=False)[0], picked):
+        if common.skip_panel(ax, cells, index, fontsize=8):
+            continue
         draw_arrows(ax, W[index], [palette(s) for s in sets], polygon=False)
-        ax.set_title(f"density {common.fmt(density[index])}\n{int(collapsed_sets(W[index], set_size))} set(s) "
-                     "collapsed", fontsize=8)
-    ax = bottom.subplots()
-    all_W = common.feature_W(results.params)
-    counts = collapsed_sets(all_W, set_size)
+        ax.set_title(f"{cells.label(index)}\n{int(collapsed_sets(W[index], set_size))} set(s) collapsed", fontsize=8)
+    handles = [plt.Line2D([], [], color=palette(s), lw=3, label=f"correlated set {s}") for s in np.unique(sets)]
+    top.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False, fontsize=8)
+    _collapse_counts(bottom.subplots(), results, cells, set_size, int(sets.max()) + 1)
+    common.suptitle(fig, results, "correlated sets collapse to their principal component as density rises "
+                              f"({common.seeds_note(cells) or 'one model'})")
+    return common.save(fig, directory, name)
+
+
+def _collapse_counts(ax, results, cells: common.Cells, set_size: int, n_sets: int) -> None:
+    """Collapsed sets against density: every seed (jittered), the best seed, and the paper's regimes."""
+    density = np.asarray(cells.coords["density"], dtype=np.float64)
+    counts = collapsed_sets(common.feature_W(results.params), set_size)
     dens = np.asarray(results.density, dtype=np.float64)[..., 0]
     ok = np.isfinite(common.finite_loss(results))
-    rng = np.random.default_rng(0)
-    jitter = rng.uniform(-0.12, 0.12, counts.shape)
+    jitter = np.random.default_rng(0).uniform(-0.12, 0.12, counts.shape)
     ax.scatter(dens[ok], counts[ok] + jitter[ok], s=10, color="0.6", label="every seed (jittered)")
-    ax.plot(density, collapsed_sets(W, set_size), "o-", color="C3", label="best seed")
+    best = np.where(cells.status == common.TRAINED, collapsed_sets(common.feature_W(cells.params), set_size), np.nan)
+    ax.plot(density, best, "o-", color="C3", label="best seed")
     for lo, hi, k in PAPER_REGIMES:
         ax.plot([max(lo, density.min()), hi], [k, k], color="C0", lw=6, alpha=0.3, solid_capstyle="butt")
     ax.plot([], [], color="C0", lw=6, alpha=0.3, label="paper's regimes (Elhage et al. §4)")
     ax.set_xscale("log")
     ax.set_xlabel(common.DENSITY_LABEL)
     ax.set_ylabel("correlated sets collapsed\n(members share one direction)")
-    ax.set_yticks(range(int(sets.max()) + 2))
+    ax.set_yticks(range(n_sets + 1))
     ax.legend(fontsize=8, loc="upper left")
-    handles = [plt.Line2D([], [], color=palette(s), lw=3, label=f"correlated set {s}") for s in np.unique(sets)]
-    top.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False, fontsize=8)
-    common.suptitle(fig, results, "correlated sets collapse to their principal component as density rises "
-                              f"({common.seeds_note(cells) or 'one model'})")
-    return common.save(fig, directory, name)
 
 
 # --------------------------------------------------------------------------- §4 non-uniform superposition
@@ -219,33 +229,47 @@ def nonuniform_class(W: np.ndarray) -> np.ndarray:
     return np.where(pentagon, 0, np.where(digons, 1, 2))
 
 
-def nonuniform_figure(results, directory: Path, name: str = "nonuniform_pentagon") -> list[Path]:
+def nonuniform_figure(results, directory: Path, name: str = "nonuniform") -> list[Path]:
     """§4 non-uniform: canonical 2-D solutions across the varied feature's relative density, and the losses."""
     cells = common.best_cells(results)
     W = common.feature_W(cells.params)
     if W.shape[-2] != 2 or len(cells.dims) != 1:
         return intro_figure(results, directory, name)
     density = np.asarray(cells.density, dtype=np.float64)
-    relative = density[..., -1] / density[..., 0]
-    picked = common.spread(cells.indices(), 7)
     fig = plt.figure(figsize=(15, 7.2), constrained_layout=True)
     top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.3])
+    _nonuniform_solutions(top, cells, W, density[..., -1] / density[..., 0])
+    _nonuniform_losses(*bottom.subplots(1, 2), results)
+    base = common.fmt(density[0, 0])
+    common.suptitle(fig, results, f"non-uniform superposition: other features' density {base}; "
+                              f"solutions canonically rotated ({common.seeds_note(cells) or 'one model'})")
+    return common.save(fig, directory, name)
+
+
+def _nonuniform_solutions(top, cells: common.Cells, W: np.ndarray, relative: np.ndarray) -> None:
+    """The best seed's canonical solution at up to 7 relative densities, the varied feature in red."""
+    picked = common.spread(cells.indices(), 7)
     axes = top.subplots(1, len(picked), squeeze=False)[0]
     canonical = geometry.canonical_orientation(W)
-    n = W.shape[-1]
-    colors = ["0.35"] * (n - 1) + ["C3"]
+    colors = ["0.35"] * (W.shape[-1] - 1) + ["C3"]
     for ax, index in zip(axes, picked):
+        if common.skip_panel(ax, cells, index, fontsize=8):
+            continue
         draw_arrows(ax, canonical[index], colors)
         kind = GEOMETRY_CLASSES[int(nonuniform_class(W[index]))]
         ax.set_title(f"relative density {common.fmt(relative[index])}\n{kind}", fontsize=8)
     top.legend(handles=[plt.Line2D([], [], color="C3", lw=3, label="varied feature"),
                         plt.Line2D([], [], color="0.35", lw=3, label="other features")],
                loc="outside lower center", ncol=2, frameon=False, fontsize=8)
-    loss_ax, rel_ax = bottom.subplots(1, 2)
+
+
+def _nonuniform_losses(loss_ax, rel_ax, results) -> None:
+    """Every seed's expected loss, and its ratio to the best seed's, coloured by the geometry it found."""
     all_rel = np.asarray(results.density)[..., -1] / np.asarray(results.density)[..., 0]
     loss = common.finite_loss(results)
     classes = nonuniform_class(common.feature_W(results.params))
-    best_here = loss / np.min(loss, axis=tuple(range(1, loss.ndim)), keepdims=True) if loss.ndim > 1 else loss / loss
+    best = np.min(loss, axis=tuple(range(1, loss.ndim)), keepdims=True) if loss.ndim > 1 else loss
+    best_here = np.where(np.isfinite(loss), loss / np.where(np.isfinite(best), best, 1.0), np.nan)
     for code, (label, color) in enumerate(zip(GEOMETRY_CLASSES, GEOMETRY_COLORS)):
         mask = (classes == code) & np.isfinite(loss)
         loss_ax.scatter(all_rel[mask], loss[mask], s=12, color=color, label=label, alpha=0.8)
@@ -260,7 +284,3 @@ def nonuniform_figure(results, directory: Path, name: str = "nonuniform_pentagon
     rel_ax.set_ylabel("expected loss ÷ best seed's at this density")
     rel_ax.set_yscale("log")
     loss_ax.legend(fontsize=8)
-    base = common.fmt(density[0, 0])
-    common.suptitle(fig, results, f"non-uniform superposition: other features' density {base}; "
-                              f"solutions canonically rotated ({common.seeds_note(cells) or 'one model'})")
-    return common.save(fig, directory, name)

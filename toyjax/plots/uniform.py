@@ -13,10 +13,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from toyjax.analysis import geometry, metrics
+from toyjax import metrics
+from toyjax.analysis import geometry
 from toyjax.plots import common
 
-FRACTIONS = ((1.0, "1"), (3 / 4, "3/4"), (2 / 3, "2/3"), (1 / 2, "1/2"), (2 / 5, "2/5"), (3 / 8, "3/8"))
 GEOMETRY_COLORS = {
     "not_learned": "0.8",
     "dedicated": "#1f77b4",
@@ -33,12 +33,12 @@ RING_EDGES_MAX = 12  # components larger than this are drawn as a ring without e
 
 
 def _density_cells(cells: common.Cells):
-    """(density per cell (C,), W per cell (C, m, n)) over every cell, sorted by density."""
+    """(density (C,), W (C, m, n), status (C,)) of every cell, sorted by density."""
     W = common.feature_W(cells.params)
     W = W.reshape((-1,) + W.shape[-2:])
     density = np.asarray(cells.density, dtype=np.float64).reshape(-1, W.shape[-1])[:, 0]
     order = np.argsort(density)
-    return density[order], W[order]
+    return density[order], W[order], np.asarray(cells.status).ravel()[order]
 
 
 def draw_dstar(ax, density: np.ndarray, W: np.ndarray, label: str | None = None, scatter: bool = True,
@@ -59,7 +59,8 @@ def draw_dstar(ax, density: np.ndarray, W: np.ndarray, label: str | None = None,
 
 
 def draw_fractions(ax) -> None:
-    for value, text in FRACTIONS:
+    """The paper's fractions as dashed lines, labelled at the right edge."""
+    for value, text in common.FRACTIONS:
         ax.axhline(value, color="0.5", lw=0.6, ls="--", zorder=0)
         ax.text(1.005, value, text, transform=ax.get_yaxis_transform(), fontsize=8, va="center", color="0.3")
 
@@ -101,20 +102,35 @@ def geometry_counts(W: np.ndarray) -> str:
 def uniform_figure(results, directory: Path, name: str = "uniform_geometry") -> list[Path]:
     """§4 uniform superposition: D* vs 1/(1−S) with D_i scatter, and feature graphs at chosen densities."""
     cells = common.best_cells(results)
-    density, W = _density_cells(cells)
+    density, W, status = _density_cells(cells)
     fig = plt.figure(figsize=(14, 9.5), constrained_layout=True)
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.15, 1])
-    ax = top.subplots()
+    chosen = _chosen(density, W)
+    _dstar_panel(top.subplots(), density, W, status, chosen)
+    _graph_panels(bottom, density, W, chosen)
+    common.suptitle(fig, results, f"dimensions per feature against inverse density "
+                              f"({common.seeds_note(cells) or 'one model per density'})")
+    return common.save(fig, directory, name)
+
+
+def _dstar_panel(ax, density: np.ndarray, W: np.ndarray, status: np.ndarray, chosen: list[int]) -> None:
+    """D* and every D_i against 1/(1−S); the graphs' densities in orange, densities with no trained model in red."""
     draw_dstar(ax, density, W)
     draw_fractions(ax)
+    for k in chosen:
+        ax.axvline(1 / density[k], color="C1", lw=0.8, alpha=0.6)
+    for k in np.flatnonzero(status != common.TRAINED):
+        ax.axvline(1 / density[k], color="C3", ls=":", lw=1.2,
+                   label=f"{common.STATUS[status[k]]}: no trained model" if k == np.argmax(status) else None)
     ax.set_xscale("log")
     ax.set_xlabel(f"{common.INVERSE_DENSITY_LABEL}  (inverse feature density; sparser to the right)")
     ax.set_ylabel("dimensions per feature D*  /  feature dimensionality D_i")
     ax.set_ylim(-0.03, 1.12)
-    ax.legend(fontsize=7, loc="lower left", markerscale=3, ncol=2)
-    chosen = _chosen(density, W)
-    for k in chosen:
-        ax.axvline(1 / density[k], color="C1", lw=0.8, alpha=0.6)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.04, 1.0), markerscale=3, frameon=False)
+
+
+def _graph_panels(bottom, density: np.ndarray, W: np.ndarray, chosen: list[int]) -> None:
+    """The feature graph of each chosen density, with one legend of the polytopes' colours."""
     graphs = bottom.subplots(1, len(chosen), squeeze=False)[0]
     for g, k in zip(graphs, chosen):
         draw_graph(g, W[k])
@@ -125,9 +141,6 @@ def uniform_figure(results, directory: Path, name: str = "uniform_geometry") -> 
                   title="feature graphs at the densities (orange) with the most features in polytopes: one ring per "
                         f"tegum factor (edge: |W_i·W_j| > 0.1; none drawn in rings over {RING_EDGES_MAX}), coloured by "
                         "classified polytope; unlearned features omitted", title_fontsize=8)
-    common.suptitle(fig, results, f"dimensions per feature against inverse density "
-                              f"({common.seeds_note(cells) or 'one model per density'})")
-    return common.save(fig, directory, name)
 
 
 def _chosen(density: np.ndarray, W: np.ndarray) -> list[int]:

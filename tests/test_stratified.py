@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from toyjax import data, models
-from toyjax.expected_loss import expected_loss
+from toyjax.stratified import expected_loss
 
 
 def plain_mc(kind, spec, params, density, importance, samples, key):
@@ -58,3 +58,11 @@ def test_exact_for_a_model_that_outputs_its_bias(key):
     exact = jnp.sum(d * (1 / 3 - b + b**2) + (1 - d) * b**2)
     got = expected_loss("linear", spec, params, d, jnp.ones(2), samples=20_000, key=key)
     np.testing.assert_allclose(got, exact, rtol=5e-3)
+
+
+def test_the_old_module_name_still_works_and_warns():
+    from toyjax.errors import ToyjaxDeprecationWarning
+
+    with pytest.warns(ToyjaxDeprecationWarning, match="toyjax.stratified"):
+        from toyjax.expected_loss import expected_loss as old
+    assert old is expected_loss

@@ -4,6 +4,9 @@ Every function takes W of shape (..., m, n), whose column W[..., :, i] is featur
 number of leading grid dimensions, as a NumPy or a JAX array, and returns the same kind of array, so the
 metrics also work inside `jit` and `grad`. A zero column (a feature the model did not learn) gives norm 0,
 superposition 0 and dimensionality 0, with no NaN in values or in gradients.
+
+The engine records ‖W_i‖ and D_i with these during training; `toyjax.analysis` re-exports them. This module
+imports only jax and numpy.
 """
 
 from __future__ import annotations

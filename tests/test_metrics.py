@@ -1,11 +1,11 @@
-"""Metrics of toyjax.analysis.metrics: known values, zero columns, grids, NumPy/JAX parity, gradients."""
+"""Metrics of toyjax.metrics: known values, zero columns, grids, NumPy/JAX parity, gradients."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from toyjax.analysis import metrics
+from toyjax import metrics
 
 
 @pytest.fixture

@@ -1,0 +1,40 @@
+"""The per-model schema: axis specs, ranges, checks, and the `Point` fields of each grid point."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from toyjax import axes
+from toyjax.axes import AXES, Point, axis_values, point_arrays
+from toyjax.config import to_config
+
+
+def test_range_specs(tiny):
+    cfg = to_config(tiny({"density": "log:0.01:1:3", "lr": "lin:1:3:3", "seed": 4}))
+    assert axis_values(cfg, "density") == pytest.approx([0.01, 0.1, 1.0])
+    assert axis_values(cfg, "lr") == pytest.approx([1.0, 2.0, 3.0])
+    assert axis_values(cfg, "seed") == [0, 1, 2, 3]
+
+
+def test_importance_and_density_vectors():
+    np.testing.assert_allclose(axes.importance_vector(3, 0.9), [1.0, 0.9, 0.81], rtol=1e-6)
+    np.testing.assert_allclose(axes.importance_vector(3, 1.0, extra=4.0), [1, 1, 4])
+    np.testing.assert_allclose(axes.importance_vector(3, 0.5, explicit=[3, 2, 1]), [3, 2, 1])
+    np.testing.assert_allclose(axes.density_vector(3, 0.05, extra=0.01), [0.05, 0.05, 0.01])
+
+
+def test_every_point_field_comes_from_the_schema(tiny):
+    cfg = to_config(tiny(model={"n_features": 3}, train={"lr": 0.02}, data={"extra_importance": 4.0}))
+    arrays = point_arrays(cfg, {"density": 0.5, "init_scale": 2.0, "seed": 7})
+    assert set(arrays) == set(Point._fields) | {"seed"}
+    assert set(axes.SCALARS) <= set(AXES)  # each scalar Point field is an axis of the same name
+    np.testing.assert_allclose(arrays["density"], [0.5, 0.5, 0.5])
+    np.testing.assert_allclose(arrays["importance"], [1, 1, 4])
+    assert (arrays["lr"], arrays["init_scale"], arrays["seed"]) == (np.float32(0.02), np.float32(2.0), 7)
+
+
+def test_every_axis_default_is_a_config_field(tiny):
+    cfg = to_config(tiny())
+    for axis in AXES.values():
+        axes.get_field(cfg, axis.default)  # raises AttributeError for a stale field name

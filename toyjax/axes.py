@@ -1,0 +1,176 @@
+"""The per-model schema: every value a grid may vary, its default, its check, and the `Point` the engine reads.
+
+A grid axis is a name in `AXES`. Each entry says which config field holds the value when the grid does not
+vary it, and how one value is checked. `point_arrays` turns one grid point's values into the per-model
+arrays of `Point` (density and importance become per-feature vectors). Adding a grid axis is one edit here:
+an `AXES` entry and, if the engine reads it as it is, a `Point` field of the same name.
+
+Vocabulary of Elhage et al., "Toy Models of Superposition" (2022): density = 1 − S is the probability that a
+feature is non-zero, never "sparsity". This module imports numpy, `toyjax.checks` and `toyjax.errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from toyjax import checks
+from toyjax.errors import ConfigError
+
+
+class Point(NamedTuple):
+    """Per-model values the engine reads; in a block every leaf has the model axis first."""
+
+    density: Any  # (n,) probability that each feature is non-zero
+    importance: Any  # (n,) weight of each feature in the loss
+    lr: Any  # () peak learning rate
+    weight_decay: Any  # () AdamW weight decay, on W and b
+    init_scale: Any  # () multiplies the Xavier-normal std
+
+
+def _density(value: Any, where: str, n: int) -> None:
+    if isinstance(value, list | tuple):
+        if len(value) != n:
+            raise ConfigError(f"{where}: per-feature density needs model.n_features={n} values, got {len(value)}")
+        for v in value:
+            _density(v, where, n)
+        return
+    if not 0.0 < checks.number(where, value) <= 1.0:
+        raise ConfigError(f"{where}: density must be in (0, 1], got {value}")
+
+
+def _positive(value: Any, where: str, n: int) -> None:
+    if checks.number(where, value) <= 0.0:
+        raise ConfigError(f"{where}: must be > 0, got {value}")
+
+
+def _non_negative(value: Any, where: str, n: int) -> None:
+    if checks.number(where, value) < 0.0:
+        raise ConfigError(f"{where}: must be >= 0, got {value}")
+
+
+def _seed_index(value: Any, where: str, n: int) -> None:
+    checks.integer(where, value, low=0)
+
+
+def _optional(check: Callable) -> Callable:
+    """`check`, or nothing for None (the extra feature is then an ordinary one)."""
+    return lambda value, where, n: None if value is None else check(value, where, n)
+
+
+class Axis(NamedTuple):
+    """One per-model value: the config field that holds its default, and the check of one value."""
+
+    default: str
+    check: Callable[[Any, str, int], None]
+    integer: bool = False
+
+
+AXES = {
+    "density": Axis("data.density", _density),
+    "extra_density": Axis("data.extra_density", _optional(_density)),
+    "importance_decay": Axis("data.importance_decay", _positive),
+    "extra_importance": Axis("data.extra_importance", _optional(_non_negative)),
+    "lr": Axis("train.lr", _positive),
+    "weight_decay": Axis("train.weight_decay", _non_negative),
+    "init_scale": Axis("model.init_scale", _positive),
+    "seed": Axis("train.seed_index", _seed_index, integer=True),
+}
+VECTORS = ("density", "importance")  # Point fields built per feature from several axes (`point_arrays`)
+SCALARS = tuple(name for name in Point._fields if name not in VECTORS)  # axis values passed as they are
+
+
+def get_field(cfg: Any, dotted: str) -> Any:
+    """Read a dotted field such as ``"data.density"`` from a config object."""
+    section, name = dotted.split(".")
+    return getattr(getattr(cfg, section), name)
+
+
+def density_vector(n: int, density: Any, extra: Any = None) -> np.ndarray:
+    """Per-feature density (n,) from a scalar or a list; `extra` replaces the last feature's."""
+    d = np.broadcast_to(np.asarray(density, np.float32), (n,)).copy()
+    if extra is not None:
+        d[-1] = extra
+    return d
+
+
+def importance_vector(n: int, decay: float, explicit: Any = None, extra: Any = None) -> np.ndarray:
+    """Per-feature importance I (n,): explicit values, else decay**i; `extra` replaces the last one."""
+    imp = np.asarray(explicit, np.float32) if explicit is not None else decay ** np.arange(n, dtype=np.float32)
+    imp = imp.astype(np.float32).copy()
+    if extra is not None:
+        imp[-1] = extra
+    return imp
+
+
+def point_arrays(cfg: Any, row: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The `Point` fields and the seed index of one grid point; axes in `row` override the config's defaults."""
+    get = {axis: row.get(axis, get_field(cfg, spec.default)) for axis, spec in AXES.items()}
+    n = cfg.model.n_features
+    return {
+        "density": density_vector(n, get["density"], get["extra_density"]),
+        "importance": importance_vector(n, get["importance_decay"], cfg.data.importance, get["extra_importance"]),
+        **{name: np.float32(get[name]) for name in SCALARS},
+        "seed": np.int32(get["seed"]),
+    }
+
+
+def check_axes(cfg: Any) -> None:
+    """Check every axis's default and, for the grid's axes, every listed value; raise `ConfigError`."""
+    n = cfg.model.n_features
+    unknown = [a for a in cfg.grid.axes if a not in AXES]
+    if unknown:
+        raise ConfigError(f"grid.axes.{unknown[0]}: unknown axis; allowed: {', '.join(AXES)}")
+    for axis, spec in AXES.items():
+        spec.check(get_field(cfg, spec.default), spec.default, n)
+        if axis in cfg.grid.axes:
+            for value in axis_values(cfg, axis):
+                spec.check(value, f"grid.axes.{axis}", n)
+
+
+def axis_values(cfg: Any, axis: str) -> list:
+    """The values of grid axis `axis`, with range specs expanded; repeated values are refused.
+
+    A spec is a list of values, a single value, an integer count for ``seed`` (``seed: 4`` means seeds
+    0..3), or a range string ``"log:START:STOP:NUM"`` / ``"lin:START:STOP:NUM"`` (endpoints included),
+    e.g. ``density: "log:0.01:1:40"``.
+    """
+    values = _expand(axis, cfg.grid.axes[axis], f"grid.axes.{axis}")
+    seen = [tuple(v) if isinstance(v, list) else v for v in values]
+    repeated = next((v for i, v in enumerate(seen) if v in seen[:i]), None)
+    if repeated is not None:
+        raise ConfigError(f"grid.axes.{axis}: values must not repeat, got {values[seen.index(repeated)]!r} twice")
+    return values
+
+
+def _expand(axis: str, spec: Any, where: str) -> list:
+    if AXES[axis].integer and isinstance(spec, int) and not isinstance(spec, bool):
+        checks.integer(where, spec, low=1)
+        return list(range(spec))
+    if isinstance(spec, str):
+        return parse_range(where, spec)
+    if isinstance(spec, list | tuple):
+        if not spec:
+            raise ConfigError(f"{where}: needs at least one value")
+        return [list(v) if isinstance(v, list | tuple) else v for v in spec]
+    return [spec]
+
+
+def parse_range(where: str, spec: str) -> list[float]:
+    """``"log:START:STOP:NUM"`` or ``"lin:START:STOP:NUM"`` as NUM values, both endpoints included."""
+    parts = spec.split(":")
+    if len(parts) != 4 or parts[0] not in ("log", "lin"):
+        raise ConfigError(f"{where}: range must look like 'log:START:STOP:NUM' or 'lin:START:STOP:NUM', got {spec!r}")
+    try:
+        start, stop, num = float(parts[1]), float(parts[2]), int(parts[3])
+    except ValueError:
+        raise ConfigError(f"{where}: range must look like 'log:START:STOP:NUM', got {spec!r}") from None
+    if num < 1:
+        raise ConfigError(f"{where}: NUM must be >= 1, got {num}")
+    if parts[0] == "log":
+        if start <= 0 or stop <= 0:
+            raise ConfigError(f"{where}: log range endpoints must be > 0, got {spec!r}")
+        return [float(v) for v in np.geomspace(start, stop, num)]
+    return [float(v) for v in np.linspace(start, stop, num)]

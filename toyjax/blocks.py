@@ -1,0 +1,107 @@
+"""How a plan's models are laid out in compiled calls: blocks of a fixed size, their seed slots, and shards.
+
+A grid runs in *blocks* of a fixed number of models per device. The block size depends only on the shapes
+(n, m, batch) and the device's memory, never on the grid, so every model always runs in exactly the same
+compiled program. With a model's keys depending only on the base seed and its seed index, its result is
+therefore bit-identical whatever the grid size, the number of blocks or the device count (XLA is only
+deterministic for identical programs, not across batch shapes).
+
+This module imports jax, numpy, `toyjax.axes`, `toyjax.errors`, `toyjax.plan` and `toyjax.train` (for the
+`Block` it fills).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import jax
+import numpy as np
+
+from toyjax.axes import Point
+from toyjax.errors import ConfigError
+from toyjax.plan import Plan, Static
+from toyjax.train import Block
+
+BLOCK_INPUTS = 2**17  # batch·n inputs per block (512 KiB of float32): a block's arrays stay in a core's L2 cache
+MIN_BLOCK = 4  # models per device per call for large models, whose batched dots need a few models to be efficient
+MAX_BLOCK = 1024  # models per device per call; larger blocks stop paying and pad small grids more
+
+
+def block_size(static: Static, memory: int, override: int | None = None) -> int:
+    """Models per device in one compiled call: fixed by the shapes and the device's `memory` (bytes).
+
+    About `BLOCK_INPUTS` inputs per step, a power of two between `MIN_BLOCK` and `MAX_BLOCK`, and at most
+    a quarter of device memory. On the 2-core CPU of docs/benchmarks.md, blocks that fit the cache ran
+    n=5, m=2 models 1.3x faster (16 models per block rather than 256).
+    """
+    if override is not None:
+        return override
+    n, m, b = static.n_features, static.n_hidden, static.batch_size
+    by_work = min(MAX_BLOCK, max(MIN_BLOCK, 2 ** int(math.log2(max(1, BLOCK_INPUTS // (b * n))))))
+    n_params = 2 * n * m + n
+    per_model = 4 * (8 * b * (n + m) + n_params * (8 + len(static.snapshot_steps)))
+    return int(min(by_work, max(1, memory // (4 * per_model))))
+
+
+def device_memory() -> int:
+    """Bytes of memory of one local device (host memory shared by the CPU devices)."""
+    stats = jax.local_devices()[0].memory_stats() or {}
+    if "bytes_limit" in stats:
+        return int(stats["bytes_limit"])
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // jax.local_device_count()
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Every block of a grid, the K seed slots of each call, and the blocks this shard trains."""
+
+    per_call: int  # models per call: the block size times the number of devices
+    blocks: tuple[np.ndarray, ...]  # flat model indices of each call, the last one padded with repeats
+    n_slots: int  # K, the most distinct seeds in any block of the whole grid (all shards share one program)
+    mine: tuple[int, ...]  # indices into `blocks` of this shard's blocks
+
+    def models(self, which: tuple[int, ...] | None = None) -> np.ndarray:
+        """Flat grid indices of the distinct models in the blocks `which` (default: this shard's), sorted."""
+        which = self.mine if which is None else which
+        return np.unique(np.concatenate([self.blocks[i] for i in which])) if which else np.zeros(0, int)
+
+
+def layout(plan: Plan, per_call: int, shard: int = 0, num_shards: int = 1) -> Layout:
+    """Blocks of `per_call` models in seed order (so a block spans few seeds), and shard `shard`'s range.
+
+    Raises:
+        ConfigError: more shards than blocks.
+    """
+    order = np.argsort(plan.points["seed"], kind="stable")
+    n = plan.n_models
+    blocks = tuple(order[np.minimum(np.arange(i, i + per_call), n - 1)] for i in range(0, n, per_call))
+    if num_shards > len(blocks):
+        raise ConfigError(f"grid.num_shards: must be at most the grid's {len(blocks)} blocks of {per_call} "
+                          f"models, got {num_shards}")
+    seeds = plan.points["seed"]
+    n_slots = max(len(np.unique(seeds[b])) for b in blocks)
+    bounds = np.linspace(0, len(blocks), num_shards + 1).round().astype(int)
+    return Layout(per_call, blocks, n_slots, tuple(range(bounds[shard], bounds[shard + 1])))
+
+
+def plan_layout(plan: Plan, block_override: int | None, shard: int = 0, num_shards: int = 1) -> Layout:
+    """The layout of `plan` on this process's local devices (a block per device per call).
+
+    Raises:
+        ConfigError: more shards than blocks.
+    """
+    size = block_size(plan.static, device_memory(), block_override)
+    return layout(plan, size * jax.local_device_count(), shard, num_shards)
+
+
+def block_arrays(plan: Plan, lay: Layout, index: int, base_seed: int, eval_seed: int) -> Block:
+    """The host arrays of call `index`: its models' points and seeds, and the K distinct seeds they draw from."""
+    models = lay.blocks[index]
+    points = Point(**{k: plan.points[k][models] for k in Point._fields})
+    seed = plan.points["seed"][models]
+    distinct, slot = np.unique(seed, return_inverse=True)
+    distinct = np.resize(distinct, lay.n_slots)  # pad with repeats: every call has K slots
+    return Block(points, seed, slot.astype(np.int32), distinct.astype(np.int32), np.uint32(base_seed),
+                 np.uint32(eval_seed))

@@ -1,0 +1,75 @@
+"""Which figure a run draws: the name its YAML declares in ``report.figure``, looked up in `FIGURES`.
+
+| name | module | figure |
+|---|---|---|
+| intro | `solutions.intro_figure` | §1: 2-D arrows coloured by importance, polygon shaded |
+| superposition | `superposition.demo_figure` | §2: ‖W_i‖ bars coloured by superposition, WᵀW and b |
+| phase | `phase.phase_figure` | §3: empirical vs analytic phase diagram |
+| uniform_geometry | `uniform.uniform_figure` | §4: D* vs 1/(1−S), D_i, feature graphs |
+| nonuniform | `solutions.nonuniform_figure` | §4: pentagon → digons |
+| correlated | `solutions.correlated_figure` | §4: arrows coloured by set (WᵀW if m≠2) |
+| collapse | `solutions.collapse_figure` | §4: collapsed correlated sets across density |
+| dynamics | `dynamics.dynamics_figure` | §5: D_i over training above the loss |
+| adversarial | `adversarial.adversarial_figure` | §6: vulnerability vs features per dimension |
+| neurons | `neurons.neurons_figure` | §7, §8: neuron stack plots |
+
+Each figure is a function ``(results, directory, name) -> [paths]`` writing ``<name>.png`` and
+``<name>.svg``; it reads the run's `summary` where it needs it. Nothing is decided by a preset's name.
+This module imports the figure modules of `toyjax.plots` and `toyjax.results`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from toyjax.plots import adversarial, combined, dynamics, neurons, phase, solutions, superposition, uniform
+from toyjax.results import Results, load
+
+log = logging.getLogger("toyjax")
+
+FIGURES = {
+    "intro": solutions.intro_figure,
+    "superposition": superposition.demo_figure,
+    "phase": phase.phase_figure,
+    "uniform_geometry": uniform.uniform_figure,
+    "nonuniform": solutions.nonuniform_figure,
+    "correlated": solutions.correlated_figure,
+    "collapse": solutions.collapse_figure,
+    "dynamics": dynamics.dynamics_figure,
+    "adversarial": adversarial.adversarial_figure,
+    "neurons": neurons.neurons_figure,
+}
+
+
+def render(results: Results, directory: str | Path, strict: bool = False) -> list[Path]:
+    """Write the figure the run declares (``run_info.report.figure``) into `directory`; returns the files.
+
+    A run that declares none gets none. A failing figure is logged and skipped (the trained grid is already
+    saved) unless `strict`.
+    """
+    name = results.run_info.report.figure if results.run_info.report else None
+    if name is None:
+        log.info("no figure declared (report.figure)")
+        return []
+    try:
+        return FIGURES[name](results, Path(directory), name=name)
+    except Exception:
+        if strict:
+            raise
+        log.exception("figure %s failed", name)
+        return []
+
+
+def render_multirun(sweep_dir: str | Path, job_dirs: list | None = None, strict: bool = False) -> list[Path]:
+    """Write the combined figure of a multirun's jobs into `sweep_dir` (jobs: its subdirectories with results)."""
+    sweep_dir = Path(sweep_dir)
+    if job_dirs is None:
+        job_dirs = sorted(p.parent for p in sweep_dir.glob("*/results.json"))
+    try:
+        return combined.combined_figure([load(d) for d in job_dirs], sweep_dir)
+    except Exception:
+        if strict:
+            raise
+        log.exception("combined figure failed")
+        return []
