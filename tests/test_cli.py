@@ -35,6 +35,11 @@ def test_default_run_writes_results_and_phase_figure(tmp_path):
     header = json.loads((run_dir / "results.json").read_text())
     assert "summary" in header and "summary" not in header["config"] and "sweep_name" not in header["config"]
     assert "phase_agreement.best.all" in out.stdout
+    log = (run_dir / "toyjax.log").read_text()
+    for line in ("command: toyjax ", "config fingerprint ", "devices: 1 x cpu", "block 1/", "trained 240 models x 20",
+                 "results written to", "figures: phase.png, phase.svg", "s wall"):
+        assert line in log, (line, log)
+    assert "Unable to initialize backend" not in log + out.stderr
 
 
 def test_multirun_of_every_preset(tmp_path):
@@ -46,7 +51,9 @@ def test_multirun_of_every_preset(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     summary = json.loads((sweep_dir / "summary.json").read_text())
     assert summary["n_jobs"] == len(names) and summary["n_failed"] == 0
-    assert "| status |" in (sweep_dir / "summary.md").read_text()
+    table = (sweep_dir / "summary.md").read_text()
+    assert "| status | models | final loss | diverged |" in table and "| agreement with theory |" in table
+    assert all(j["wall_s"] > 0 and j["headline"]["models"] >= 1 for j in summary["jobs"])
     for job, name in zip(summary["jobs"], names):
         assert job["status"] == "ok"
         assert f"sweep={name}" in job["overrides"]

@@ -191,3 +191,16 @@ def test_a_cell_whose_every_seed_diverged_says_so_without_numpy_warnings(preset,
         written = plots.render(r, tmp_path, strict=True)
     svg = next(p for p in written if p.suffix == ".svg").read_text()
     assert "diverged" in svg, preset
+
+
+def test_the_combined_figure_scales_to_the_data_and_leaves_shards_out(tmp_path):
+    from toyjax.plots import combined
+
+    assert combined.y_top([np.array([0.5, 1.0]), np.array([1.3, 4.0, np.inf])]) == pytest.approx(4.32)
+    assert combined.y_top([np.array([0.2, np.nan])]) == 1.12
+    shards = [synthetic("uniform_geometry", seed=k) for k in range(2)]
+    for k, r in enumerate(shards):
+        r.config["grid"] = {"shard": k, "num_shards": 2}
+    assert combined.combined_figure(shards, tmp_path) == []  # never one curve per shard of one grid
+    whole = [synthetic("uniform_geometry", seed=k) for k in range(2)]
+    assert [p.name for p in combined.combined_figure(whole, tmp_path)] == ["combined.png", "combined.svg"]

@@ -188,11 +188,24 @@ def suptitle(fig, results, what: str) -> None:
     fig.suptitle(title(results, what, width=max(60, int(fig.get_figwidth() * 12))), fontsize=10)
 
 
+COLOURED_FEATURES = 10  # beyond this many features, the rest are greys: 100 shades of one map cannot be told apart
+
+
 def feature_colors(n: int):
-    """One colour per feature: tab10 for up to 10 features, else a continuous map by index."""
-    if n <= 10:
-        return [plt.get_cmap("tab10")(i) for i in range(n)]
-    return [plt.get_cmap("viridis")(i / max(n - 1, 1)) for i in range(n)]
+    """One colour per feature: tab10 for the 10 most important, then greys, darker for the more important."""
+    colors = [plt.get_cmap("tab10")(i) for i in range(min(n, COLOURED_FEATURES))]
+    rest = max(n - COLOURED_FEATURES, 0)
+    if rest:
+        colors[7] = "#1a237e"  # tab10's own grey would pass for one of the greys that follow
+    return colors + [str(round(0.35 + 0.5 * k / max(rest - 1, 1), 3)) for k in range(rest)]
+
+
+def left_out(cells: Cells, picked: list) -> str:
+    """'; not shown: density 0.12, 0.05' when a figure draws only some of the cells, else ''."""
+    hidden = [index for index in cells.indices() if index not in picked]
+    if not hidden:
+        return ""
+    return f"; {len(picked)} of {len(cells.indices())} cells shown, not: " + "; ".join(cells.label(i) for i in hidden)
 
 
 def save(fig, directory: str | Path, name: str) -> list[Path]:

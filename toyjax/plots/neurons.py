@@ -14,13 +14,13 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.collections import PolyCollection
-from matplotlib.colors import Normalize
 
 from toyjax.analysis import neurons
 from toyjax.plots import common
 
 MARKS = {neurons.DEAD: ("·", "0.5"), neurons.MONOSEMANTIC: ("M", "C2"), neurons.POLYSEMANTIC: ("P", "C3")}
 MIN_BLOCK = 0.01  # blocks thinner than this are invisible and only bloat the vector file
+PANELS = 12  # every density of the presets (privileged_basis has 11); more are thinned and named in the title
 
 
 def draw_stack(ax, data: dict, colors) -> None:
@@ -52,15 +52,15 @@ def neurons_figure(results, directory: Path, name: str = "neurons") -> list[Path
     cells = common.best_cells(results)
     if not ({"W1", "W"} & set(cells.params)):
         return []
-    picked = common.spread(cells.indices(), 8)
+    picked = common.spread(cells.indices(), PANELS)
     data = neurons.stack_plot_data(cells.params, cells.importance)
     n = cells.importance.shape[-1]
     colors = common.feature_colors(n)
-    cols = min(len(picked), 4)
-    rows = int(np.ceil(len(picked) / cols))
     m = data["height"].shape[-2]
+    cols = min(len(picked), 4 if m <= 12 else 2)  # wide panels for many neurons, two to a row
+    rows = int(np.ceil(len(picked) / cols))
     width = max(2.6, 0.16 * m)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols + 1.6, 3.0 * rows + 1.2), squeeze=False,
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols + 1.6, 3.0 * rows + 1.4), squeeze=False,
                              constrained_layout=True)
     for ax in axes.ravel()[len(picked):]:
         ax.set_visible(False)
@@ -81,15 +81,17 @@ def neurons_figure(results, directory: Path, name: str = "neurons") -> list[Path
     _feature_legend(fig, axes, n, colors)
     what = ("neuron stack plots: block height |w|, colour = feature, negative weights below the axis; "
             "M monosemantic, P polysemantic")
-    common.suptitle(fig, results, f"{what}\n({common.seeds_note(cells) or 'one model per density'})")
+    common.suptitle(fig, results, f"{what}\n({common.seeds_note(cells) or 'one model per density'}"
+                              f"{common.left_out(cells, picked)})")
     return common.save(fig, directory, name)
 
 
 def _feature_legend(fig, axes, n: int, colors) -> None:
-    if n <= 10:
-        handles = [plt.Rectangle((0, 0), 1, 1, color=colors[i], label=f"feature {i}") for i in range(n)]
-        fig.legend(handles=handles, loc="outside lower center", ncol=min(n, 5), frameon=False, fontsize=8,
-                   title="features, most important first", title_fontsize=8)
-        return
-    mappable = plt.cm.ScalarMappable(norm=Normalize(0, n - 1), cmap="viridis")
-    fig.colorbar(mappable, ax=list(axes.ravel()), shrink=0.7).set_label("feature index (0 = most important)")
+    """The coloured features by name; beyond `common.COLOURED_FEATURES`, one grey patch for the rest."""
+    shown = min(n, common.COLOURED_FEATURES)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colors[i], label=f"feature {i}") for i in range(shown)]
+    if n > shown:
+        handles.append(plt.Rectangle((0, 0), 1, 1, color=colors[shown], label=f"features {shown}–{n - 1} "
+                                     "(grey, lighter = less important)"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), frameon=False, fontsize=8,
+               title="features, most important first", title_fontsize=8)
