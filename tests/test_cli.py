@@ -25,7 +25,8 @@ def test_default_run_writes_results_and_phase_figure(tmp_path):
     run_dir = tmp_path / "run"
     out = toyjax_cmd(*TINY, "grid.axes.seed=2", f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    for name in ("results.npz", "results.json", "phase.png", "phase.svg", ".hydra/config.yaml", "toyjax.log"):
+    for name in ("results.npz", "results.json", "phase.png", "phase.svg", "report.html", ".hydra/config.yaml",
+                 "toyjax.log"):
         assert (run_dir / name).exists(), name
     results = toyjax.load(run_dir)
     assert results.dims == ("density", "extra_importance", "seed")
@@ -47,6 +48,8 @@ def test_multirun_of_every_preset(tmp_path):
     summary = json.loads((sweep_dir / "summary.json").read_text())
     assert summary["n_jobs"] == len(names) and summary["n_failed"] == 0
     assert "| status |" in (sweep_dir / "summary.md").read_text()
+    index = (sweep_dir / "index.html").read_text()
+    assert index.count('">report</a>') == len(names)
     for job, name in zip(summary["jobs"], names):
         assert job["status"] == "ok"
         assert f"sweep={name}" in job["overrides"]
@@ -149,3 +152,13 @@ def test_help_lists_presets_and_axis_syntax(tmp_path):
     for name in presets.preset_names():
         assert name in out.stdout
     assert "grid.axes.density=log:0.01:1:40" in out.stdout
+    assert "report.html=false" in out.stdout and "toyjax-report" in out.stdout
+
+
+def test_report_html_false_writes_no_page_and_a_bad_value_is_refused(tmp_path):
+    run_dir = tmp_path / "run"
+    out = toyjax_cmd(*TINY, "grid.axes.seed=1", "report.html=false", f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (run_dir / "phase.png").is_file() and not (run_dir / "report.html").exists()
+    out = toyjax_cmd("report.html=maybe", f"hydra.run.dir={tmp_path / 'bad'}", cwd=tmp_path)
+    assert out.returncode == 2 and "report.html" in out.stderr

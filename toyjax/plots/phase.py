@@ -80,7 +80,8 @@ def phase_figure(results, directory: Path, name: str = "phase") -> list[Path]:
     density, ratio, codes = empirical_map(results)
     s_fine = np.geomspace(cell_edges(density)[0], cell_edges(density)[-1], 300)
     r_fine = np.geomspace(cell_edges(ratio)[0], cell_edges(ratio)[-1], 300)
-    analytic = np.asarray(theory.analytic_phase(n, s_fine[:, None], r_fine[None, :])[0])
+    # The top cell's edge lies above density 1, where no model exists: the analytic map holds density 1 there.
+    analytic = np.asarray(theory.analytic_phase(n, np.minimum(s_fine, 1.0)[:, None], r_fine[None, :])[0])
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), sharex=True, sharey=True, constrained_layout=True)
     left.pcolormesh(cell_edges(ratio), cell_edges(density), codes, cmap=_CMAP, norm=_NORM, rasterized=True)

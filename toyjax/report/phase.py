@@ -63,7 +63,8 @@ def phase_figure(results) -> dict:
     c = _cells(results)
     s_fine = np.geomspace(*cell_edges(density)[[0, -1]], FINE)
     r_fine = np.geomspace(*cell_edges(ratio)[[0, -1]], FINE)
-    analytic = np.asarray(theory.analytic_phase(n, s_fine[:, None], r_fine[None, :])[0])
+    # The top cell's edge lies above density 1, where no model exists: the analytic map holds density 1 there.
+    analytic = np.asarray(theory.analytic_phase(n, np.minimum(s_fine, 1.0)[:, None], r_fine[None, :])[0])
     seeds = len(results.coords["seed"]) if "seed" in results.dims else 1
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
                         subplot_titles=[f"trained: best of {seeds} seed(s); black lines: analytic boundaries",
