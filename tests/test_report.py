@@ -10,11 +10,11 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
+from tests.test_plots import PRESETS, synthetic
 from toyjax import plots, publish, report
 from toyjax.config import ReportConfig, RunInfo
 from toyjax.report import cli, encode, model, registry
 from toyjax.report.index import index_page
-from tests.test_plots import PRESETS, synthetic
 
 pytest.importorskip("plotly")
 

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from toyjax.errors import ResultsError
-from toyjax.plots.cli import with_report
+from toyjax.plots.cli import run_command, with_report
 from toyjax.report import INSTALL_HINT, available, write_index, write_report
 from toyjax.results import JSON, load
 
@@ -53,12 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     if not available():
         print(f"toyjax-report: error: plotly is not installed; {INSTALL_HINT}", file=sys.stderr)
         sys.exit(2)
-    try:
-        for written in report_path(args.path, args.out):
-            print(written)
-    except ResultsError as e:
-        print(f"toyjax-report: error: {e}", file=sys.stderr)
-        sys.exit(2)
+    run_command("toyjax-report", lambda: report_path(args.path, args.out))
 
 
 if __name__ == "__main__":
