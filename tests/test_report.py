@@ -122,11 +122,12 @@ def test_diverged_and_missing_models_are_listed(tmp_path):
 
 def test_rows_are_thinned_to_the_best_seeds_past_the_budget(tmp_path, monkeypatch):
     r = synthetic("phase_n2m1")
-    monkeypatch.setattr(model, "ROW_BUDGET", 100)  # 8 models of 18 numbers each: only the 4 best fit
+    size = registry.row_bytes(model.model_panel(r), r.loss.size)
+    monkeypatch.setattr(model, "ROW_BYTES", 6 * size)  # 8 models: only the 4 best seeds fit
     _, data, _ = page_of(r, tmp_path)
     assert sorted(map(int, data["model"]["rows"])) == sorted(np.unique(model.best_flat(r)).tolist())
     assert "best seed of each cell only" in data["model"]["note"]
-    monkeypatch.setattr(model, "ROW_BUDGET", 30)
+    monkeypatch.setattr(model, "ROW_BYTES", 1.5 * size)
     _, data, _ = page_of(r, tmp_path)
     assert len(data["model"]["rows"]) == 1 and "even spread" in data["model"]["note"]
 

@@ -63,7 +63,7 @@ def trajectory_panel(results, panel: ModelPanel) -> None:
     fig.update_xaxes(**parts.log_axis(x))
     fig.update_xaxes(title="training step", row=2)
     fig.update_yaxes(title="D_i", range=[-0.03, 1.08], row=1)
-    fig.update_yaxes(title="training loss", type="log", dtick="D2", row=2)
+    fig.update_yaxes(title="training loss", type="log", row=2)
     fig.update_layout(parts.layout(title={"text": "D_i of every feature over training, above the loss; ▼ detected "
                                           "jumps (|ΔD_i| > 0.1 within ×2 steps)"}))
     panel.figures = {"m-traj": parts.figure_json(fig), **{k: v for k, v in panel.figures.items() if k != "m-curve"}}

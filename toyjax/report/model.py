@@ -6,7 +6,7 @@ one *row* of plain numbers (`ModelPanel.fields`, arrays over the grid's flat mod
 which row field fills which trace property, so the page's glue only swaps arrays (``Plotly.react``).
 
 Thinning, so that a page stays small: every model's row is embedded while all rows hold at most
-`ROW_BUDGET` numbers; past that only the best seed of each cell (lowest expected loss), and past that
+`ROW_BYTES` of text; past that only the best seed of each cell (lowest expected loss), and past that
 again an even spread of those cells. W is embedded when m·n ≤ `W_MAX`, WᵀW and b when n ≤ `GRAM_MAX`.
 What was left out is said on the page. This module imports numpy, `toyjax.metrics`,
 `toyjax.analysis.summary`, `toyjax.plots.common` and the report's `lib` and `parts`.
@@ -23,7 +23,7 @@ from toyjax.analysis.summary import missing
 from toyjax.plots import common
 from toyjax.report import lib, parts
 
-ROW_BUDGET = 300_000  # numbers in all embedded rows together (about 2 MB of text)
+ROW_BYTES = 1_500_000  # all embedded rows together, as JSON text
 W_MAX = 4000
 GRAM_MAX = 100
 ARROWS_MAX = 40  # features drawn as arrows (one trace each); W is a heatmap past that
@@ -75,16 +75,16 @@ def model_fields(results) -> tuple[dict[str, np.ndarray], str]:
     return fields, "W1" if "W1" in results.params else "W"
 
 
-def chosen_models(results, numbers_per_model: int) -> tuple[np.ndarray, str]:
-    """The flat models whose rows are embedded, and a sentence saying how they were chosen."""
+def chosen_models(results, row_bytes: float) -> tuple[np.ndarray, str]:
+    """The flat models whose rows (of about `row_bytes` each) are embedded, and a sentence saying how."""
     every = np.flatnonzero(~flat(results, missing(results)))
-    if every.size * numbers_per_model <= ROW_BUDGET:
+    if every.size * row_bytes <= ROW_BYTES:
         return every, "every model's details are embedded"
     best = np.unique(np.ravel(best_flat(results)))
-    if best.size * numbers_per_model <= ROW_BUDGET:
+    if best.size * row_bytes <= ROW_BYTES:
         return best, (f"details embedded for the best seed of each cell only ({best.size} of {every.size} "
                       f"models), to keep the page small")
-    keep = best[np.unique(np.linspace(0, best.size - 1, max(ROW_BUDGET // numbers_per_model, 1)).astype(int))]
+    keep = best[np.unique(np.linspace(0, best.size - 1, max(int(ROW_BYTES // row_bytes), 1)).astype(int))]
     return keep, (f"details embedded for {keep.size} of {best.size} cells (an even spread, best seed each) "
                   f"of {every.size} models, to keep the page small")
 
@@ -206,7 +206,7 @@ def _curve(panel: ModelPanel, steps: np.ndarray) -> None:
     fig = go.Figure(go.Scatter(x=x, y=[1] * len(x), mode="lines+markers", name="training loss",
                                hovertemplate="step %{x}: loss %{y:.4g}<extra></extra>"))
     fig.update_layout(parts.layout(title={"text": "training loss at the recorded snapshots"},
-                                   xaxis=parts.log_axis(x, title="step"), yaxis={"type": "log", "dtick": "D2",
+                                   xaxis=parts.log_axis(x, title="step"), yaxis={"type": "log",
                                                                                 "title": "loss"}))
     panel.bind("m-curve", 0, "y", "curve")
     panel.figures["m-curve"] = parts.figure_json(fig)

@@ -82,11 +82,12 @@ def feature_colors(n: int) -> list[str]:
 
 
 def log_axis(values, **extra) -> dict:
-    """A log axis for `values`: labelled at each decade when they span 1.5 decades or more, else at 1, 2, 5."""
+    """An axis for positive `values`: log, labelled at each decade, when they span 1.5 decades or more; linear
+    otherwise (plotly labels a narrow log axis with bare digits)."""
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v) & (v > 0)]
     wide = v.size and v.max() / v.min() >= 30
-    return {"type": "log", "dtick": 1 if wide else "D2", **extra}
+    return {"type": "log", "dtick": 1, **extra} if wide else {"type": "linear", **extra}
 
 
 def hex_color(color) -> str:

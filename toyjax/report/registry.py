@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from toyjax.plots import common
-from toyjax.report import dynamics, grid, neurons, page, phase, solutions, superposition, uniform
+from toyjax.report import dynamics, encode, grid, neurons, page, phase, solutions, superposition, uniform
 from toyjax.report.model import best_flat, chosen_models, model_panel
 
 PAGES = {
@@ -37,15 +37,25 @@ def _first(results) -> int:
     return int(trained[0]) if trained.size else 0
 
 
+def row(panel, k: int) -> list:
+    """Model `k`'s row: its value of every panel field, in order."""
+    return [values[k] for values in panel.fields.values()]
+
+
+def row_bytes(panel, n_models: int, sample: int = 8) -> float:
+    """The mean length of a model's row as JSON, over an even sample of the models."""
+    picked = np.unique(np.linspace(0, n_models - 1, min(sample, n_models)).astype(int))
+    return float(np.mean([len(encode.to_json(row(panel, k))) for k in picked]))
+
+
 def build(results) -> str:
     """The report page of `results` (a `toyjax.results.Results`), as one self-contained HTML document."""
     panel = model_panel(results)
     figure = results.run_info.report.figure if results.run_info.report else None
     family, initial = PAGES[figure](results, panel) if figure in PAGES else ([], -1)
-    per_model = sum(int(np.size(np.asarray(v[0], dtype=object))) for v in panel.fields.values() if len(v))
-    index, note = chosen_models(results, per_model)
+    index, note = chosen_models(results, row_bytes(panel, int(np.prod(results.grid_shape))))
+    rows = {int(k): row(panel, k) for k in index}
     names = list(panel.fields)
-    rows = {int(k): [panel.fields[f][k] for f in names] for k in index}
     data = {"grid": grid.grid_data(results),
             "model": {"fields": names, "rows": rows, "bindings": panel.bindings, "note": note,
                       "initial": initial if initial >= 0 else _first(results), "matrix": panel.matrix,

@@ -74,16 +74,22 @@ def _graph_fields(results) -> dict[str, list]:
     out = {"gx": [], "gy": [], "gc": [], "gt": [], "ex": [], "ey": []}
     for one in W:
         g = graph_layout(np.nan_to_num(one))
-        pos, on = g["pos"], g["learned"]
-        names = [geometry.GEOMETRIES[c] for c in g["geometry"]]
+        pos, on = np.round(g["pos"], 3), g["learned"]
         out["gx"].append(np.where(on, pos[:, 0], np.nan))
         out["gy"].append(np.where(on, pos[:, 1], np.nan))
-        out["gc"].append([COLORS[n] for n in names])
-        out["gt"].append([f"feature {i}: {n.replace('_', ' ')}" for i, n in enumerate(names)])
+        out["gc"].append(np.asarray(g["geometry"], int))
+        out["gt"].append([geometry.GEOMETRIES[c].replace("_", " ") if learned else "" for c, learned in
+                          zip(g["geometry"], on)])
         ends = [(pos[a], pos[b]) for a, b, _ in g["edges"]]
         out["ex"].append([v for p, q in ends for v in (p[0], q[0], None)])
         out["ey"].append([v for p, q in ends for v in (p[1], q[1], None)])
     return out
+
+
+def _geometry_scale() -> list:
+    """A discrete colour scale over the geometry codes, in the colours of the PNG's feature graphs."""
+    k = len(geometry.GEOMETRIES)
+    return [[(code + edge) / k, COLORS[geo]] for code, geo in enumerate(geometry.GEOMETRIES) for edge in (0, 1)]
 
 
 def graph_panel(results, panel: ModelPanel) -> None:
@@ -91,8 +97,10 @@ def graph_panel(results, panel: ModelPanel) -> None:
     go = lib.graph_objects()
     panel.fields.update(_graph_fields(results))
     fig = go.Figure([go.Scatter(x=[], y=[], mode="lines", line={"color": "#555", "width": 0.8}, hoverinfo="skip"),
-                     go.Scatter(x=[], y=[], mode="markers", marker={"size": 7},
-                                hovertemplate="%{text}<extra></extra>")])
+                     go.Scatter(x=[], y=[], mode="markers",
+                                hovertemplate="feature %{pointNumber}: %{text}<extra></extra>",
+                                marker={"size": 7, "colorscale": _geometry_scale(), "cmin": -0.5,
+                                        "cmax": len(geometry.GEOMETRIES) - 0.5})])
     fig.update_layout(parts.layout(title={"text": "feature graph: one ring per tegum factor (edges |W_i·W_j| > 0.1), "
                                           "unlearned features left out"}, showlegend=False,
                                    xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"}))
