@@ -13,11 +13,12 @@ points that weigh 0, so that one compiled program trains every T.
   one uniform per point shared by the models of a seed (index ⌊u·T⌋).
 
 `records` gives what a finite-data model ends with: the training loss on its T points, and per point the
-hidden vector h_t = W x_t, its loss and its dimensionality D_t = ‖h_t‖⁴ / Σ_s (h_t·h_s)² over the
-training points (the follow-up's data-point dimensionality; m/T for a T-gon in m = 2).
+hidden vector h_t = W x_t, its loss, the loss of a zero output, and its dimensionality
+D_t = ‖h_t‖⁴ / Σ_s (h_t·h_s)² over the training points (the follow-up's data-point dimensionality; m/T
+for a T-gon in m = 2).
 
 This module imports jax, `toyjax.axes`, `toyjax.data`, `toyjax.datasets`, `toyjax.metrics`,
-`toyjax.models` and `toyjax.plan`.
+`toyjax.models`, `toyjax.plan` and `toyjax.sums`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from toyjax.axes import Point
 from toyjax.datasets import Dataset
 from toyjax.metrics import data_dimensionality
 from toyjax.plan import Static
+from toyjax.sums import pairwise_sum
 
 
 class TrainingSet(NamedTuple):
@@ -98,35 +100,39 @@ def minibatch(static: Static, params: models.Params, stored: Dataset, point: Poi
 
 
 def per_point(static: Static, params: models.Params, stored: Dataset, importance: jax.Array
-              ) -> tuple[jax.Array, jax.Array]:
-    """Hidden vectors h_t (rows, m) and losses (rows,) of every stored point, pass by pass."""
+              ) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Hidden vectors h_t (rows, m), losses (rows,) and the losses of a zero output (rows,) of every point."""
 
     def one_pass(c):
         points = datasets.rows(stored, c * static.chunk, static.chunk)
         x = datasets.densify(static.n_features, points)
-        return models.hidden(static.model, params, x).T, models.sample_loss(static.model, params, x, importance)
+        y = models.target(static.model, x)
+        return (models.hidden(static.model, params, x).T, models.sample_loss(static.model, params, x, importance),
+                pairwise_sum(importance[:, None] * y * y, axis=0))
 
-    hidden, loss = jax.lax.map(one_pass, jnp.arange(static.rows // static.chunk))
-    return hidden.reshape(static.rows, -1), loss.reshape(static.rows)
+    hidden, loss, zero = jax.lax.map(one_pass, jnp.arange(static.rows // static.chunk))
+    return hidden.reshape(static.rows, -1), loss.reshape(static.rows), zero.reshape(static.rows)
 
 
 def dimensionalities(static: Static, params: models.Params, stored: Dataset, point: Point) -> jax.Array:
     """D_t of every training point (T_max,), over the model's T points (0 beyond T)."""
-    hidden, _ = per_point(static, params, stored, point.importance)
+    hidden, _, _ = per_point(static, params, stored, point.importance)
     real = (jnp.arange(static.rows) < point.dataset_size)[:, None]
     return data_dimensionality(jnp.where(real, hidden, 0.0).T)[: static.dataset_max]
 
 
 def records(static: Static, params: models.Params, train_set: TrainingSet, point: Point) -> dict:
-    """A finite-data model's final records: training loss, per-point h_t, loss and D_t (NaN beyond T)."""
-    hidden, loss = per_point(static, params, train_set.points, point.importance)
+    """A finite-data model's final records: training loss, and per point h_t, its loss, the loss of a zero
+    output Σ_i I_i y_i² and D_t (NaN beyond T)."""
+    hidden, loss, zero = per_point(static, params, train_set.points, point.importance)
     real = jnp.arange(static.rows) < point.dataset_size
     hidden = jnp.where(real[:, None], hidden, 0.0)
     keep = static.dataset_max
     return {
-        "loss": jnp.sum(jnp.where(real, loss, 0.0)) / point.dataset_size,
+        "loss": pairwise_sum(jnp.where(real, loss, 0.0)) / point.dataset_size,
         "hidden": jnp.where(real[:, None], hidden, jnp.nan)[:keep],
         "point_loss": jnp.where(real, loss, jnp.nan)[:keep],
+        "zero_loss": jnp.where(real, zero, jnp.nan)[:keep],
         "dimensionality": jnp.where(real, data_dimensionality(hidden.T), jnp.nan)[:keep],
         "size": point.dataset_size,
         "truncated": train_set.truncated,
