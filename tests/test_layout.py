@@ -38,7 +38,7 @@ RANK = {
     "publish": 17, "presets": 17,
     "merge": 18, "multirun": 18, "plots.cli": 18,
     "cli": 19, "report.cli": 19,
-    "__main__": 20, "bench": 20, "bench.timing": 20, "bench.workloads": 20, "bench.roofline": 21,
+    "__main__": 20, "bench": 20, "bench.timing": 20, "bench.workloads": 20, "bench.sparse": 21, "bench.roofline": 21,
     "bench.baselines": 21, "bench.engine": 21, "bench.torch_baseline": 21, "bench.report": 21,
     "bench.cli": 22,
     "": 23,  # toyjax/__init__.py: the lazy public API

@@ -17,7 +17,8 @@ and falls again (double descent).
   (memorised); in m = 2, how evenly the represented points are spread in angle (0 for a regular polygon);
   and how much of each point's loss the model removes (1 − loss / loss of a zero output).
 - `features_in_polygon`: features with D_i ≥ `FEATURE_REPRESENTED` (the follow-up's pentagon has
-  D_i below 2/5, as thousands of small features share the denominator).
+  D_i below 2/5, as thousands of small features share the denominator), and in m = 2 how evenly they
+  are spread in angle (`feature_polygon_spread`, 0 for a regular polygon).
 
 Inputs are `Results` of a grid with a ``dataset_size`` axis (and usually ``seed``); diverged and missing
 models are left out. This module imports numpy, `toyjax.analysis.aggregate`, `toyjax.metrics` and
@@ -101,7 +102,7 @@ def point_geometry(results) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         through = np.where(k > 0, aligned.sum(-1) / np.maximum(k, 1), np.nan)
         recovered = np.where(real, 1.0 - ts["point_loss"] / ts["zero_loss"], 0.0).sum(-1) / size[..., 0]
-    spread = _angle_spread(ts["hidden"], on) if m == 2 else np.full(k.shape, np.nan)
+    spread = angle_spread(ts["hidden"], on) if m == 2 else np.full(k.shape, np.nan)
     return {"represented": k / size[..., 0], "through_features": through, "angle_spread": spread,
             "recovered": recovered}
 
@@ -116,9 +117,10 @@ def _aligned(results, hidden: np.ndarray) -> np.ndarray:
     return cos.max(-1, initial=-1.0) >= np.cos(np.radians(ALIGNED_DEGREES))
 
 
-def _angle_spread(hidden: np.ndarray, on: np.ndarray) -> np.ndarray:
-    """std / mean of the gaps between the sorted angles of the points `on`, per model (NaN for < 3)."""
-    angle = np.where(on, np.arctan2(hidden[..., 1], hidden[..., 0]), np.inf)
+def angle_spread(vectors: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """std / mean of the gaps between the sorted angles of the 2-D `vectors` (..., k, 2) that are `on` (..., k),
+    per model: 0 for a regular polygon, NaN for fewer than 3."""
+    angle = np.where(on, np.arctan2(vectors[..., 1], vectors[..., 0]), np.inf)
     angle = np.sort(angle, axis=-1)
     k = on.sum(-1)
     out = np.full(k.shape, np.nan)
@@ -136,6 +138,12 @@ def features_in_polygon(results) -> np.ndarray:
     return (D >= FEATURE_REPRESENTED).sum(-1)
 
 
+def feature_polygon_spread(results) -> np.ndarray:
+    """In m = 2, `angle_spread` of the features with D_i >= `FEATURE_REPRESENTED`: 0 for a regular polygon."""
+    W = np.asarray(feature_matrix(results.params), np.float64)
+    return angle_spread(np.swapaxes(W, -1, -2), feature_dimensionality(W) >= FEATURE_REPRESENTED)
+
+
 def best_by_training_loss(results) -> np.ndarray:
     """For every T, the flat index (over the other axes) of the model with the lowest training loss.
 
@@ -150,6 +158,7 @@ def summary(results) -> dict:
     c = curve(results)
     geometry = point_geometry(results)
     good = _per_size(results, ok(results)) > 0
+    m = int(results.config["model"]["n_hidden"])
 
     def mean(values) -> list:
         return _nanmean(np.where(good, _per_size(results, values), np.nan)).tolist()
@@ -163,5 +172,6 @@ def summary(results) -> dict:
         "points_through_features": mean(geometry["through_features"]),
         "points_angle_spread": mean(geometry["angle_spread"]),
         "features_in_polygon": mean(features_in_polygon(results)),
+        "features_angle_spread": mean(feature_polygon_spread(results)) if m == 2 else None,
         "truncated_points": int(np.sum(np.where(ok(results), results.train_set["truncated"], 0))),
     }
