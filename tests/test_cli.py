@@ -182,3 +182,11 @@ def test_report_html_false_writes_no_page_and_a_bad_value_is_refused(tmp_path):
     assert (run_dir / "phase.png").is_file() and not (run_dir / "report.html").exists()
     out = toyjax_cmd("report.html=maybe", f"hydra.run.dir={tmp_path / 'bad'}", cwd=tmp_path)
     assert out.returncode == 2 and "report.html" in out.stderr
+
+
+def test_help_lists_the_finite_training_set_keys(tmp_path):
+    out = toyjax_cmd("--help", cwd=tmp_path)
+    assert out.returncode == 0
+    for key in ("data.dataset_size", "data.normalize", "train.full_batch", "train.chunk_size", "train.warmup_steps",
+                "record.eval_tail", "dataset_size, seed", "double_descent_small"):
+        assert key in out.stdout, key

@@ -17,7 +17,6 @@ import toyjax
 from toyjax import data, datasets, finite, metrics, models
 from toyjax.axes import Point
 from toyjax.config import to_config
-from toyjax.errors import ConfigError
 from toyjax.merge import merge
 from toyjax.plan import make_plan
 from toyjax.runner import Runner
@@ -242,28 +241,3 @@ def test_results_keep_the_training_set_through_save_load_and_xarray(tmp_path):
     ds = r.to_xarray()
     assert isinstance(ds, xr.Dataset) and ds["train_set_hidden"].dims == ("dataset_size", "point", "hidden")
     assert ds["history_data_dimensionality"].dims == ("dataset_size", "snapshot_step", "point")
-
-
-# --------------------------------------------------------------------------- config
-
-
-@pytest.mark.parametrize("change, field", [
-    ({"data": {"dataset_size": 0}}, "data.dataset_size"),
-    ({"data": {"dataset_size": 2.5}}, "data.dataset_size"),
-    ({"grid": {"axes": {"dataset_size": [10, 0]}}}, "grid.axes.dataset_size"),
-    ({"grid": {"axes": {"dataset_size": [10, None]}}}, "grid.axes.dataset_size"),
-    ({"grid": {"axes": {"dataset_size": "log:3:3:4"}}}, "grid.axes.dataset_size"),  # 3 four times
-    ({"train": {"full_batch": True}}, "train.full_batch"),
-    ({"data": {"dataset_size": 10}, "train": {"batch_size": 11}}, "train.batch_size"),
-    ({"data": {"dataset_size": 10}, "train": {"batch_size": 8, "chunk_size": 4}}, "train.chunk_size"),
-    ({"data": {"dataset_size": 10}, "train": {"full_batch": True, "chunk_size": 0}}, "train.chunk_size"),
-    ({"data": {"normalize": "yes"}}, "data.normalize"),
-    ({"record": {"eval_tail": 1.0}}, "record.eval_tail"),
-])
-def test_bad_training_set_values_name_their_key(tiny, change, field):
-    cfg = tiny()
-    for section, values in change.items():
-        cfg.setdefault(section, {}).update(values)
-    with pytest.raises(ConfigError) as err:
-        toyjax.run(cfg)
-    assert str(err.value).startswith(field + ":") and "\n" not in str(err.value)

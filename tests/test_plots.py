@@ -212,6 +212,17 @@ def test_a_cell_whose_every_seed_diverged_says_so_without_numpy_warnings(preset,
     assert "diverged" in svg, preset
 
 
+def test_runs_on_finite_training_sets_combine_into_test_loss_curves(tmp_path):
+    from toyjax.plots import combined
+
+    runs = [synthetic("double_descent_small", seed) for seed in range(2)]
+    runs[1].config["model"]["n_hidden"] = 3
+    written = combined.combined_figure(runs, tmp_path)
+    assert [p.name for p in written] == ["combined.png", "combined.svg"]
+    svg = written[1].read_text()
+    assert "m=2: peak at T" in svg and "m=3: peak at T" in svg
+
+
 def test_the_combined_figure_scales_to_the_data_and_leaves_shards_out(tmp_path):
     from toyjax.plots import combined
 

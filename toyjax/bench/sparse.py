@@ -10,9 +10,10 @@ so the (n, P) output and its gradient stay dense, and the gradient of the gather
     python -m toyjax.bench.sparse --n 500,1000,10000 --points 1024 --active 40 --models 4
 
 prints the median time of one value-and-gradient of a block of models both ways, in ns per input (models
-× P × n). Measured on the 2-core CPU of docs/benchmarks.md (see there): the gather is 1.6–2.8x *slower* at
-n = 500 to 10,000 (XLA:CPU's scatter-add), so the engine densifies. On an accelerator the gather would at
-best remove the input side's share of the memory traffic, about half; it was not measured there.
+× P × n). Measured on the 2-core CPU of docs/benchmarks.md (see there), the gather was slower in every run,
+1.1–2.8x at n = 500 to 10,000 (the scatter-add of its gradient into W, and the take of the K outputs), so
+the engine densifies. On an accelerator the gather could at best remove the input side's share of the
+memory traffic, about half of a step's; no accelerator was available to measure it.
 
 This module imports jax, `toyjax.bench.timing`, `toyjax.datasets` and `toyjax.models`.
 """

@@ -7,6 +7,9 @@ feature D_i (blue) against T, with m/T, the value of a T-gon, dashed. Bottom, at
 h_t = W x_t of the training points (red) and the feature directions W_i (blue) in the 2-D hidden space, each
 panel on its own scale, as in the follow-up's vector plots. The middle and bottom rows show, for each T, the
 seed with the lowest training loss, as the follow-up keeps.
+
+`curves_figure` draws the mean test loss against T of several runs (the jobs of a multirun, e.g. over
+``model.n_hidden``: the follow-up's "effect of m") on one axes, each with its peak marked.
 """
 
 from __future__ import annotations
@@ -176,3 +179,23 @@ def _vectors(ax, V: np.ndarray, color: str) -> None:
     ax.set_xticks([])
     ax.set_yticks([])
     ax.plot([0], [0], "k.", ms=2)
+
+
+def curves_figure(runs: list, labels: list[str], directory: Path, name: str = "combined") -> list[Path]:
+    """The mean test loss against T of every run, one curve per run labelled by `labels`, peaks marked."""
+    fig, ax = plt.subplots(figsize=(9, 5.2), constrained_layout=True)
+    for k, (run, label) in enumerate(zip(runs, labels)):
+        c, p = memorization.curve(run), memorization.peak(run)
+        color = plt.get_cmap("viridis")(k / max(len(runs) - 1, 1))
+        ax.plot(c["dataset_size"], c["test_mean"], "o-", ms=3.5, color=color,
+                label=f"{label}: peak at T = {p['dataset_size']:.0f}")
+        ax.plot([p["dataset_size"]], [p["test_loss"]], "v", ms=9, color=color)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _plain_ticks(ax)
+    ax.set_xlabel("dataset size T (training points)")
+    ax.set_ylabel("test loss (mean over seeds; ▼ the peak)")
+    ax.legend(fontsize=8, title="job", title_fontsize=8)
+    names = sorted({str(r.run_info.preset) for r in runs})
+    ax.set_title(f"multirun of {', '.join(names)}: test loss against the dataset size, one curve per job", fontsize=10)
+    return common.save(fig, directory, name)
