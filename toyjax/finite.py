@@ -1,9 +1,15 @@
 """The engine's finite-data source: each model trains on its own T points (Henighan et al. 2023).
 
 "Superposition, Memorization, and Double Descent" (Anthropic, 2023) trains the ReLU-output toy model on a
-fixed training set X (n, T) with L = (1/T) Σ_t Σ_i I_i (x_ti − x'_ti)², full batch. Here every model of a
-block holds its training set (`toyjax.datasets`) in its state, padded to the grid's largest T with
-points that weigh 0, so that one compiled program trains every T.
+fixed training set X (n, T) with L = (1/T) Σ_t Σ_i I_i (x_ti − x'_ti)², full batch. Its setting, as its
+§"Experiment Setup" states it (transformer-circuits.pub/2023/toy-double-descent): n = 10,000 features,
+S = 0.999 (density 0.001), values Uniform[0, 1], every x rescaled to ‖x‖ = 1, I_i = 1, Xavier init, m = 2
+for the figures, 50,000 full-batch AdamW updates, a 2,500-step linear warm-up to lr 1e-3 then cosine
+decay to 0, weight decay 1e-2, 4 dataset seeds per T (test losses averaged), and in some experiments the
+lowest-training-loss initialisation kept. It does not say how its test loss is estimated nor which T it
+spans (sweeps/double_descent.yaml says what toyjax chose). Here every model of a block holds its
+training set (`toyjax.datasets`) in its state, padded to the grid's largest T with points that weigh 0,
+so that one compiled program trains every T.
 
 - **Full batch** (`full_batch`): the loss is a sum over passes of `chunk` points, each point weighted
   1/T and the padding 0. The number of passes is that of the block's largest T, so a block of small

@@ -14,9 +14,10 @@ where P(A) is exact and E[L | A] is a Monte-Carlo mean over the active values.
   C(U, k) patterns and weighted by C(U, k)·P(A). That is unbiased for any per-unit densities and
   reduces to the exact binomial stratum weight when all densities are equal; with very unequal
   densities the weights spread out and the estimate gets noisier (raise ``record.eval_samples``).
-- With `units` (``record.eval_tail`` > 0, `toyjax.plan`), only the strata k = 0 .. units are kept: the
-  rest hold less than ``eval_tail`` of the probability, which bounds what is left out (times the largest
-  conditional loss). At the follow-up's n = 10,000 and density 0.001 that is 35 strata instead of 10,001.
+- With `units` (``record.eval_tail`` > 0, `toyjax.plan`), only the count strata k = 0 .. units are kept:
+  the rest hold less than ``eval_tail`` of the probability, which bounds what is left out (times the
+  largest conditional loss). At the follow-up's n = 10,000 and density 0.001 that is 35 strata instead of
+  10,001. Enumerated patterns (at most `ENUMERATE_MAX_UNITS` units) are all kept.
 
 All models evaluated with the same key see the same samples (common random numbers), so differences
 between seeds are measured with much less noise than the losses themselves. Each stratum gets at least
