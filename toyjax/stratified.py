@@ -114,7 +114,7 @@ def _truncated(kind: str, spec: data.DataSpec, params: models.Params, d: jax.Arr
     """The count strata k = 0 .. top only, each made and weighted inside its own step of the map.
 
     Stratum k holds (samples, U) patterns at a time, not all strata at once, and log P(A) is two
-    matrix products; at n = 10,000 that is 35 strata of 3,745 samples.
+    matrix products; at n = 10,000 that is 35 strata of 3,744 samples.
     """
     ranks = _ranks(spec.n_units, samples, key=jax.random.fold_in(key, 1))
     log_on, log_off = jnp.log(d), jnp.maximum(jnp.log1p(-d), -1e30)  # finite where d = 1: (1 − on)·log_off = 0
