@@ -7,7 +7,8 @@ The claims, each the paper's:
   point of its own, and the features form no polygon (a lone feature can line up with one point's own direction);
 - large T: five features form a regular pentagon, and the points that are represented lie along those features;
 - in between, the mean test loss rises above both ends and falls again.
-Each test prints what it measured (``pytest -m slow -s``); about 1.5 min on 2 CPU cores.
+Each test prints what it measured (``pytest -m slow -s``); 1.7 min of CPU time on 2 cores (2.2 to 3 min wall on a
+busy machine).
 """
 
 from __future__ import annotations
