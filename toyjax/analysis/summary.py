@@ -123,9 +123,11 @@ def geometry_summary(results) -> dict[str, float]:
 
 
 def neuron_summary(results) -> dict:
-    """Fraction of live neurons that are monosemantic (§7, §8), overall and per density."""
+    """Fraction of live neurons that are monosemantic (a neuron coding one feature, §7, §8), overall and per
+    density."""
     params = {k: np.asarray(v) for k, v in results.params.items()}
-    classes = neurons.classify_neurons(neurons.neuron_weights(params), feature_matrix(params))
+    signed = bool(results.config.get("data", {}).get("signed", False))
+    classes = neurons.classify_neurons(neurons.neuron_weights(params), feature_matrix(params), signed)
     live = (classes != neurons.DEAD) & valid(results)[..., None]
     mono = (classes == neurons.MONOSEMANTIC).astype(float)
     out = {"fraction_monosemantic": plain(mono[live].mean()) if live.any() else None}
