@@ -51,3 +51,12 @@ def test_quadrature_converges_and_gradients_are_finite():
     assert coarse == pytest.approx(fine, rel=1e-5)
     grad = jax.jit(jax.grad(lambda W: exact.expected_loss(W, b, 0.3, np.ones(3), nodes=8)))(W.at[0, 1].set(0.0))
     assert np.all(np.isfinite(np.asarray(grad)))
+
+
+def test_gradients_stay_finite_as_a_feature_vanishes():
+    """A dropped feature's norm decays towards 0 in training; its ReLU slope G_ij ~ ‖W_j‖² must not overflow."""
+    W = jnp.asarray([[1.0, 0.0, 1e-11], [0.0, 1.0, 0.0]], jnp.float32)
+    b = jnp.asarray([-3e-8, -4e-8, 0.3], jnp.float32)
+    grad = jax.jit(jax.grad(lambda W, b: exact.expected_loss(W, b, 0.6, np.array([1.0, 1.0, 0.1]), nodes=8),
+                            argnums=(0, 1)))(W, b)
+    assert all(np.all(np.isfinite(np.asarray(g))) for g in grad)

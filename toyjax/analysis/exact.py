@@ -27,6 +27,7 @@ import numpy as np
 from toyjax.metrics import gram
 
 NODES = 24  # Gauss–Legendre nodes per integrated dimension
+FLAT = 1e-12  # |slope| below this is treated as 0 (the ReLU's argument does not depend on that value)
 
 
 @functools.cache
@@ -45,11 +46,11 @@ def segment_error(alpha, beta, c, a):
     The ReLU is positive on one interval [l, h] of [0, 1] (empty, a prefix or a suffix), where the
     integrand is a quadratic polynomial; elsewhere it is (α + βu)².
     """
-    safe = jnp.where(a == 0, 1.0, a)
-    root = jnp.clip(-c / safe, 0.0, 1.0)
-    lo = jnp.where(a > 0, root, 0.0)
-    hi = jnp.where(a < 0, root, 1.0)
-    hi = jnp.where((a == 0) & (c <= 0), 0.0, hi)
+    flat = jnp.abs(a) < FLAT  # a slope this small is none: c/a would overflow, and so would its gradient
+    root = jnp.clip(-c / jnp.where(flat, 1.0, a), 0.0, 1.0)
+    lo = jnp.where(~flat & (a > 0), root, 0.0)
+    hi = jnp.where(~flat & (a < 0), root, 1.0)
+    hi = jnp.where(flat & (c <= 0), 0.0, hi)
     # on [l, h]: (α + βu)² − (α + βu − c − au)² = 2(α + βu)(c + au) − (c + au)² = k0 + k1 u + k2 u²
     k0 = 2 * alpha * c - c * c
     k1 = 2 * alpha * a + 2 * beta * c - 2 * a * c
