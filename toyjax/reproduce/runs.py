@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from toyjax.reproduce.registry import Run
 
-_PHASE_QUICK = ("train.steps=4000", "grid.axes.density=log:0.01:1:10", "grid.axes.extra_importance=log:0.1:10:10",
+_PHASE_QUICK = ("train.steps=4000", "grid.axes.density=log:0.01:1:11", "grid.axes.extra_importance=log:0.1:10:10",
                 "grid.axes.seed=4")
 
 RUNS: dict[str, Run] = {
