@@ -36,7 +36,7 @@ RANK = {
     "report.registry": 15,
     "report": 16,
     "publish": 17, "presets": 17,
-    "merge": 18, "multirun": 18, "plots.cli": 18, "reproduce.registry": 18, "reproduce.figures": 18,
+    "merge": 18, "multirun": 18, "plots.cli": 18, "reproduce.registry": 18, "reproduce.figures": 17,
     "reproduce.phase": 18, "reproduce.restart": 18,
     "cli": 19, "report.cli": 19, "reproduce.store": 19, "reproduce.runs": 19,
     "__main__": 20, "bench": 20, "bench.timing": 20, "bench.workloads": 20, "bench.roofline": 21,

@@ -28,6 +28,7 @@ CLAIMS = (
     claims_neurons.PRIVILEGED,
     claims_neurons.ABS_SMALL,
     claims_neurons.ABS_COMPUTATION,
+    claims_neurons.MOTIF,
 )
 
 __all__ = ["CLAIMS"]

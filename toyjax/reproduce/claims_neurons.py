@@ -17,7 +17,7 @@ from toyjax.analysis.aggregate import best_seed, ranking_loss
 from toyjax.analysis.summary import valid
 from toyjax.plots import common
 from toyjax.reproduce import figures
-from toyjax.reproduce.registry import Claim, Finding, mark, status_of
+from toyjax.reproduce.registry import NOT_REPRODUCED, REPRODUCED, Claim, Finding, mark, status_of
 
 # (lowest density, highest density, (monosemantic, shared features, polysemantic neurons), the paper's words)
 REGIMES = (
@@ -198,4 +198,54 @@ ABS_COMPUTATION = Claim(
     "Paper: n=100, m=40, I_i=0.8^i, densities 1, .3, .1, .03, .01, .003, .001; neurons judged \"by eye\" and "
     "normalised to a largest |W1| weight of 1. toyjax: one model per density, 10,000 steps; the §7 coding rule.",
     ("abs_computation",), measure_abs_computation,
+    lambda runs, found, path: figures.declared(runs["abs_computation"], path))
+
+
+ASYMMETRY = 2.0  # the motif's neuron takes one feature at ≥ 2× the other's input weight, and repays it in W2
+
+
+def asymmetric_motifs(params: dict) -> int:
+    """How many (neuron, inhibitor) pairs of one abs_mlp model show §8's asymmetric superposition motif.
+
+    On normalised weights (each neuron's largest |W1| weight 1): neuron k codes exactly two features, i with
+    the larger and j with an input weight ≤ 1/ASYMMETRY of it, and reciprocal output weights (W2[j, k] ≥
+    ASYMMETRY × W2[i, k] > 0), so feature i interferes heavily with output j; another neuron driven by the
+    same side of feature i has a negative output weight into j (the inhibition).
+    """
+    norm = neurons.normalize_abs_mlp(params)
+    W1, W2 = norm["W1"], norm["W2"]
+    codes = neurons.coded_features(W1, signed=True)
+    found = 0
+    for k in np.flatnonzero(codes.sum(-1) == 2):
+        i, j = sorted(np.flatnonzero(codes[k]), key=lambda f: -abs(W1[k, f]))
+        if abs(W1[k, j]) > abs(W1[k, i]) / ASYMMETRY or not W2[j, k] >= ASYMMETRY * W2[i, k] > 0:
+            continue
+        same_side = codes[:, i] & (np.sign(W1[:, i]) == np.sign(W1[k, i])) & (np.arange(len(W1)) != k)
+        found += int(np.any(same_side & (W2[j] < 0)))
+    return found
+
+
+def measure_motif(runs) -> Finding:
+    density, params = _best_params(runs["abs_computation"])
+    counts = [asymmetric_motifs({k: v[c] for k, v in params.items()}) for c in range(len(density))]
+    words = "instances in the best model per density: " + ", ".join(
+        f"{common.fmt(d)}: {c}" for d, c in zip(density, counts))
+    return Finding(REPRODUCED if any(counts) else NOT_REPRODUCED, words,
+                   f"at least one instance in some density's model: a neuron coding two features with input "
+                   f"weights ≥ {ASYMMETRY:g}× apart and reciprocal output weights, and an inhibiting neuron on the "
+                   "same side of the heavier feature with a negative output weight into the lighter one",
+                   {"instances": int(sum(counts))},
+                   "Stack plots of normalised W1 (as for computation in superposition); the motif's neurons take "
+                   "two features with unequal weights.")
+
+
+MOTIF = Claim(
+    "asymmetric_motif", "§8", "The asymmetric superposition motif",
+    "In the absolute-value models, some neurons implement asymmetric superposition: two features stored with "
+    "different magnitudes (e.g. W1 = [2, −1/2]) and reciprocal output weights (W2 = [1/2, 2]), so one feature "
+    "interferes heavily with the other's output, while another neuron inhibits that output when the first "
+    "feature is on.",
+    "Paper: one model of the n=100, m=40 family, \"(mostly) worked through\"; which density is not stated. "
+    "toyjax counts the motif in the best model of each density of the computation-in-superposition run.",
+    ("abs_computation",), measure_motif,
     lambda runs, found, path: figures.declared(runs["abs_computation"], path))

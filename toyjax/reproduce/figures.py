@@ -2,8 +2,8 @@
 
 The document shows one PNG per claim, kept small (PNG only, `DPI`). Where a claim reads one run, its figure is
 that run's declared figure (`toyjax.plots.FIGURES`), the one ``toyjax-plot`` draws; claims that compare runs
-or need a measurement of their own draw it with the helpers below. This module imports matplotlib,
-`toyjax.plots` and `toyjax.results`.
+or need a measurement of their own draw it with the helpers below. This module imports matplotlib, PIL (a
+matplotlib dependency) and `toyjax.plots`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from PIL import Image
 
 from toyjax.plots import common
 from toyjax.plots.registry import FIGURES
 
 DPI = 90
+COLOURS = 256  # PNGs are stored with an adaptive palette of this many colours: a third of the bytes
 
 
 def declared(results, path: Path, figure: str | None = None) -> Path:
@@ -27,14 +29,22 @@ def declared(results, path: Path, figure: str | None = None) -> Path:
         written = FIGURES[name](results, Path(tmp), name=name)
         png = next(p for p in written if p.suffix == ".png")
         shutil.move(str(png), path)
+    return shrink(path)
+
+
+def shrink(path: Path) -> Path:
+    """Re-encode the PNG `path` with an adaptive palette of `COLOURS` colours (figures have few colours)."""
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(COLOURS, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
     return path
 
 
 def save(fig, path: Path) -> Path:
-    """Write `fig` as the PNG `path` at `DPI` and close it."""
+    """Write `fig` as the PNG `path` at `DPI`, close it, and `shrink` the file."""
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
-    return path
+    return shrink(path)
 
 
 def panels(count: int, width: float = 4.2, height: float = 3.4, rows: int = 1):

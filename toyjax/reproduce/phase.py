@@ -21,6 +21,7 @@ from matplotlib.patches import Patch
 from toyjax.analysis import optimum, phase, theory
 from toyjax.plots import common
 from toyjax.plots import phase as phase_plot
+from toyjax.reproduce import figures
 
 _MAPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 BEAT = 1e-4  # "beats": an exact expected loss lower by more than this (≈ 0.1% of the losses compared)
@@ -107,9 +108,7 @@ def figure(results, path: Path, title: str) -> Path:
     handles = [Patch(color=phase_plot.COLORS[c], label=phase_plot.LABELS[c]) for c in sorted(shown)]
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3), frameon=False, fontsize=9)
     fig.suptitle(title, fontsize=10)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return figures.save(fig, path)
 
 
 def gap_figure(results, path: Path, title: str) -> Path:
@@ -126,6 +125,4 @@ def gap_figure(results, path: Path, title: str) -> Path:
     axes[0].set_ylabel(common.DENSITY_LABEL)
     fig.colorbar(image, ax=list(axes), shrink=0.9).set_label("exact expected loss difference")
     fig.suptitle(title, fontsize=10)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return figures.save(fig, path)
