@@ -15,7 +15,7 @@ from toyjax.analysis import geometry
 from toyjax.data import spec_of
 from toyjax.plots import common
 from toyjax.reproduce import figures, restart
-from toyjax.reproduce.registry import Claim, Finding, mark, status_of
+from toyjax.reproduce.registry import Claim, Finding, mark, status_of, tally
 
 LEARNED_NORM = 0.5  # ‖W_i‖ > 0.5: the feature is represented (§2's bars are ≈ 1 or ≈ 0)
 SUPERPOSED = 0.1  # Σ_{j≠i} (Ŵ_i·W_j)² > 0.1: the feature shares its dimension (§2's colour scale)
@@ -46,11 +46,9 @@ def measure_intro(runs) -> Finding:
         ok = found == INTRO_EXPECTED.get(round(float(d), 6))
         passed += ok
         lines.append(f"density {common.fmt(d)}: {', '.join(found)} {mark(ok)}")
-    return Finding(status_of(passed, len(density)), "; ".join(lines),
-                   "each density's best seed has exactly the paper's geometry, feature by feature "
-                   "(`toyjax.analysis.geometry.classify_geometry`)",
-                   {"densities_matching": passed, "densities": len(density)},
-                   "Best seed per density: arrows W_i in the 2-D hidden space, coloured by importance.")
+    rule = "each density's best seed has exactly the paper's geometry, feature by feature (`classify_geometry`)"
+    return tally(passed, len(density), "; ".join(lines), rule,
+                 "Best seed per density: arrows W_i in the 2-D hidden space, coloured by importance.")
 
 
 INTRO = Claim(

@@ -71,25 +71,26 @@ def measure_beyond(runs) -> Finding:
                    "(left) and of the numerical optimum (right); positive: the closed forms miss a better solution.")
 
 
-DIAGRAM_N2 = Claim(
-    "phase_n2m1", "§3", "Phase diagram, n=2, m=1",
-    "With one hidden dimension and an extra feature of importance r (0.1–10) beside one of importance 1, "
+def _diagram(n: int, paper: str, setup: str) -> Claim:
+    name = f"phase_n{n}m{n - 1}"
+    title = f"§3 n={n}, m={n - 1}: closed forms | numerical optimum | trained"
+    return Claim(name, "§3", f"Phase diagram, n={n}, m={n - 1}", paper, setup, (name,),
+                 lambda runs: measure_diagram(runs, name), _figure(name, title), ci=True)
+
+
+DIAGRAM_N2 = _diagram(
+    2, "With one hidden dimension and an extra feature of importance r (0.1–10) beside one of importance 1, "
     "density from 1 to 0.01: the extra feature is not learned, gets the dimension, or is stored in superposition "
     "(antipodal); the empirical and theoretical diagrams show the same phase change.",
     "Paper: \"we train ten models for each point and average over the results, discarding the model with the "
     "highest loss\"; axes r 0.1–10 and density 1–0.01 (log spacing [inferred]); 20 × 20 points × 10 seeds, "
-    "10,000 steps. The theory: the closed forms of Wattenberg's notebook.",
-    ("phase_n2m1",), lambda runs: measure_diagram(runs, "phase_n2m1"),
-    _figure("phase_n2m1", "§3 n=2, m=1: closed forms | numerical optimum | trained"), ci=True)
+    "10,000 steps. The theory: the closed forms of Wattenberg's notebook.")
 
-DIAGRAM_N3 = Claim(
-    "phase_n3m2", "§3", "Phase diagram, n=3, m=2",
-    "Three features in two dimensions, the extra (third) feature of importance r: not learned, dedicated (an "
+DIAGRAM_N3 = _diagram(
+    3, "Three features in two dimensions, the extra (third) feature of importance r: not learned, dedicated (an "
     "ordinary feature dropped, or the two ordinary features antipodal), or antipodal with an ordinary one; the "
     "trained diagram matches the closed forms.",
-    "Paper: as n=2, m=1, with four closed-form configurations (joint superposition of all three excluded).",
-    ("phase_n3m2",), lambda runs: measure_diagram(runs, "phase_n3m2"),
-    _figure("phase_n3m2", "§3 n=3, m=2: closed forms | numerical optimum | trained"), ci=True)
+    "Paper: as n=2, m=1, with four closed-form configurations (joint superposition of all three excluded).")
 
 BEYOND = Claim(
     "phase_beyond", "§3", "Trained models beat the closed forms at high density",

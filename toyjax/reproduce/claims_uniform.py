@@ -13,7 +13,7 @@ from toyjax import metrics
 from toyjax.analysis import geometry
 from toyjax.plots import common, solutions
 from toyjax.reproduce import figures
-from toyjax.reproduce.registry import Claim, Finding, mark, status_of
+from toyjax.reproduce.registry import Claim, Finding, mark, status_of, tally
 
 STICKY = 0.05  # |D* − 1/2| ≤ 0.05 on the plateau
 SPAN = 1.5  # the plateau spans a factor ≥ 1.5 in density ...
@@ -119,13 +119,11 @@ def measure_side_by_side(runs) -> Finding:
     W = common.feature_W(cells.params)
     size = int(runs["collapse"].config["data"]["set_size"])
     judged = [(d, side_by_side(w, size)) for d, w in zip(density, W) if d < SPARSE]
-    passed = sum(ok for _, ok in judged)
     words = ", ".join(f"{common.fmt(d)} {mark(ok)}" for d, ok in judged)
-    return Finding(status_of(passed, len(judged)), f"side by side at density {words}",
-                   f"at every density below {SPARSE}, the best seed has all six features learned, each set's two "
-                   "features angular neighbours with a positive dot product",
-                   {"densities_matching": passed, "densities": len(judged)},
-                   "See the collapse figure: the sparsest panels show three pairs side by side.")
+    return tally(sum(ok for _, ok in judged), len(judged), f"side by side at density {words}",
+                 f"at every density below {SPARSE}, the best seed has all six features learned, each set's two "
+                 "features angular neighbours with a positive dot product",
+                 "See the collapse figure: the sparsest panels show three pairs side by side.")
 
 
 SIDE_BY_SIDE = Claim(

@@ -80,6 +80,11 @@ def status_of(passed: int, total: int) -> str:
     return REPRODUCED if passed == total else NOT_REPRODUCED if passed == 0 else PARTLY
 
 
+def tally(passed: int, total: int, measured: str, rule: str, caption: str, details: str = "") -> Finding:
+    """The Finding of a claim judged by `passed` of `total` checks (`status_of`), its counts among the numbers."""
+    return Finding(status_of(passed, total), measured, rule, {"passed": passed, "checks": total}, caption, details)
+
+
 def mark(ok: bool) -> str:
     """'✓' or '✗' for a check in a Finding's words."""
     return "✓" if ok else "✗"
