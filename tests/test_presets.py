@@ -18,6 +18,7 @@ PAPER_PRESETS = {
     "uniform_geometry",
     "nonuniform_pentagon", "correlated", "anticorrelated", "collapse", "dynamics", "adversarial",
     "privileged_basis", "abs_small", "abs_computation",
+    "double_descent", "double_descent_small",  # Henighan et al. 2023, the follow-up on finite datasets
 }
 
 
@@ -57,7 +58,7 @@ def test_preset_matches_its_header(name):
     assert cfg.data.kind == expect["data"]
     assert list(cfg.grid.axes) == expect["axes"].split(",")
     conf = to_config(cfg)
-    assert conf.train.steps == (5000 if name == "phase_n2m1_quick" else 10_000)
+    assert conf.train.steps == int(expect.get("steps", 5000 if name == "phase_n2m1_quick" else 10_000))
     assert conf.train.batch_size == 1024
     info = run_info(cfg)
     assert info.preset == name and info.title and info.report.figure

@@ -22,7 +22,8 @@ pytest.importorskip("plotly")
 FAMILY_FIGURES = {"intro": {"cells", "seeds"}, "superposition": {"norms"}, "phase": {"phase"},
                   "uniform_geometry": {"dstar", "m-graph"}, "nonuniform": {"cells", "seeds"},
                   "correlated": {"cells", "seeds"}, "collapse": {"cells", "seeds"}, "dynamics": {"models", "m-traj"},
-                  "adversarial": {"vulnerability"}, "neurons": {"stacks", "m-stack"}}
+                  "adversarial": {"vulnerability"}, "neurons": {"stacks", "m-stack"},
+                  "double_descent": {"curve", "m-points"}}
 EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?\s*(https?:)?//|url\(\s*["']?(https?:)?//|@import""", re.I)
 VOID = {"meta", "br", "img", "input", "link", "hr", "col", "wbr"}
 

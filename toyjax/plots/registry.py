@@ -12,6 +12,7 @@
 | dynamics | `dynamics.dynamics_figure` | §5: D_i over training above the loss |
 | adversarial | `adversarial.adversarial_figure` | §6: vulnerability vs features per dimension |
 | neurons | `neurons.neurons_figure` | §7, §8: neuron stack plots |
+| double_descent | `finite.double_descent_figure` | Henighan et al. 2023: test loss, D_t, D_i against T, 2-D geometry |
 
 Each figure is a function ``(results, directory, name) -> [paths]`` writing ``<name>.png`` and
 ``<name>.svg``; it reads the run's `summary` where it needs it. Nothing is decided by a preset's name.
@@ -23,7 +24,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from toyjax.plots import adversarial, combined, dynamics, neurons, phase, solutions, superposition, uniform
+from toyjax.plots import adversarial, combined, dynamics, finite, neurons, phase, solutions, superposition, uniform
 from toyjax.results import Results, load
 
 log = logging.getLogger("toyjax")
@@ -39,6 +40,7 @@ FIGURES = {
     "dynamics": dynamics.dynamics_figure,
     "adversarial": adversarial.adversarial_figure,
     "neurons": neurons.neurons_figure,
+    "double_descent": finite.double_descent_figure,
 }
 
 
