@@ -56,8 +56,8 @@ def measure_adversarial(runs) -> Finding:
                "small beside the negative biases, and they clip it.")
     caption = ("Vulnerability for both attack sizes and features per dimension against density, n=400, m=30 "
                "(left; hollow: densities 0.003 and 0.001) and n=5, m=2 (right). The shared λ falls away from "
-               "features per dimension where most inputs are zero (hollow points, right panel): there this "
-               "figure disagrees with the paper's claim; the per-input λ does not.")
+               "features per dimension where most inputs are zero (the hollow points at left, most of the right "
+               "panel): there this figure disagrees with the paper's claim; the per-input λ does not.")
     return Finding(status_of(sum(checks), 2), words,
                    f"with the paper's attack size, on n=400, m=30 models over density 1..0.01: the largest "
                    f"vulnerability is > {RISE:g}× the dense model's, and its rank correlation with features per "
