@@ -86,3 +86,47 @@ def test_attack_directions_and_errors(key):
 
 def test_apply_registry_is_what_the_attack_uses():
     assert set(adversarial.TIED_KINDS) <= set(APPLY)
+
+
+@pytest.mark.parametrize("kind", adversarial.TIED_KINDS)
+def test_per_input_size_also_gives_the_reference_vulnerability_one(kind, key):
+    n, m, density = 5, 2, 0.3
+    params = reference_params(n, m, density)
+    out = adversarial.attack(kind, params, np.full(n, density), np.ones(n), DataSpec(n_features=n), key=key,
+                             batch=4096, size="per_input")
+    assert out["vulnerability"] == pytest.approx(1.0, rel=1e-4)
+
+
+def test_per_input_size_scales_each_input_by_its_own_norm(key):
+    n, batch = 3, 4096
+    params = {"W": np.array([[1.0, -1.0, 0.0], [0.0, 0.0, 1.0]], np.float32), "b": np.full(n, -0.1, np.float32)}
+    density = np.full(n, 0.05)
+    out = adversarial.attack("relu_output", params, density, np.ones(n), DataSpec(n_features=n), key=key,
+                             batch=batch, size="per_input")
+    x = np.asarray(sample(DataSpec(n_features=n), batch, jnp.asarray(density, jnp.float32), key=key)).T
+    W = params["W"].astype(np.float64)
+    G = W.T @ W
+    lam = 0.1 * np.linalg.norm(x, axis=1, keepdims=True)
+
+    def loss(inputs):
+        return np.mean(np.sum((x - np.maximum(inputs @ G + params["b"], 0)) ** 2, axis=1))
+
+    harmed = [loss(x + lam * G[i] / np.linalg.norm(G[i])) for i in range(n)]
+    assert out["attacked_loss"] == pytest.approx(max(harmed), rel=1e-4)
+    assert out["vulnerability"] == pytest.approx((max(harmed) - loss(x)) / np.mean(lam**2), rel=1e-3)
+
+
+def test_a_shared_size_is_clipped_where_most_inputs_are_zero(key):
+    """An antipodal pair with negative biases at low density: the shared λ (0.1 × mean ‖x‖, tiny because most
+    inputs are zero) stays under the biases and barely harms; λ per input does not (module docstring)."""
+    params = {"W": np.array([[1.0, -1.0]], np.float32), "b": np.full(2, -0.05, np.float32)}
+    args = ("relu_output", params, np.full(2, 0.02), np.ones(2), DataSpec(n_features=2))
+    shared = adversarial.attack(*args, key=key, batch=20_000)["vulnerability"]
+    per_input = adversarial.attack(*args, key=key, batch=20_000, size="per_input")["vulnerability"]
+    assert shared < 1 < per_input
+
+
+def test_unknown_attack_size(key):
+    with pytest.raises(ValueError, match="per_input"):
+        adversarial.attack("linear", reference_params(3, 2, 0.5), np.full(3, 0.5), np.ones(3), DataSpec(n_features=3),
+                           key=key, size="huge")

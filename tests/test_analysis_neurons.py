@@ -58,3 +58,23 @@ def test_stack_plot_data_for_relu_hidden_and_abs_mlp():
     np.testing.assert_allclose(np.abs(data["weights"]).max(axis=-1), 1.0)
     assert data["output_weights"].shape == (3, 2)
     np.testing.assert_allclose(data["output_weights"][:, 1], W.T[:, 1] * 6.0)
+
+
+def test_with_non_negative_inputs_only_positive_weights_code_a_feature():
+    W = np.array([[0.8, -2.0, 0.5, 0.0],    # inhibited by feature 1: codes features 0 and 2 (positive drive)
+                  [0.9, 0.05, 0.0, -0.6],   # 0.05 is noise: monosemantic without inputs of both signs
+                  [-0.5, -0.5, 0.0, 0.0]])  # only inhibition: it never fires, dead
+    np.testing.assert_array_equal(neurons.classify_neurons(W, signed=False), [POLYSEMANTIC, MONOSEMANTIC, DEAD])
+    np.testing.assert_array_equal(neurons.classify_neurons(W, signed=True), [POLYSEMANTIC, POLYSEMANTIC, POLYSEMANTIC])
+    np.testing.assert_array_equal(neurons.coded_features(W, signed=False)[0], [True, False, True, False])
+
+
+def test_configuration_counts_the_papers_regimes():
+    dedicated = np.eye(5, 10)[:3]                                   # neurons 0-2: features 0-2
+    binary = np.array([[0, 0, 0, 1.0, 0, 0.6, 0, 0, 0, 0],           # a binary code for features 3-5
+                       [0, 0, 0, 0, 1.0, 0.6, 0, 0, 0, 0]])
+    found = neurons.configuration(np.concatenate([dedicated, binary]), signed=False)
+    assert {k: int(v) for k, v in found.items()} == {"monosemantic": 3, "polysemantic": 2, "shared": 3, "coded": 6,
+                                                     "max_neurons_per_feature": 2}
+    assert neurons.describe_configuration(found) == "3 monosemantic + 3 features in 2 neurons"
+    assert neurons.describe_configuration(neurons.configuration(np.eye(5, 10))) == "5 monosemantic"

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from toyjax.analysis import SUMMARIES, summarize, theory
+from toyjax.analysis.summary import rank_correlation
 from toyjax.results import Results
 
 
@@ -128,4 +129,13 @@ def test_summary_of_an_adversarial_sweep():
     vul = out["adversarial"]["vulnerability_by_density"]
     assert abs(vul[0] - 1.0) < 1e-3 and vul[1] > 1.5
     assert out["adversarial"]["features_per_dimension_by_density"] == [1.0, 2.0]
+    per_input = out["adversarial"]["per_input"]["vulnerability_by_density"]
+    assert abs(per_input[0] - 1.0) < 1e-3 and per_input[1] > 1.5  # both readings, no bias to clip either
     assert out["geometry"]["digon"] == 0.5
+
+
+def test_rank_correlation():
+    assert rank_correlation([1, 2, 3, 4], [10, 20, 15, 40]) == pytest.approx(0.8)
+    assert rank_correlation([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    assert rank_correlation([1, 1, 2], [5, 6, 7]) == pytest.approx(np.corrcoef([1.5, 1.5, 3], [1, 2, 3])[0, 1])
+    assert rank_correlation([1, 1, 1], [1, 2, 3]) is None

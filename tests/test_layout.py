@@ -23,8 +23,8 @@ RANK = {
     "metrics": 5, "datasets": 5,
     "stratified": 6, "plan": 6, "analysis.aggregate": 6, "analysis.theory": 6,
     "optim": 7, "finite": 7, "expected_loss": 7, "analysis.geometry": 7, "analysis.neurons": 7, "analysis.dynamics": 7,
-    "analysis.memorization": 7, "analysis.phase": 7, "analysis.adversarial": 7,
-    "train": 8, "analysis.summary": 8,
+    "analysis.memorization": 7, "analysis.phase": 7, "analysis.adversarial": 7, "analysis.exact": 7,
+    "train": 8, "analysis.summary": 8, "analysis.optimum": 8,
     "analysis": 9, "results": 9, "checkpoint": 9, "blocks": 9,
     "programs": 10, "plots.common": 10, "report.encode": 10, "report.lib": 10,
     "runner": 11, "plots.phase": 11, "plots.solutions": 11, "plots.superposition": 11, "plots.uniform": 11,
@@ -36,11 +36,15 @@ RANK = {
     "report.registry": 15,
     "report": 16,
     "publish": 17, "presets": 17,
-    "merge": 18, "multirun": 18, "plots.cli": 18,
-    "cli": 19, "report.cli": 19,
+    "merge": 18, "multirun": 18, "plots.cli": 18, "reproduce.registry": 18, "reproduce.figures": 17,
+    "reproduce.phase": 18, "reproduce.restart": 18,
+    "cli": 19, "report.cli": 19, "reproduce.store": 19, "reproduce.runs": 19,
     "__main__": 20, "bench": 20, "bench.timing": 20, "bench.workloads": 20, "bench.sparse": 21, "bench.roofline": 21,
     "bench.baselines": 21, "bench.engine": 21, "bench.torch_baseline": 21, "bench.report": 21,
-    "bench.cli": 22,
+    "bench.cli": 22, "reproduce.claims_intro": 20, "reproduce.claims_phase": 20, "reproduce.claims_geometry": 20,
+    "reproduce.claims_uniform": 20, "reproduce.claims_attack": 20, "reproduce.claims_neurons": 20,
+    "reproduce.document": 20,
+    "reproduce": 21, "reproduce.cli": 22,
     "": 23,  # toyjax/__init__.py: the lazy public API
 }
 HYDRA_EDGE = {"presets", "multirun", "cli"}
@@ -63,7 +67,7 @@ def imports(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module in ("toyjax", "toyjax.analysis", "toyjax.plots",
-                                                                  "toyjax.bench", "toyjax.report"):
+                                                                  "toyjax.bench", "toyjax.report", "toyjax.reproduce"):
             found |= {f"{node.module}.{a.name}" for a in node.names}  # submodules, or names of the package
         elif isinstance(node, ast.ImportFrom) and node.module:
             found.add(node.module)

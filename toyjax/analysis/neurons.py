@@ -6,12 +6,20 @@ Neuron k's input weights are row k of W (relu_hidden; tied, so its output weight
 largest |W1| weight is 1, with the neuron's W2 column scaled inversely: ReLU is positively homogeneous, so
 the function is unchanged.
 
-Thresholds:
+The paper colours a neuron "monosemantic or polysemantic depending on whether [it stores] more than one
+feature" (§7). A neuron stores (codes) feature i when the feature drives it with a sizeable share of its
+largest drive, and not noise. With signed inputs (abs_mlp, §8) a weight of either sign drives the neuron;
+with non-negative inputs (§7) a negative weight only ever silences it, so only positive weights count:
 
-    MONOSEMANTIC_FRACTION = 0.9   monosemantic when the largest weight holds ≥ 90% of the neuron's squared
-                                  weight, max_i w_ki² / Σ_i w_ki² ≥ 0.9 (noise spread over many features
-                                  barely counts); polysemantic otherwise
-    DEAD_WEIGHT = 1e-2            a neuron with max_i |w_ki| < 0.01 (before normalisation) is dead
+    drive a_ki = |w_ki| (signed inputs) or max(w_ki, 0) (non-negative inputs)
+    CODE_FRACTION = 0.25   a_ki > 0.25 × max_j a_kj
+    CODE_WEIGHT = 0.1      a_ki > 0.1 (the §7 weights of coded features are ≈ 0.5–1.2)
+    DEAD_WEIGHT = 1e-2     a neuron with max_i |w_ki| < 0.01 (before normalisation) is dead
+
+A neuron coding one feature is monosemantic, two or more polysemantic, none dead. `configuration` counts
+a model's monosemantic neurons and the features its polysemantic neurons share (the paper's "three
+features in two neurons"). `monosemanticity`, the share of the squared weight held by the largest one, is
+a continuous companion.
 
 Inputs may be NumPy or JAX arrays with any leading grid dimensions; outputs are NumPy.
 """
@@ -22,7 +30,8 @@ import numpy as np
 
 from toyjax.models import feature_matrix
 
-MONOSEMANTIC_FRACTION = 0.9
+CODE_FRACTION = 0.25
+CODE_WEIGHT = 0.1
 DEAD_WEIGHT = 1e-2
 
 NEURON_CLASSES = ("dead", "monosemantic", "polysemantic")
@@ -70,20 +79,71 @@ def monosemanticity(weights) -> np.ndarray:
     return np.where(total > 0, sq.max(axis=-1) / np.where(total > 0, total, 1), 0.0)
 
 
-def classify_neurons(weights, raw_weights=None) -> np.ndarray:
-    """Class of each neuron: dead, monosemantic or polysemantic (§7, §8; thresholds in the module docstring).
+def coded_features(weights, signed: bool = True) -> np.ndarray:
+    """Which features each neuron codes: drive > CODE_FRACTION × the neuron's largest and > CODE_WEIGHT (§7).
+
+    Args:
+        weights: (..., m, n) neuron weights.
+        signed: whether inputs take both signs (drive |w|) or are non-negative (drive max(w, 0)).
+
+    Returns:
+        (..., m, n) booleans.
+    """
+    w = np.asarray(weights)
+    a = np.abs(w) if signed else np.maximum(w, 0.0)
+    return (a > CODE_FRACTION * a.max(axis=-1, keepdims=True)) & (a > CODE_WEIGHT)
+
+
+def classify_neurons(weights, raw_weights=None, signed: bool = True) -> np.ndarray:
+    """Class of each neuron: dead, monosemantic (codes one feature) or polysemantic (two or more) (§7, §8).
 
     Args:
         weights: (..., m, n) neuron weights (normalised or not).
         raw_weights: (..., m, n) unnormalised weights to judge deadness on (default: `weights`).
+        signed: whether inputs take both signs (`coded_features`).
 
     Returns:
         (..., m) codes into NEURON_CLASSES.
     """
     raw = np.asarray(weights if raw_weights is None else raw_weights)
-    dead = np.max(np.abs(raw), axis=-1) < DEAD_WEIGHT
-    mono = monosemanticity(weights) >= MONOSEMANTIC_FRACTION
-    return np.where(dead, DEAD, np.where(mono, MONOSEMANTIC, POLYSEMANTIC))
+    count = coded_features(weights, signed).sum(axis=-1)
+    dead = (np.max(np.abs(raw), axis=-1) < DEAD_WEIGHT) | (count == 0)
+    return np.where(dead, DEAD, np.where(count == 1, MONOSEMANTIC, POLYSEMANTIC))
+
+
+def configuration(weights, signed: bool = True) -> dict[str, np.ndarray]:
+    """How a model's neurons share its features (§7): counts per model, every field (...).
+
+    "monosemantic" and "polysemantic" count neurons; "shared" counts the features coded by polysemantic
+    neurons only (the paper's "three features in two neurons" is monosemantic 3, shared 3, polysemantic 2);
+    "coded" counts the features any neuron codes; "max_neurons_per_feature" is the most neurons any
+    feature is coded by (2 in the paper's "each feature a pair of neurons").
+
+    Args:
+        weights: (..., m, n) neuron weights.
+        signed: whether inputs take both signs (`coded_features`).
+    """
+    codes = coded_features(weights, signed)
+    count = codes.sum(axis=-1)
+    mono, poly = count == 1, count >= 2
+    on_mono = np.any(codes & mono[..., :, None], axis=-2)
+    on_poly = np.any(codes & poly[..., :, None], axis=-2)
+    return {
+        "monosemantic": mono.sum(axis=-1),
+        "polysemantic": poly.sum(axis=-1),
+        "shared": (on_poly & ~on_mono).sum(axis=-1),
+        "coded": np.any(codes, axis=-2).sum(axis=-1),
+        "max_neurons_per_feature": codes.sum(axis=-2).max(axis=-1),
+    }
+
+
+def describe_configuration(config: dict, index=()) -> str:
+    """'3 monosemantic + 3 features in 2 neurons' for one model of a `configuration` result."""
+    mono, poly, shared = (int(np.asarray(config[k])[index]) for k in ("monosemantic", "polysemantic", "shared"))
+    if not poly:
+        return f"{mono} monosemantic"
+    words = f"{shared} feature{'s' * (shared != 1)} in {poly} neuron{'s' * (poly != 1)}"
+    return f"{mono} monosemantic + {words}" if mono else words
 
 
 def neuron_order(weights, importance) -> np.ndarray:
@@ -106,7 +166,7 @@ def neuron_order(weights, importance) -> np.ndarray:
     return np.argsort(-key, axis=-1, kind="stable")
 
 
-def stack_plot_data(params, importance) -> dict[str, np.ndarray]:
+def stack_plot_data(params, importance, signed: bool = True) -> dict[str, np.ndarray]:
     """Everything a §7/§8 stack plot needs, neurons already in plotting order.
 
     Block (k, i) spans [bottom, bottom + height) with height = w_ki: positive weights stack upwards from 0 and
@@ -115,10 +175,11 @@ def stack_plot_data(params, importance) -> dict[str, np.ndarray]:
     Args:
         params: relu_hidden {"W", "b"} or abs_mlp {"W1", "W2", "b"} with leading grid dims.
         importance: (..., n) or (n,) feature importances.
+        signed: whether inputs take both signs (`coded_features`; False for relu_hidden on non-negative data).
 
     Returns:
         "order" (..., m) neuron indices; "weights", "height", "bottom" (..., m, n) in that order; "top_feature",
-        "monosemanticity", "neuron_class" (..., m); for abs_mlp also "output_weights" (..., n, m), the
+        "monosemanticity", "neuron_class", "features_coded" (..., m); for abs_mlp also "output_weights" (..., n, m), the
         normalised W2 with its columns in the same order.
     """
     weights = neuron_weights(params)
@@ -136,7 +197,8 @@ def stack_plot_data(params, importance) -> dict[str, np.ndarray]:
         "bottom": bottom,
         "top_feature": np.argmax(np.abs(weights), axis=-1),
         "monosemanticity": monosemanticity(weights),
-        "neuron_class": classify_neurons(weights, raw),
+        "neuron_class": classify_neurons(weights, raw, signed),
+        "features_coded": coded_features(weights, signed).sum(axis=-1),
     }
     if "W1" in params:
         out["output_weights"] = np.take_along_axis(normalize_abs_mlp(params)["W2"], order[..., None, :], axis=-1)

@@ -9,7 +9,7 @@ the run's YAML declares in ``report.summaries``, by name from `SUMMARIES`:
 - ``phase_agreement``: §3 agreement with the analytic diagram for each seed policy;
 - ``geometry``: fraction of features in each §4 geometry;
 - ``neurons``: fraction of monosemantic neurons (§7, §8);
-- ``adversarial``: §6 vulnerability and features per dimension;
+- ``adversarial``: §6 vulnerability (shared and per-input attack size) and features per dimension;
 - ``dynamics``: §5 jumps between dimensionalities during training;
 - ``memorization``: the test loss against the dataset size T, its peak, and which training points and
   features form polygons (Henighan et al. 2023, `toyjax.analysis.memorization`).
@@ -125,9 +125,11 @@ def geometry_summary(results) -> dict[str, float]:
 
 
 def neuron_summary(results) -> dict:
-    """Fraction of live neurons that are monosemantic (§7, §8), overall and per density."""
+    """Fraction of live neurons that are monosemantic (a neuron coding one feature, §7, §8), overall and per
+    density."""
     params = {k: np.asarray(v) for k, v in results.params.items()}
-    classes = neurons.classify_neurons(neurons.neuron_weights(params), feature_matrix(params))
+    signed = bool(results.config.get("data", {}).get("signed", False))
+    classes = neurons.classify_neurons(neurons.neuron_weights(params), feature_matrix(params), signed)
     live = (classes != neurons.DEAD) & valid(results)[..., None]
     mono = (classes == neurons.MONOSEMANTIC).astype(float)
     out = {"fraction_monosemantic": plain(mono[live].mean()) if live.any() else None}
@@ -137,17 +139,40 @@ def neuron_summary(results) -> dict:
     return out
 
 
-def adversarial_summary(results) -> dict:
-    """§6 vulnerability against features per dimension, overall and per density."""
-    found = adversarial.attack_results(results)
+def rank_correlation(a, b) -> float | None:
+    """Spearman's rank correlation of two 1-D samples (average ranks for ties); None when either is constant."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    ranks = [np.argsort(np.argsort(v, kind="stable"), kind="stable").astype(float) for v in (a, b)]
+    for v, r in zip((a, b), ranks):
+        for value in np.unique(v):  # ties share their mean rank
+            r[v == value] = r[v == value].mean()
+    if any(np.std(r) == 0 for r in ranks):
+        return None
+    return float(np.corrcoef(*ranks)[0, 1])
+
+
+def _vulnerability(results, size: str) -> dict:
+    """One attack size's vulnerability against features per dimension: ranges, correlations, per density."""
+    found = adversarial.attack_results(results, size)
     ok = valid(results) & np.isfinite(found["vulnerability"])
     vul, fpd = found["vulnerability"], found["features_per_dimension"]
-    out = {"vulnerability": stats(vul, ok), "features_per_dimension": stats(fpd, ok)}
+    out = {"vulnerability": stats(vul, ok)}
     if ok.sum() > 2 and np.std(vul[ok]) > 0 and np.std(fpd[ok]) > 0:
         out["correlation"] = plain(np.corrcoef(vul[ok], fpd[ok])[0, 1])
+        out["rank_correlation"] = rank_correlation(vul[ok], fpd[ok])
     if _has_density_axis(results):
         out["vulnerability_by_density"] = by_axis(vul, ok, results.dims, "density")
+    return out
+
+
+def adversarial_summary(results) -> dict:
+    """§6 vulnerability against features per dimension, for the shared λ (the paper's words) and per input."""
+    fpd = adversarial.attack_results(results)["features_per_dimension"]
+    ok = valid(results)
+    out = {**_vulnerability(results, "shared"), "features_per_dimension": stats(fpd, ok)}
+    if _has_density_axis(results):
         out["features_per_dimension_by_density"] = by_axis(fpd, ok, results.dims, "density")
+    out["per_input"] = _vulnerability(results, "per_input")
     return out
 
 

@@ -219,6 +219,11 @@ def save(fig, directory: str | Path, name: str) -> list[Path]:
     return paths
 
 
+def signed_inputs(results) -> bool:
+    """Whether the run's feature values take both signs (data.signed: the §8 absolute-value task)."""
+    return bool(results.config.get("data", {}).get("signed", False))
+
+
 def model_kind(results) -> str:
     return str(results.config.get("model", {}).get("kind", ""))
 

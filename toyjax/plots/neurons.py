@@ -3,8 +3,10 @@
 One panel per density (best seed). Each column is a neuron; each block is one feature's weight into it, height
 |w|, colour = feature, positive weights stacked above the axis and negative ones below. abs_mlp neurons are
 normalised so that their largest |W1| weight is 1 (W2 scaled inversely; the function is unchanged) and sorted
-by the importance of their largest feature. Each neuron is marked M (monosemantic: its largest weight holds
-≥ 90% of its squared weight), P (polysemantic) or · (dead).
+by the importance of their largest feature. Each neuron is marked M (monosemantic: it codes one feature), the
+number of features it codes (polysemantic) or · (dead), and each panel names the model's configuration ("3
+monosemantic + 3 features in 2 neurons"); a neuron codes a feature as `toyjax.analysis.neurons` says (with
+non-negative inputs only positive weights drive a neuron).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ def draw_stack(ax, data: dict, colors) -> None:
     low = min(float(np.min(np.where(height < 0, bottom + height, 0), initial=0)), -0.5)
     for k, code in enumerate(data["neuron_class"]):
         mark, color = MARKS[int(code)]
+        mark = str(int(data["features_coded"][k])) if int(code) == neurons.POLYSEMANTIC else mark
         ax.text(k, top * 1.04, mark, ha="center", va="bottom", fontsize=8 if m <= 12 else 5, color=color,
                 fontweight="bold")
     ax.set_ylim(low * 1.05, top * 1.18)
@@ -53,7 +56,8 @@ def neurons_figure(results, directory: Path, name: str = "neurons") -> list[Path
     if not ({"W1", "W"} & set(cells.params)):
         return []
     picked = common.spread(cells.indices(), PANELS)
-    data = neurons.stack_plot_data(cells.params, cells.importance)
+    data = neurons.stack_plot_data(cells.params, cells.importance, common.signed_inputs(results))
+    config = neurons.configuration(data["weights"], common.signed_inputs(results))
     n = cells.importance.shape[-1]
     colors = common.feature_colors(n)
     m = data["height"].shape[-2]
@@ -69,10 +73,7 @@ def neurons_figure(results, directory: Path, name: str = "neurons") -> list[Path
             continue
         one = {k: v[index] for k, v in data.items()}
         draw_stack(ax, one, colors)
-        classes = np.asarray(one["neuron_class"])
-        live = classes != neurons.DEAD
-        mono = int(np.sum(classes == neurons.MONOSEMANTIC))
-        ax.set_title(f"{cells.label(index)}: {mono}/{int(live.sum())} live neurons monosemantic", fontsize=8)
+        ax.set_title(f"{cells.label(index)}: {neurons.describe_configuration(config, index)}", fontsize=8)
     for ax in axes[:, 0]:
         ax.set_ylabel("weight into neuron\n(normalised W1)" if "W1" in cells.params else "weight w_ki (W row k)",
                       fontsize=8)
@@ -80,7 +81,7 @@ def neurons_figure(results, directory: Path, name: str = "neurons") -> list[Path
         ax.set_xlabel("neuron (sorted by its largest feature's importance)", fontsize=7)
     _feature_legend(fig, axes, n, colors)
     what = ("neuron stack plots: block height |w|, colour = feature, negative weights below the axis; "
-            "M monosemantic, P polysemantic")
+            "M monosemantic, a number: the features a polysemantic neuron codes")
     common.suptitle(fig, results, f"{what}\n({common.seeds_note(cells) or 'one model per density'}"
                               f"{common.left_out(cells, picked)})")
     return common.save(fig, directory, name)

@@ -3,7 +3,8 @@
 One stack plot per density (its best seed; `toyjax.analysis.neurons.stack_plot_data`): a column per neuron,
 one block per feature of height w_ki (positive above the axis, negative below), colour = feature; hovering
 a block names its feature and weight. abs_mlp neurons are normalised (largest |W1| weight 1) and sorted, as
-in the PNG. Each neuron is marked M (monosemantic), P (polysemantic) or · (dead). Clicking a block shows
+in the PNG. Each neuron is marked M (monosemantic), P (polysemantic) or · (dead), and each plot is titled
+with the model's configuration ("3 monosemantic + 3 features in 2 neurons"). Clicking a block shows
 that density's model, whose panel here holds its own stack plot. This module imports numpy,
 `toyjax.analysis.neurons`, `toyjax.plots.common`, `toyjax.plots.neurons` and the report's `lib`, `model`
 and `parts`.
@@ -49,11 +50,8 @@ def _stacks(results, cells, data) -> tuple[dict, int]:
     cols = min(len(picked), 4) or 1
     rows = int(np.ceil(len(picked) / cols)) or 1
     best = best_flat(results)
-    titles = []
-    for index in picked:
-        classes = np.asarray(data["neuron_class"][index])
-        live = int(np.sum(classes != neurons.DEAD))
-        titles.append(f"{cells.label(index)}: {int(np.sum(classes == neurons.MONOSEMANTIC))}/{live} monosemantic")
+    config = neurons.configuration(data["weights"], common.signed_inputs(results))
+    titles = [f"{cells.label(index)}: {neurons.describe_configuration(config, index)}" for index in picked]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles or None, vertical_spacing=0.12 / rows + 0.05,
                         horizontal_spacing=0.05)
     for k, index in enumerate(picked):
@@ -70,7 +68,7 @@ def stack_panel(results, panel: ModelPanel) -> None:
     """The selected model's own stack plot, added to the model panel."""
     go = lib.graph_objects()
     params = {k: flat(results, v) for k, v in results.params.items()}
-    data = neurons.stack_plot_data(params, flat(results, results.importance))
+    data = neurons.stack_plot_data(params, flat(results, results.importance), common.signed_inputs(results))
     weights = np.asarray(data["weights"])
     panel.fields["stack"] = np.swapaxes(weights, -1, -2)
     panel.fields["marks"] = [[MARKS[int(c)][0] for c in row] for row in np.asarray(data["neuron_class"])]
@@ -93,7 +91,7 @@ def sections(results, panel: ModelPanel) -> tuple[list[parts.Section], int]:
     if not ({"W1", "W"} & set(cells.params)):
         return [], -1
     stack_panel(results, panel)
-    data = neurons.stack_plot_data(cells.params, cells.importance)
+    data = neurons.stack_plot_data(cells.params, cells.importance, common.signed_inputs(results))
     figure, rows = _stacks(results, cells, data)
     kind = "normalised W1 (largest weight of each neuron 1)" if "W1" in cells.params else "W (row k: neuron k)"
     body = parts.slot("stacks", 270 * rows + 60) + parts.note(

@@ -79,8 +79,9 @@ def adversarial(results, panel: ModelPanel):
     fig.update_yaxes(title="vulnerability (L′−L)/(L′₀−L₀)", col=1)
     fig.update_layout(parts.layout(showlegend=False))
     body = parts.slot("vulnerability", 400) + parts.note(
-        "Vulnerability to the analytic L2 attack (λ = 0.1 × mean ‖x‖) relative to the no-superposition reference "
-        "(1, dotted). Click a point to show its model below.")
+        "Vulnerability to the analytic L2 attack (λ = 0.1 × mean ‖x‖, shared by every input) relative to the "
+        "no-superposition reference (1, dotted); the summary also gives λ = 0.1 × ‖x‖ per input. Click a point "
+        "to show its model below.")
     section = parts.Section("adversarial vulnerability", body, {"vulnerability": parts.figure_json(fig)},
                             ["vulnerability"])
     return [section], -1
