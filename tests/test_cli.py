@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import toyjax
-from toyjax import presets
+from toyjax import presets, report
 
 TINY = ["train.steps=20", "train.batch_size=32", "record.snapshots=2", "record.eval_samples=16", "progress=false"]
 
@@ -25,7 +25,8 @@ def test_default_run_writes_results_and_phase_figure(tmp_path):
     run_dir = tmp_path / "run"
     out = toyjax_cmd(*TINY, "grid.axes.seed=2", f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    for name in ("results.npz", "results.json", "phase.png", "phase.svg", ".hydra/config.yaml", "toyjax.log"):
+    page = ("report.html",) if report.available() else ()  # plotly is in the test extra; the page needs it
+    for name in ("results.npz", "results.json", "phase.png", "phase.svg", *page, ".hydra/config.yaml", "toyjax.log"):
         assert (run_dir / name).exists(), name
     results = toyjax.load(run_dir)
     assert results.dims == ("density", "extra_importance", "seed")
@@ -54,6 +55,8 @@ def test_multirun_of_every_preset(tmp_path):
     table = (sweep_dir / "summary.md").read_text()
     assert "| status | models | final loss | diverged |" in table and "| agreement with theory |" in table
     assert all(j["wall_s"] > 0 and j["headline"]["models"] >= 1 for j in summary["jobs"])
+    if report.available():
+        assert (sweep_dir / "index.html").read_text().count('">report</a>') == len(names)
     for job, name in zip(summary["jobs"], names):
         assert job["status"] == "ok"
         assert f"sweep={name}" in job["overrides"]
@@ -156,3 +159,13 @@ def test_help_lists_presets_and_axis_syntax(tmp_path):
     for name in presets.preset_names():
         assert name in out.stdout
     assert "grid.axes.density=log:0.01:1:40" in out.stdout
+    assert "report.html=false" in out.stdout and "toyjax-report" in out.stdout
+
+
+def test_report_html_false_writes_no_page_and_a_bad_value_is_refused(tmp_path):
+    run_dir = tmp_path / "run"
+    out = toyjax_cmd(*TINY, "grid.axes.seed=1", "report.html=false", f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (run_dir / "phase.png").is_file() and not (run_dir / "report.html").exists()
+    out = toyjax_cmd("report.html=maybe", f"hydra.run.dir={tmp_path / 'bad'}", cwd=tmp_path)
+    assert out.returncode == 2 and "report.html" in out.stderr

@@ -26,19 +26,22 @@ RANK = {
     "analysis.phase": 7, "analysis.adversarial": 7,
     "train": 8, "analysis.summary": 8,
     "analysis": 9, "results": 9, "checkpoint": 9, "blocks": 9,
-    "programs": 10, "plots.common": 10,
+    "programs": 10, "plots.common": 10, "report.encode": 10, "report.lib": 10,
     "runner": 11, "plots.phase": 11, "plots.solutions": 11, "plots.superposition": 11, "plots.uniform": 11,
-    "plots.neurons": 11, "plots.dynamics": 11, "plots.adversarial": 11,
-    "grid": 12, "plots.combined": 12,
-    "plots.registry": 13,
-    "plots": 14,
-    "publish": 15, "presets": 15,
-    "merge": 16, "multirun": 16, "plots.cli": 16,
-    "cli": 17,
-    "__main__": 18, "bench": 18, "bench.timing": 18, "bench.workloads": 18, "bench.roofline": 19,
-    "bench.baselines": 19, "bench.engine": 19, "bench.torch_baseline": 19, "bench.report": 19,
-    "bench.cli": 20,
-    "": 21,  # toyjax/__init__.py: the lazy public API
+    "plots.neurons": 11, "plots.dynamics": 11, "plots.adversarial": 11, "report.parts": 11,
+    "grid": 12, "plots.combined": 12, "report.model": 12, "report.grid": 12, "report.index": 12,
+    "plots.registry": 13, "report.page": 13, "report.phase": 13, "report.uniform": 13, "report.neurons": 13,
+    "report.solutions": 13, "report.superposition": 13,
+    "plots": 14, "report.dynamics": 14,
+    "report.registry": 15,
+    "report": 16,
+    "publish": 17, "presets": 17,
+    "merge": 18, "multirun": 18, "plots.cli": 18,
+    "cli": 19, "report.cli": 19,
+    "__main__": 20, "bench": 20, "bench.timing": 20, "bench.workloads": 20, "bench.roofline": 21,
+    "bench.baselines": 21, "bench.engine": 21, "bench.torch_baseline": 21, "bench.report": 21,
+    "bench.cli": 22,
+    "": 23,  # toyjax/__init__.py: the lazy public API
 }
 HYDRA_EDGE = {"presets", "multirun", "cli"}
 
@@ -60,7 +63,7 @@ def imports(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module in ("toyjax", "toyjax.analysis", "toyjax.plots",
-                                                                  "toyjax.bench"):
+                                                                  "toyjax.bench", "toyjax.report"):
             found |= {f"{node.module}.{a.name}" for a in node.names}  # submodules, or names of the package
         elif isinstance(node, ast.ImportFrom) and node.module:
             found.add(node.module)

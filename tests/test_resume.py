@@ -116,3 +116,12 @@ def test_killed_cli_run_resumes_bit_identically(tmp_path):
     assert 0 < a.timing["resumed_model_steps"] < a.timing["resumed_model_steps"] + a.timing["model_steps"] == 4 * 3000
     np.testing.assert_array_equal(a.diverged, b.diverged)
     assert not (tmp_path / "killed" / "checkpoint").exists()
+
+
+def test_zero_snapshots_records_no_history_and_zero_checkpoint_every_never_checkpoints(tmp_path, tiny, monkeypatch):
+    saved = []
+    monkeypatch.setattr(checkpoint.Checkpoint, "save_state", lambda self, *a: saved.append(a))
+    r = toyjax.run(tiny({"density": [1.0, 0.3]}, record={"snapshots": 0, "checkpoint_every": 0}),
+                   checkpoint_dir=tmp_path)
+    assert r.history["step"].size == 0 and r.history["loss"].shape == (2, 0)
+    assert saved == [] and not (tmp_path / "checkpoint").exists()

@@ -161,3 +161,14 @@ def test_submitit_local_shards_merge_to_the_single_run(tmp_path):
 def test_more_shards_than_blocks_is_refused(tiny):
     with pytest.raises(ConfigError, match="^grid.num_shards: must be at most the grid's 6 blocks"):
         toyjax.run(tiny(grid={"axes": AXES, "block_size": 2, "shard": 6, "num_shards": 7}))
+
+
+def test_a_shard_logs_and_counts_its_own_models(tiny, caplog):
+    import logging
+
+    cfg = tiny(AXES, grid={"axes": AXES, "block_size": 2, "shard": 1, "num_shards": 3})
+    with caplog.at_level(logging.INFO, logger="toyjax"):
+        r = toyjax.run(cfg)
+    assert r.loss.size == 4 and r.timing["model_steps"] == 4 * 60
+    assert "trained 4 models x 60 steps" in caplog.text
+    assert "12 models in 6 blocks of 2 (this shard: 2 blocks)" in caplog.text

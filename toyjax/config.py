@@ -119,10 +119,12 @@ class SweepInfo:
 @dataclass
 class ReportConfig:
     """What a run declares it reports: a figure from `toyjax.plots.FIGURES`, summaries from
-    `toyjax.analysis.SUMMARIES` (the run's basic numbers are always there). None draws no figure."""
+    `toyjax.analysis.SUMMARIES` (the run's basic numbers are always there), and whether it writes the
+    interactive page ``report.html`` (`toyjax.report`). None draws no figure."""
 
     figure: str | None = None
     summaries: list[str] = field(default_factory=list)
+    html: bool = True
 
 
 @dataclass

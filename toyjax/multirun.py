@@ -2,9 +2,11 @@
 
 Each job writes ``job.json`` into its own run directory (jobs may run in other processes or on other
 nodes, under submitit): its overrides, status, result path, wall time and headline numbers. When the
-multirun ends, the sweep directory's ``summary.json`` and ``summary.md`` collect them, and the combined
-figure is drawn (`toyjax.plots.render_multirun`). Device memory is freed between jobs. This module imports
-Hydra (its callback API and sweeper), jax, `toyjax.plots` and `toyjax.programs`.
+multirun ends, the sweep directory's ``summary.json`` and ``summary.md`` collect them, ``index.html`` links
+every job's ``report.html`` beside the same table (`toyjax.report.write_index`, when the jobs wrote pages),
+and the combined figure is drawn (`toyjax.plots.render_multirun`). Device memory is freed between jobs.
+This module imports Hydra (its callback API and sweeper), jax, `toyjax.plots`, `toyjax.programs` and
+`toyjax.report`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from omegaconf import DictConfig
 
 from toyjax import programs
 from toyjax.plots import render_multirun
+from toyjax.report import REPORT, write_index
+from toyjax.report.index import summary_table
 
 log = logging.getLogger("toyjax")
 FAILED_JOBS: list[str] = []
@@ -103,31 +107,24 @@ class MultirunSummary(Callback):
         (sweep_dir / "summary.json").write_text(json.dumps(summary, indent=2))
         (sweep_dir / "summary.md").write_text(summary_markdown(summary))
         print(f"toyjax: {len(jobs)} jobs, {summary['n_failed']} failed; summary in {sweep_dir / 'summary.md'}")
+        if any((Path(j["result"]) / REPORT).is_file() for j in jobs):
+            print(f"  {write_index(sweep_dir, summary)}")
         for path in render_multirun(sweep_dir, [Path(j["result"]) for j in jobs if j["status"] == "ok"]):
             print(f"  {path}")
 
 
 def summary_markdown(summary: dict[str, Any]) -> str:
     """The sweep's table: one row per job with its overrides, status, headline numbers and wall time."""
-    columns = list(dict.fromkeys(k for j in summary["jobs"] for k in j.get("headline", {})))
+    columns, rows = summary_table(summary)
     lines = [
         f"# toyjax multirun: {summary['sweep_dir']}",
         "",
         f"{summary['n_jobs']} jobs, {summary['n_failed']} failed.",
         "",
-        "| job | overrides | status | " + " | ".join(columns) + (" | " if columns else "") + "wall | result |",
-        "|---" * (5 + len(columns)) + "|",
+        "| " + " | ".join(columns) + " |",
+        "|---" * len(columns) + "|",
     ]
-    for j in summary["jobs"]:
-        status = j["status"] if j["status"] == "ok" else f"failed: {j.get('error', '')}"
-        cells = [_cell(j.get("headline", {}).get(c)) for c in columns]
-        wall = f"{j['wall_s']:.1f} s" if j.get("wall_s") is not None else ""
-        row = [str(j["num"]), f"`{' '.join(j['overrides']) or '(none)'}`", status, *cells, wall, j["result"]]
+    for row in rows:
+        row[1] = f"`{row[1]}`"
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return "" if value is None else str(value)

@@ -101,7 +101,7 @@ def declared_report(preset: str | None) -> ReportConfig | None:
     if not preset or not path.is_file():
         return None
     report = OmegaConf.to_container(OmegaConf.load(path)).get("report") or {}
-    return ReportConfig(report.get("figure"), list(report.get("summaries", [])))
+    return ReportConfig(report.get("figure"), list(report.get("summaries", [])), bool(report.get("html", True)))
 
 
 def normalize_overrides(overrides: Sequence[str]) -> list[str]:

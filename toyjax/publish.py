@@ -2,8 +2,10 @@
 
 Shared by the ``toyjax`` command and ``toyjax-merge``. `check_report` validates what a run declares (its
 figure and summaries exist and fit the run) before anything is compiled; `publish` computes the summary
-into `Results.summary`, saves the run and renders its figure. This module imports `toyjax.analysis`,
-`toyjax.plots`, `toyjax.config`, `toyjax.errors` and `toyjax.results`; never Hydra.
+into `Results.summary`, saves the run, renders its figure and writes its interactive page ``report.html``
+(`toyjax.report`; off with ``report.html=false``, skipped with one line when plotly is not installed).
+This module imports `toyjax.analysis`, `toyjax.plots`, `toyjax.report`, `toyjax.config`, `toyjax.errors`
+and `toyjax.results`; never Hydra.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from toyjax import checks, plots
-from toyjax.analysis.summary import SUMMARIES, summarize
+from toyjax import checks, plots, report
+from toyjax.analysis.summary import SUMMARIES, flat_items, format_value, summarize
 from toyjax.config import Config, ReportConfig
 from toyjax.errors import ConfigError
 from toyjax.results import Results
@@ -22,19 +24,20 @@ from toyjax.results import Results
 log = logging.getLogger("toyjax")
 
 
-def check_report(report: ReportConfig | None, cfg: Config) -> None:
+def check_report(declared: ReportConfig | None, cfg: Config) -> None:
     """Refuse a declared figure or summary that does not exist, or does not fit the run's model and axes.
 
     Raises:
         ConfigError: ``report.figure: ...`` or ``report.summaries: ...``, one line.
     """
-    if report is None:
+    if declared is None:
         return
-    if report.figure is not None:
-        checks.choice("report.figure", report.figure, tuple(plots.FIGURES))
-    checks.strings("report.summaries", report.summaries, tuple(SUMMARIES))
+    if declared.figure is not None:
+        checks.choice("report.figure", declared.figure, tuple(plots.FIGURES))
+    checks.strings("report.summaries", declared.summaries, tuple(SUMMARIES))
+    checks.boolean("report.html", declared.html)
     config, dims = dataclasses.asdict(cfg), tuple(cfg.grid.axes)
-    for name in report.summaries:
+    for name in declared.summaries:
         why = SUMMARIES[name].unfit(config, dims)
         if why:
             raise ConfigError(f"report.summaries: {name} {why}")
@@ -51,31 +54,36 @@ def summarize_run(results: Results) -> dict[str, Any]:
 
 
 def publish(results: Results, out_dir: Path) -> list[Path]:
-    """Summarise a whole grid into `results.summary`, save it into `out_dir`, render its figure, print both."""
+    """Summarise a whole grid into `results.summary`, save it into `out_dir`, render its figure and its page,
+    print them; returns the figure files."""
     results.summary = summarize_run(results)
     results.save(out_dir)
     figures = plots.render(results, out_dir)
+    page = write_page(results, out_dir)
     print(format_summary(results.summary))
-    print(f"toyjax: results in {out_dir}" + "".join(f"\n  {p}" for p in figures))
+    print(f"toyjax: results in {out_dir}" + "".join(f"\n  {p}" for p in [*figures, *([page] if page else [])]))
     log.info("results written to %s; figures: %s", out_dir, ", ".join(p.name for p in figures) or "none")
     return figures
 
 
+def write_page(results: Results, out_dir: Path) -> Path | None:
+    """The run's ``report.html``, unless its report says ``html: false``; a missing plotly or a failing page
+    costs one printed line, never the run."""
+    declared = results.run_info.report
+    if declared is not None and not declared.html:
+        return None
+    if not report.available():
+        print(f"toyjax: report.html skipped: plotly is not installed ({report.INSTALL_HINT})")
+        log.info("report.html skipped: plotly is not installed")
+        return None
+    try:
+        return report.write_report(results, out_dir)
+    except Exception as e:  # the grid is saved already; the page must not lose it
+        log.exception("report.html failed")
+        print(f"toyjax: report.html failed: {type(e).__name__}: {e}")
+        return None
+
+
 def format_summary(summary: dict[str, Any], prefix: str = "") -> str:
     """The summary as ``dotted.key: value`` lines, numbers to 4 significant digits."""
-    lines = []
-    for key, value in summary.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            lines.append(format_summary(value, f"{name}."))
-        else:
-            lines.append(f"  {name}: {_fmt(value)}")
-    return "\n".join(line for line in lines if line)
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_fmt(v) for v in value) + "]"
-    return str(value)
+    return "\n".join(f"  {key}: {format_value(value)}" for key, value in flat_items(summary, prefix))

@@ -196,7 +196,8 @@ def _unflatten(header: dict, arrays: dict) -> Results:
 def _run_info(raw: dict) -> RunInfo:
     report = raw.get("report")
     return RunInfo(preset=raw.get("preset"), title=raw.get("title", ""), command=list(raw.get("command", [])),
-                   report=None if report is None else ReportConfig(report.get("figure"), list(report["summaries"])))
+                   report=None if report is None else ReportConfig(report.get("figure"), list(report["summaries"]),
+                                                                   bool(report.get("html", True))))
 
 
 def scatter(tree: Any, index: np.ndarray, n: int, shape: tuple[int, ...]) -> Any:

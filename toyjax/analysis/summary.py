@@ -213,6 +213,24 @@ def summarize(results, names: list[str] | tuple[str, ...] = ()) -> dict:
     return _jsonable(out)
 
 
+def flat_items(summary: dict, prefix: str = "") -> list[tuple[str, Any]]:
+    """The summary's leaves as (``dotted.key``, value), in order."""
+    out: list[tuple[str, Any]] = []
+    for key, value in summary.items():
+        name = f"{prefix}{key}"
+        out += flat_items(value, f"{name}.") if isinstance(value, dict) else [(name, value)]
+    return out
+
+
+def format_value(value: Any) -> str:
+    """A summary value for people: floats to 4 significant digits, lists element by element."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return str(value)
+
+
 HEADLINES = {  # summary name -> (key path of its headline number, label)
     "phase_agreement": (("phase_agreement", "best", "all"), "agreement with theory"),
     "neurons": (("neurons", "fraction_monosemantic"), "monosemantic neurons"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from toyjax import plots, presets
@@ -54,12 +55,16 @@ def plot_path(path: Path, out: Path | None = None) -> list[Path]:
 def main(argv: list[str] | None = None) -> None:
     """Console script ``toyjax-plot``."""
     args = _parser().parse_args(argv)
+    run_command("toyjax-plot", lambda: (w for path in args.paths for w in plot_path(path, args.out)))
+
+
+def run_command(prog: str, written: Callable[[], Iterable[Path]]) -> None:
+    """Print every path `written()` yields; a `ResultsError` ends `prog` with one line and exit status 2."""
     try:
-        for path in args.paths:
-            for written in plot_path(path, args.out):
-                print(written)
+        for path in written():
+            print(path)
     except ResultsError as e:
-        print(f"toyjax-plot: error: {e}", file=sys.stderr)
+        print(f"{prog}: error: {e}", file=sys.stderr)
         sys.exit(2)
 
 

@@ -40,7 +40,7 @@ _CMAP = ListedColormap([COLORS[c] for c in range(len(theory.PHASES))])
 _NORM = BoundaryNorm(np.arange(len(theory.PHASES) + 1) - 0.5, _CMAP.N)
 
 
-def _edges(values: np.ndarray) -> np.ndarray:
+def cell_edges(values: np.ndarray) -> np.ndarray:
     """Cell edges of log-spaced centres (geometric midpoints, extrapolated at both ends)."""
     v = np.log(np.asarray(values, dtype=np.float64))
     if v.size == 1:
@@ -49,7 +49,7 @@ def _edges(values: np.ndarray) -> np.ndarray:
     return np.exp(np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]]))
 
 
-def _on_diagram(values: np.ndarray, dims: tuple[str, ...]) -> np.ndarray:
+def on_diagram(values: np.ndarray, dims: tuple[str, ...]) -> np.ndarray:
     """A map over the grid without its seed axis as (density, extra importance); other axes at their first value."""
     for axis in [d for d in dims if d not in ("density", "extra_importance")]:
         values = np.take(values, 0, axis=dims.index(axis))
@@ -64,7 +64,7 @@ def empirical_map(results) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     loss = common.finite_loss(results)
     codes, rest = phase.aggregate_phase(np.asarray(results.params["W"]), loss, tuple(results.dims), "best")
-    codes = _on_diagram(codes, rest)
+    codes = on_diagram(codes, rest)
     ordinary = float(np.asarray(results.importance).reshape(-1, results.importance.shape[-1])[0, 0])
     density = np.asarray(results.coords["density"], dtype=np.float64)
     ratio = np.asarray(results.coords["extra_importance"], dtype=np.float64) / ordinary
@@ -78,12 +78,13 @@ def phase_figure(results, directory: Path, name: str = "phase") -> list[Path]:
     n = int(results.config["model"]["n_features"])
     m = int(results.config["model"]["n_hidden"])
     density, ratio, codes = empirical_map(results)
-    s_fine = np.geomspace(_edges(density)[0], _edges(density)[-1], 300)
-    r_fine = np.geomspace(_edges(ratio)[0], _edges(ratio)[-1], 300)
-    analytic = np.asarray(theory.analytic_phase(n, s_fine[:, None], r_fine[None, :])[0])
+    s_fine = np.geomspace(cell_edges(density)[0], cell_edges(density)[-1], 300)
+    r_fine = np.geomspace(cell_edges(ratio)[0], cell_edges(ratio)[-1], 300)
+    # The top cell's edge lies above density 1, where no model exists: the analytic map holds density 1 there.
+    analytic = np.asarray(theory.analytic_phase(n, np.minimum(s_fine, 1.0)[:, None], r_fine[None, :])[0])
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), sharex=True, sharey=True, constrained_layout=True)
-    left.pcolormesh(_edges(ratio), _edges(density), codes, cmap=_CMAP, norm=_NORM, rasterized=True)
+    left.pcolormesh(cell_edges(ratio), cell_edges(density), codes, cmap=_CMAP, norm=_NORM, rasterized=True)
     marked = _mark_untrained(left, results, ratio, density)
     left.contour(r_fine, s_fine, analytic, levels=np.arange(len(theory.PHASES)) + 0.5, colors="k", linewidths=1.2)
     right.pcolormesh(r_fine, s_fine, analytic, cmap=_CMAP, norm=_NORM, shading="nearest", rasterized=True)
@@ -112,10 +113,10 @@ def _mark_untrained(ax, results, ratio: np.ndarray, density: np.ndarray) -> list
     """Hatch the cells whose every seed diverged or is missing (white), or some of whose seeds are missing
     (over their colour, which is then that of the best seed present); returns the statuses drawn."""
     cells = common.best_cells(results)
-    status = _on_diagram(cells.status, cells.dims)
-    partial = (status == common.TRAINED) & (_on_diagram(cells.n_missing, cells.dims) > 0)
+    status = on_diagram(cells.status, cells.dims)
+    partial = (status == common.TRAINED) & (on_diagram(cells.n_missing, cells.dims) > 0)
     status = np.where(partial, common.MISSING, status)
-    x, y = _edges(ratio), _edges(density)
+    x, y = cell_edges(ratio), cell_edges(density)
     for (i, j), code in np.ndenumerate(status):
         if code != common.TRAINED:
             ax.add_patch(Rectangle((x[j], y[i]), x[j + 1] - x[j], y[i + 1] - y[i], edgecolor="C3", lw=0.5,

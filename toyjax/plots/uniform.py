@@ -32,7 +32,7 @@ GRAPH_PANELS = 4
 RING_EDGES_MAX = 12  # components larger than this are drawn as a ring without edges, which would be a solid disk
 
 
-def _density_cells(cells: common.Cells):
+def density_cells(cells: common.Cells):
     """(density (C,), W (C, m, n), status (C,)) of every cell, sorted by density."""
     W = common.feature_W(cells.params)
     W = W.reshape((-1,) + W.shape[-2:])
@@ -65,8 +65,14 @@ def draw_fractions(ax) -> None:
         ax.text(1.005, value, text, transform=ax.get_yaxis_transform(), fontsize=8, va="center", color="0.3")
 
 
-def draw_graph(ax, W: np.ndarray) -> None:
-    """Feature graph of one model: components as rings in a grid, ordered by polytope, coloured by it."""
+def graph_layout(W: np.ndarray) -> dict:
+    """Where the feature graph of one model draws its nodes and edges: each connected component (tegum factor)
+    a ring in a grid, ordered by polytope; edges only within rings of at most RING_EDGES_MAX features.
+
+    Returns:
+        "pos" (n, 2) node positions, "learned" (n,) bool, "geometry" (n,) codes into `geometry.GEOMETRIES`,
+        "edges" [(i, j, W_i·W_j)] to draw.
+    """
     geo = geometry.classify_geometry(W)
     G = metrics.gram(W)
     adjacency = geometry.feature_adjacency(W)
@@ -83,10 +89,18 @@ def draw_graph(ax, W: np.ndarray) -> None:
         pos[members] = centre + radius * np.stack([np.cos(angle), np.sin(angle)], -1)
     small = np.isin(geo.component, [c for c in comps if geo.size[c] <= RING_EDGES_MAX])
     i, j = np.nonzero(np.triu(adjacency) & small[:, None] & small[None, :])
-    for a, b in zip(i, j):
-        ax.plot(pos[[a, b], 0], pos[[a, b], 1], color="0.3", lw=0.3 + 1.2 * min(abs(G[a, b]), 1), zorder=1)
-    colors = [GEOMETRY_COLORS[geometry.GEOMETRIES[c]] for c in geo.geometry[learned]]
-    ax.scatter(pos[learned, 0], pos[learned, 1], s=max(4, 200 / side), c=colors, zorder=2, lw=0)
+    return {"pos": pos, "learned": learned, "geometry": geo.geometry, "side": side,
+            "edges": [(int(a), int(b), float(G[a, b])) for a, b in zip(i, j)]}
+
+
+def draw_graph(ax, W: np.ndarray) -> None:
+    """Feature graph of one model: components as rings in a grid, ordered by polytope, coloured by it."""
+    graph = graph_layout(W)
+    pos, learned = graph["pos"], graph["learned"]
+    for a, b, weight in graph["edges"]:
+        ax.plot(pos[[a, b], 0], pos[[a, b], 1], color="0.3", lw=0.3 + 1.2 * min(abs(weight), 1), zorder=1)
+    colors = [GEOMETRY_COLORS[geometry.GEOMETRIES[c]] for c in graph["geometry"][learned]]
+    ax.scatter(pos[learned, 0], pos[learned, 1], s=max(4, 200 / graph["side"]), c=colors, zorder=2, lw=0)
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -102,12 +116,12 @@ def geometry_counts(W: np.ndarray) -> str:
 def uniform_figure(results, directory: Path, name: str = "uniform_geometry") -> list[Path]:
     """§4 uniform superposition: D* vs 1/(1−S) with D_i scatter, and feature graphs at chosen densities."""
     cells = common.best_cells(results)
-    density, W, status = _density_cells(cells)
+    density, W, status = density_cells(cells)
     fig = plt.figure(figsize=(14, 9.5), constrained_layout=True)
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.15, 1])
-    chosen = _chosen(density, W)
-    _dstar_panel(top.subplots(), density, W, status, chosen)
-    _graph_panels(bottom, density, W, chosen)
+    picked = chosen(density, W)
+    _dstar_panel(top.subplots(), density, W, status, picked)
+    _graph_panels(bottom, density, W, picked)
     common.suptitle(fig, results, f"dimensions per feature against inverse density "
                               f"({common.seeds_note(cells) or 'one model per density'})")
     return common.save(fig, directory, name)
@@ -143,7 +157,7 @@ def _graph_panels(bottom, density: np.ndarray, W: np.ndarray, chosen: list[int])
                         "classified polytope; unlearned features omitted", title_fontsize=8)
 
 
-def _chosen(density: np.ndarray, W: np.ndarray) -> list[int]:
+def chosen(density: np.ndarray, W: np.ndarray) -> list[int]:
     """Indices of up to GRAPH_PANELS densities with the most features in named polytopes (digons, triangles,
     pentagons, ...; dedicated dimensions do not count), sparser to the right as on the D* axis."""
     codes = geometry.classify_geometry(W).geometry

@@ -1,0 +1,188 @@
+"""The report page (toyjax.report) of every figure family, from tiny synthetic grids: valid, self-contained HTML
+that holds the expected data; `toyjax` writes it at the end of a run and `toyjax-report` rewrites it."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+
+from tests.test_plots import PRESETS, synthetic
+from toyjax import plots, publish, report
+from toyjax.config import ReportConfig, RunInfo
+from toyjax.report import cli, encode, model, registry
+from toyjax.report.index import index_page
+
+pytest.importorskip("plotly")
+
+# Figure ids each family's page must draw (beside the model panel's and the loss chart).
+FAMILY_FIGURES = {"intro": {"cells", "seeds"}, "superposition": {"norms"}, "phase": {"phase"},
+                  "uniform_geometry": {"dstar", "m-graph"}, "nonuniform": {"cells", "seeds"},
+                  "correlated": {"cells", "seeds"}, "collapse": {"cells", "seeds"}, "dynamics": {"models", "m-traj"},
+                  "adversarial": {"vulnerability"}, "neurons": {"stacks", "m-stack"}}
+EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?\s*(https?:)?//|url\(\s*["']?(https?:)?//|@import""", re.I)
+VOID = {"meta", "br", "img", "input", "link", "hr", "col", "wbr"}
+
+
+class Checker(HTMLParser):
+    """Balanced tags, and the text of every element with an id."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.ids, self.errors = [], {}, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in VOID:
+            self.stack.append((tag, dict(attrs).get("id")))
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1][0] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1] if self.stack else 'nothing'}")
+            return
+        self.stack.pop()
+
+    def handle_data(self, data):
+        for _, ident in self.stack:
+            if ident:
+                self.ids[ident] = self.ids.get(ident, "") + data
+
+
+def page_of(results, tmp_path):
+    path = report.write_report(results, tmp_path)
+    text = path.read_text()
+    checker = Checker()
+    checker.feed(text)
+    checker.close()
+    assert not checker.errors and not checker.stack, (checker.errors, checker.stack)
+    return text, json.loads(checker.ids["toyjax-data"]), checker
+
+
+def test_every_declared_figure_has_a_page():
+    assert set(report.PAGES) == set(plots.FIGURES)
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_family_writes_a_self_contained_page_with_its_data(preset, tmp_path):
+    results = synthetic(preset)
+    text, data, checker = page_of(results, tmp_path)
+    assert not EXTERNAL.search(text.replace(checker.ids["plotly-gz"], "")), EXTERNAL.search(text)
+    assert "<script src" not in text and "<link" not in text
+    assert checker.ids["plotly-gz"].strip() and text.count('id="plotly-gz"') == 1
+    figure = results.run_info.report.figure
+    assert FAMILY_FIGURES[figure] | {"grid-loss"} <= set(data["figures"]), sorted(data["figures"])
+    assert data["grid"]["shape"] == list(results.grid_shape) and data["grid"]["dims"] == list(results.dims)
+    np.testing.assert_allclose(np.asarray(data["grid"]["eval_loss"], float), results.eval_loss.ravel(), rtol=1e-3)
+    rows, fields = data["model"]["rows"], data["model"]["fields"]
+    assert str(data["model"]["initial"]) in rows
+    W = model.flat(results, plots.common.feature_W(results.params))
+    for k, row in rows.items():
+        got = np.asarray(row[fields.index("D")], dtype=float)
+        np.testing.assert_allclose(got, model.metrics.feature_dimensionality(W[int(k)]), rtol=1e-3, atol=1e-6)
+        if "W" in fields:
+            np.testing.assert_allclose(np.asarray(row[fields.index("W")], float), W[int(k)], rtol=1e-3, atol=1e-9)
+    for binding in data["model"]["bindings"]:
+        assert binding["f"] in data["figures"] and binding["k"] in fields, binding
+        assert binding["t"] < len(data["figures"][binding["f"]]["data"]), binding
+    assert data["clicks"] and set(data["clicks"]) <= set(data["figures"])
+
+
+def test_the_page_follows_the_declared_figure_not_the_presets_name(tmp_path):
+    r = synthetic("privileged_basis")
+    r.run_info = RunInfo(preset="my own experiment", report=ReportConfig(figure="neurons"))
+    _, data, _ = page_of(r, tmp_path)
+    assert "stacks" in data["figures"]
+    r.run_info = RunInfo(preset="phase_n2m1", report=ReportConfig(figure=None))
+    _, data, _ = page_of(r, tmp_path / "none")
+    assert not set(data["figures"]) & set().union(*FAMILY_FIGURES.values()) - {"m-graph"}
+    assert {"grid-loss", "m-bars"} <= set(data["figures"])
+
+
+def test_clicked_cells_point_at_their_best_seed(tmp_path):
+    r = synthetic("phase_n2m1")
+    _, data, _ = page_of(r, tmp_path)
+    heat = data["figures"]["phase"]["data"][0]
+    best = model.best_flat(r)  # (density, extra_importance) cells: the grid's own order here
+    assert [[c[0] for c in row] for row in heat["customdata"]] == best.tolist()
+    cells = plots.common.best_cells(r)
+    np.testing.assert_array_equal(np.unravel_index(best, r.grid_shape)[-1], cells.seed)
+
+
+def test_diverged_and_missing_models_are_listed(tmp_path):
+    r = synthetic("phase_n2m1")
+    r.missing = np.zeros(r.grid_shape, bool)
+    r.missing[0, 1, 0] = True
+    _, data, checker = page_of(r, tmp_path)
+    listed = checker.ids["untrained"]
+    assert listed.count("diverged") == 1 and listed.count("missing") == 1
+    assert str(np.ravel_multi_index((0, 1, 0), r.grid_shape)) not in data["model"]["rows"]  # no details of it
+
+
+def test_rows_are_thinned_to_the_best_seeds_past_the_budget(tmp_path, monkeypatch):
+    r = synthetic("phase_n2m1")
+    size = registry.row_bytes(model.model_panel(r), r.loss.size)
+    monkeypatch.setattr(model, "ROW_BYTES", 6 * size)  # 8 models: only the 4 best seeds fit
+    _, data, _ = page_of(r, tmp_path)
+    assert sorted(map(int, data["model"]["rows"])) == sorted(np.unique(model.best_flat(r)).tolist())
+    assert "best seed of each cell only" in data["model"]["note"]
+    monkeypatch.setattr(model, "ROW_BYTES", 1.5 * size)
+    _, data, _ = page_of(r, tmp_path)
+    assert len(data["model"]["rows"]) == 1 and "even spread" in data["model"]["note"]
+
+
+def test_numbers_are_rounded_and_indices_exact():
+    assert encode.plain(np.array([0.123456, np.nan, np.inf, 1e-7, 2.0])) == [0.1235, None, None, 1e-07, 2]
+    assert encode.plain({"i": np.int64(123456789), "f": np.float32(123456.0)}) == {"i": 123456789, "f": 123500}
+    from toyjax.report import parts
+
+    assert parts.custom(np.array([123457]), np.array([0.5])) == [[123457, 0.5]]
+    assert "</script>" not in encode.to_json({"a": "</script><!--"})
+
+
+def test_publish_writes_the_page_unless_turned_off(tmp_path, capsys, monkeypatch):
+    r = synthetic("intro")
+    publish.publish(r, tmp_path / "on")
+    assert (tmp_path / "on" / "report.html").is_file()
+    assert "report.html" in capsys.readouterr().out
+    r.run_info = RunInfo(preset="intro", report=ReportConfig(figure="intro", html=False))
+    publish.publish(r, tmp_path / "off")
+    assert not (tmp_path / "off" / "report.html").exists() and (tmp_path / "off" / "intro.png").is_file()
+    monkeypatch.setattr(report, "available", lambda: False)
+    r.run_info = RunInfo(preset="intro", report=ReportConfig(figure="intro"))
+    publish.publish(r, tmp_path / "no_plotly")
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if "report.html" in line] == [
+        "toyjax: report.html skipped: plotly is not installed (pip install 'toyjax[report]')"]
+    assert (tmp_path / "no_plotly" / "results.npz").is_file() and (tmp_path / "no_plotly" / "intro.png").is_file()
+
+
+def test_toyjax_report_rewrites_a_saved_run_and_a_sweep_dir(tmp_path, capsys):
+    run = synthetic("collapse").save(tmp_path / "sweep" / "0_collapse")
+    synthetic("dynamics").save(tmp_path / "sweep" / "1_dynamics")
+    cli.main([str(run), "--out", str(tmp_path / "elsewhere.html")])
+    assert (tmp_path / "elsewhere.html").is_file() and not (run / "report.html").exists()
+    cli.main([str(tmp_path / "sweep")])
+    assert (run / "report.html").is_file() and (tmp_path / "sweep" / "1_dynamics" / "report.html").is_file()
+    with pytest.raises(SystemExit) as e:
+        cli.main([str(tmp_path / "nowhere")])
+    assert e.value.code == 2 and "nowhere: does not exist" in capsys.readouterr().err
+
+
+def test_the_multirun_index_links_each_jobs_report(tmp_path):
+    (tmp_path / "0_intro").mkdir()
+    (tmp_path / "0_intro" / "report.html").write_text("page")
+    jobs = [{"num": 0, "overrides": ["sweep=intro"], "status": "ok", "result": str(tmp_path / "0_intro"),
+             "wall_s": 1.5, "headline": {"models": 8, "median D*": 0.4}},
+            {"num": 1, "overrides": ["sweep=dynamics"], "status": "failed", "result": str(tmp_path / "1_dynamics"),
+             "error": "boom", "headline": {}}]
+    text = index_page(tmp_path, {"sweep_dir": str(tmp_path), "n_jobs": 2, "n_failed": 1, "jobs": jobs})
+    assert 'href="0_intro/report.html"' in text and text.count("<a ") == 1
+    assert "failed: boom" in text and "median D*" in text and "0.4" in text
+    assert not EXTERNAL.search(text)
+
+
+def test_registry_builds_without_writing(tmp_path):
+    text = registry.build(synthetic("adversarial"))
+    assert text.startswith("<!doctype html>") and "vulnerability" in text
