@@ -17,6 +17,13 @@ def test_range_specs(tiny):
     assert axis_values(cfg, "seed") == [0, 1, 2, 3]
 
 
+def test_dataset_size_is_an_integer_axis_a_range_is_rounded_and_one_value_is_not_a_count(tiny):
+    cfg = to_config(tiny({"dataset_size": "log:3:300:5"}, train={"full_batch": True}))
+    assert axis_values(cfg, "dataset_size") == [3, 9, 30, 95, 300]
+    assert axes.largest(cfg, "dataset_size") == 300
+    assert axis_values(to_config(tiny({"dataset_size": 40}, train={"full_batch": True})), "dataset_size") == [40]
+
+
 def test_importance_and_density_vectors():
     np.testing.assert_allclose(axes.importance_vector(3, 0.9), [1.0, 0.9, 0.81], rtol=1e-6)
     np.testing.assert_allclose(axes.importance_vector(3, 1.0, extra=4.0), [1, 1, 4])
@@ -27,8 +34,10 @@ def test_importance_and_density_vectors():
 def test_every_point_field_comes_from_the_schema(tiny):
     cfg = to_config(tiny(model={"n_features": 3}, train={"lr": 0.02}, data={"extra_importance": 4.0}))
     arrays = point_arrays(cfg, {"density": 0.5, "init_scale": 2.0, "seed": 7})
-    assert set(arrays) == set(Point._fields) | {"seed"}
-    assert set(axes.SCALARS) <= set(AXES)  # each scalar Point field is an axis of the same name
+    assert set(arrays) == set(Point._fields) - set(axes.OPTIONAL) | {"seed"}  # no training set: no T
+    assert set(axes.SCALARS) | set(axes.OPTIONAL) <= set(AXES)  # each scalar Point field is an axis of that name
+    finite = point_arrays(cfg, {"dataset_size": 30, "seed": 7})
+    assert set(finite) == set(Point._fields) | {"seed"} and finite["dataset_size"] == np.float32(30)
     np.testing.assert_allclose(arrays["density"], [0.5, 0.5, 0.5])
     np.testing.assert_allclose(arrays["importance"], [1, 1, 4])
     assert (arrays["lr"], arrays["init_scale"], arrays["seed"]) == (np.float32(0.02), np.float32(2.0), 7)

@@ -16,13 +16,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "toyjax"
 
 RANK = {
     "errors": 0, "fileio": 0, "progress": 0,
-    "checks": 1,
+    "checks": 1, "sums": 1,
     "axes": 2,
     "config": 3, "labels": 3,
     "data": 4, "models": 4,
-    "metrics": 5,
+    "metrics": 5, "datasets": 5,
     "stratified": 6, "plan": 6, "analysis.aggregate": 6, "analysis.theory": 6,
-    "optim": 7, "expected_loss": 7, "analysis.geometry": 7, "analysis.neurons": 7, "analysis.dynamics": 7,
+    "optim": 7, "finite": 7, "expected_loss": 7, "analysis.geometry": 7, "analysis.neurons": 7, "analysis.dynamics": 7,
     "analysis.phase": 7, "analysis.adversarial": 7,
     "train": 8, "analysis.summary": 8,
     "analysis": 9, "results": 9, "checkpoint": 9, "blocks": 9,

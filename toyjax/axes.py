@@ -2,7 +2,8 @@
 
 A grid axis is a name in `AXES`. Each entry says which config field holds the value when the grid does not
 vary it, and how one value is checked. `point_arrays` turns one grid point's values into the per-model
-arrays of `Point` (density and importance become per-feature vectors). Adding a grid axis is one edit here:
+arrays of `Point` (density and importance become per-feature vectors; ``dataset_size``, the T of a finite
+training set, is there only when the run has one). Adding a grid axis is one edit here:
 an `AXES` entry and, if the engine reads it as it is, a `Point` field of the same name.
 
 Vocabulary of Elhage et al., "Toy Models of Superposition" (2022): density = 1 − S is the probability that a
@@ -28,6 +29,7 @@ class Point(NamedTuple):
     lr: Any  # () peak learning rate
     weight_decay: Any  # () AdamW weight decay, on W and b
     init_scale: Any  # () multiplies the Xavier-normal std
+    dataset_size: Any = None  # () T, the number of training points (float32); None: a fresh batch every step
 
 
 def _density(value: Any, where: str, n: int) -> None:
@@ -55,17 +57,32 @@ def _seed_index(value: Any, where: str, n: int) -> None:
     checks.integer(where, value, low=0)
 
 
+def _dataset_size(value: Any, where: str, n: int) -> None:
+    """T >= 1 points; None (no finite training set, T = ∞) only as the config's default."""
+    if value is None and where == AXES["dataset_size"].default:
+        return
+    checks.integer(where, value, low=1, high=MAX_DATASET_SIZE)
+
+
 def _optional(check: Callable) -> Callable:
     """`check`, or nothing for None (the extra feature is then an ordinary one)."""
     return lambda value, where, n: None if value is None else check(value, where, n)
 
 
 class Axis(NamedTuple):
-    """One per-model value: the config field that holds its default, and the check of one value."""
+    """One per-model value: the config field that holds its default, and the check of one value.
+
+    An `integer` axis has integer values (a range spec is rounded to integers); a `count` axis also reads a
+    single integer as a count (``seed: 4`` means seeds 0..3).
+    """
 
     default: str
     check: Callable[[Any, str, int], None]
     integer: bool = False
+    count: bool = False
+
+
+MAX_DATASET_SIZE = 2**24  # T is carried as float32, exact up to 2**24
 
 
 AXES = {
@@ -76,10 +93,12 @@ AXES = {
     "lr": Axis("train.lr", _positive),
     "weight_decay": Axis("train.weight_decay", _non_negative),
     "init_scale": Axis("model.init_scale", _positive),
-    "seed": Axis("train.seed_index", _seed_index, integer=True),
+    "dataset_size": Axis("data.dataset_size", _dataset_size, integer=True),
+    "seed": Axis("train.seed_index", _seed_index, integer=True, count=True),
 }
 VECTORS = ("density", "importance")  # Point fields built per feature from several axes (`point_arrays`)
-SCALARS = tuple(name for name in Point._fields if name not in VECTORS)  # axis values passed as they are
+OPTIONAL = ("dataset_size",)  # Point fields only a run with a finite training set has
+SCALARS = tuple(name for name in Point._fields if name not in VECTORS + OPTIONAL)  # axis values as they are
 
 
 def get_field(cfg: Any, dotted: str) -> Any:
@@ -106,15 +125,27 @@ def importance_vector(n: int, decay: float, explicit: Any = None, extra: Any = N
 
 
 def point_arrays(cfg: Any, row: dict[str, Any]) -> dict[str, np.ndarray]:
-    """The `Point` fields and the seed index of one grid point; axes in `row` override the config's defaults."""
+    """The `Point` fields and the seed index of one grid point; axes in `row` override the config's defaults.
+
+    ``dataset_size`` is there only for a run with a finite training set (`largest` is not None).
+    """
     get = {axis: row.get(axis, get_field(cfg, spec.default)) for axis, spec in AXES.items()}
     n = cfg.model.n_features
+    finite = {} if get["dataset_size"] is None else {"dataset_size": np.float32(get["dataset_size"])}
     return {
         "density": density_vector(n, get["density"], get["extra_density"]),
         "importance": importance_vector(n, get["importance_decay"], cfg.data.importance, get["extra_importance"]),
         **{name: np.float32(get[name]) for name in SCALARS},
+        **finite,
         "seed": np.int32(get["seed"]),
     }
+
+
+def largest(cfg: Any, axis: str) -> Any:
+    """The largest value of `axis` in the grid, or its config default when the grid does not vary it."""
+    if axis in cfg.grid.axes:
+        return max(axis_values(cfg, axis))
+    return get_field(cfg, AXES[axis].default)
 
 
 def check_axes(cfg: Any) -> None:
@@ -146,11 +177,12 @@ def axis_values(cfg: Any, axis: str) -> list:
 
 
 def _expand(axis: str, spec: Any, where: str) -> list:
-    if AXES[axis].integer and isinstance(spec, int) and not isinstance(spec, bool):
+    if AXES[axis].count and isinstance(spec, int) and not isinstance(spec, bool):
         checks.integer(where, spec, low=1)
         return list(range(spec))
     if isinstance(spec, str):
-        return parse_range(where, spec)
+        values = parse_range(where, spec)
+        return [int(round(v)) for v in values] if AXES[axis].integer else values
     if isinstance(spec, list | tuple):
         if not spec:
             raise ConfigError(f"{where}: needs at least one value")

@@ -38,10 +38,13 @@ def block_size(static: Static, memory: int, override: int | None = None) -> int:
     """
     if override is not None:
         return override
-    n, m, b = static.n_features, static.n_hidden, static.batch_size
+    n, m = static.n_features, static.n_hidden
+    b = static.chunk if static.full_batch else static.batch_size  # points a model reads per pass
     by_work = min(MAX_BLOCK, max(MIN_BLOCK, 2 ** int(math.log2(max(1, BLOCK_INPUTS // (b * n))))))
     n_params = 2 * n * m + n
     per_model = 4 * (8 * b * (n + m) + n_params * (8 + len(static.snapshot_steps)))
+    if static.dataset_max is not None:  # the stored training set, and D_t of every point at every snapshot
+        per_model += 4 * static.rows * (2 * static.active + m + 2 + len(static.snapshot_steps))
     return int(min(by_work, max(1, memory // (4 * per_model))))
 
 
@@ -99,7 +102,7 @@ def plan_layout(plan: Plan, block_override: int | None, shard: int = 0, num_shar
 def block_arrays(plan: Plan, lay: Layout, index: int, base_seed: int, eval_seed: int) -> Block:
     """The host arrays of call `index`: its models' points and seeds, and the K distinct seeds they draw from."""
     models = lay.blocks[index]
-    points = Point(**{k: plan.points[k][models] for k in Point._fields})
+    points = Point(**{k: plan.points[k][models] for k in Point._fields if k in plan.points})
     seed = plan.points["seed"][models]
     distinct, slot = np.unique(seed, return_inverse=True)
     distinct = np.resize(distinct, lay.n_slots)  # pad with repeats: every call has K slots

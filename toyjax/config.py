@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toyjax import checks
-from toyjax.axes import check_axes
+from toyjax.axes import check_axes, largest
 from toyjax.errors import ConfigError, ToyjaxDeprecationWarning
 
 MODEL_KINDS = ("linear", "relu_output", "relu_hidden", "abs_mlp")
@@ -41,11 +41,18 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    """Synthetic feature distribution and importance (paper §2)."""
+    """Synthetic feature distribution and importance (paper §2), and the training set it is drawn into.
+
+    `dataset_size` is T, the number of points of a finite training set drawn once from each model's own
+    key (Henighan et al. 2023); None draws a fresh batch every step (T = ∞, the 2022 paper). `normalize`
+    rescales every input to ‖x‖ = 1, as the 2023 follow-up does.
+    """
 
     kind: str = "independent"
     set_size: int = 2
     signed: bool = False
+    normalize: bool = False
+    dataset_size: Any = None
     density: Any = 1.0
     extra_density: Any = None
     importance: Any = None
@@ -58,7 +65,9 @@ class TrainConfig:
     """Optimiser and loop settings; defaults are the companion notebook's.
 
     `base_seed` is the run's seed, from which every model's keys derive; `seed_index` is a model's own seed
-    (the ``seed`` grid axis) when the grid does not vary it.
+    (the ``seed`` grid axis) when the grid does not vary it. With a finite training set, `full_batch` takes
+    every step on all T points (in passes of `chunk_size` points; None: one pass), else on a minibatch of
+    `batch_size` points drawn from them.
     """
 
     steps: int = 10_000
@@ -69,6 +78,8 @@ class TrainConfig:
     warmup_steps: int = 0
     base_seed: int = 0
     seed_index: int = 0
+    full_batch: bool = False
+    chunk_size: int | None = None
 
 
 @dataclass
@@ -90,6 +101,7 @@ class RecordConfig:
     snapshot_params: bool = True
     eval_samples: int = 256  # per stratum of the expected loss; more where there are few strata
     eval_seed: int = 1
+    eval_tail: float = 0.0  # leave out the strata of most active units that hold less probability than this
     checkpoint_every: int = 2000  # steps between checkpoints of a run with a directory; 0 never checkpoints
 
 
@@ -210,12 +222,15 @@ def validate(cfg: Config) -> None:
                         ("record.checkpoint_every", r.checkpoint_every)):
         checks.integer(name, value, low=0)
     checks.integer("record.snapshots", r.snapshots, low=0, high=t.steps)
-    for name, value in (("data.signed", d.signed), ("record.snapshot_params", r.snapshot_params),
-                        ("progress", cfg.progress)):
+    for name, value in (("data.signed", d.signed), ("data.normalize", d.normalize), ("train.full_batch", t.full_batch),
+                        ("record.snapshot_params", r.snapshot_params), ("progress", cfg.progress)):
         checks.boolean(name, value)
+    if not 0.0 <= checks.number("record.eval_tail", r.eval_tail) < 1.0:
+        raise ConfigError(f"record.eval_tail: must be in [0, 1), got {r.eval_tail}")
     _validate_data(cfg)
     _validate_grid(cfg.grid)
     check_axes(cfg)
+    _validate_training_set(cfg)
 
 
 def _validate_data(cfg: Config) -> None:
@@ -226,6 +241,22 @@ def _validate_data(cfg: Config) -> None:
         checks.vector("data.importance", d.importance, n, low=0.0)
     if (d.extra_density is not None or d.extra_importance is not None) and n < 2:
         raise ConfigError("model.n_features: an extra feature needs n_features >= 2")
+
+
+def _validate_training_set(cfg: Config) -> None:
+    """Full batches need a finite training set; a minibatch or a pass holds at most its largest T points."""
+    t, size = cfg.train, largest(cfg, "dataset_size")
+    if size is None:
+        if t.full_batch:
+            raise ConfigError("train.full_batch: needs a finite training set "
+                              "(data.dataset_size or grid.axes.dataset_size)")
+    elif not t.full_batch and t.batch_size > size:
+        raise ConfigError(f"train.batch_size: a minibatch of the training set must be at most its largest size "
+                          f"T={size}, got {t.batch_size}")
+    if t.chunk_size is not None:
+        if not t.full_batch:
+            raise ConfigError("train.chunk_size: needs train.full_batch (it cuts a full batch into passes)")
+        checks.integer("train.chunk_size", t.chunk_size, low=1)
 
 
 def _validate_grid(g: GridConfig) -> None:

@@ -5,6 +5,8 @@
 - anticorrelated:  a set is all-zero with probability 1 - density, else exactly one member, chosen
                    uniformly, is Uniform[0, 1] (the paper's convention).
 - signed:          values are Uniform[-1, 1] instead (the absolute-value task, §8).
+- normalize:       every input is rescaled to ‖x‖ = 1 (Henighan et al., "Superposition, Memorization, and
+                   Double Descent", 2023); an input with no active feature stays 0.
 
 Sampling is split in two so that models sharing a seed can share one random draw (common random
 numbers): `draw` makes the uniform noise from a key, `realize` turns it into a batch for one model's
@@ -15,7 +17,9 @@ A batch is a matrix of columns, x of shape (n, batch), as in the paper's x' = W�
 long, contiguous axis, which lets XLA vectorise the elementwise work of tiny models (n = 2 or 5) over it.
 
 The on/off pattern is described by *units*: features for independent data, sets otherwise. The
-stratified expected loss (`toyjax.expected_loss`) enumerates unit patterns and calls `conditional`.
+stratified expected loss (`toyjax.stratified`) enumerates unit patterns and calls `conditional`;
+`count_bound` says how many units are on at most, but for a given tail of probability (a Poisson-binomial
+count, computed exactly). This module imports jax, numpy and `toyjax.sums`.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from toyjax.sums import pairwise_sum
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,7 @@ class DataSpec:
     n_features: int = 5
     set_size: int = 2
     signed: bool = False
+    normalize: bool = False
 
     @property
     def n_units(self) -> int:
@@ -46,7 +54,7 @@ def spec_of(config: dict) -> DataSpec:
     """The `DataSpec` of a run from its config as a plain dict (``Results.config``, or `asdict` of a `Config`)."""
     model, data = config["model"], config.get("data", {})
     return DataSpec(data.get("kind", "independent"), int(model["n_features"]), int(data.get("set_size", 2)),
-                    bool(data.get("signed", False)))
+                    bool(data.get("signed", False)), bool(data.get("normalize", False)))
 
 
 def unit_density(spec: DataSpec, density: jax.Array) -> jax.Array:
@@ -97,6 +105,24 @@ _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 
 def realize(spec: DataSpec, noise: tuple[jax.Array, jax.Array], density: jax.Array) -> jax.Array:
     """One model's batch x (n, batch) from shared noise and that model's per-feature density (n,)."""
+    x = _realize(spec, noise, density)
+    return normalized(x) if spec.normalize else x
+
+
+def normalized(x: jax.Array) -> jax.Array:
+    """Every column of x (n, batch) rescaled to unit length; a column of zeros stays zero.
+
+    The sum of squares is added pairwise in a fixed order (`toyjax.sums`), and x is multiplied by 1/‖x‖
+    rather than divided by ‖x‖ (which XLA rewrites as a multiply by rsqrt): XLA:CPU otherwise reorders the
+    reduction, or approximates rsqrt, differently in different programs (a sharded one, say), and a
+    point's bits would depend on the devices.
+    """
+    norm = jnp.sqrt(pairwise_sum(x * x, axis=0))[None, :]
+    inv = 1.0 / jnp.where(norm > 0, norm, 1.0)
+    return jnp.where(norm > 0, x * inv, 0.0)
+
+
+def _realize(spec: DataSpec, noise: tuple[jax.Array, jax.Array], density: jax.Array) -> jax.Array:
     values, gates = noise
     density = density[:, None]
     if spec.kind == "independent":
@@ -120,7 +146,8 @@ def conditional(spec: DataSpec, on: jax.Array, *, key: jax.Array) -> jax.Array:
     if spec.kind == "anticorrelated":
         member = jax.random.randint(k_member, on.shape, 0, spec.set_size)
         active = active & (jnp.repeat(member, spec.set_size, axis=0) == _slots(spec))
-    return jnp.where(active, values, 0.0)
+    x = jnp.where(active, values, 0.0)
+    return normalized(x) if spec.normalize else x
 
 
 def sample(spec: DataSpec, batch: int, density: jax.Array, *, key: jax.Array) -> jax.Array:
@@ -136,3 +163,32 @@ def _slots(spec: DataSpec) -> jax.Array:
 def _values(spec: DataSpec, u: jax.Array) -> jax.Array:
     """Map Uniform[0, 1) to the feature values: itself, or Uniform[-1, 1) when signed."""
     return (u - 0.5) * 2.0 if spec.signed else u  # no multiply-add to fuse, so rounding never depends on fusion
+
+
+def count_bound(unit_density: np.ndarray, tail: float) -> int:
+    """The smallest k such that P(more than k units on) <= `tail`, for every row of `unit_density` (M, U).
+
+    The count of a row is a sum of independent Bernoulli(d_u), computed exactly as a convolution of one
+    binomial per distinct density. With `tail` 0 it is U (no bound).
+    """
+    rows = np.unique(np.atleast_2d(np.asarray(unit_density, np.float64)), axis=0)
+    units = rows.shape[1]
+    if tail <= 0:
+        return units
+    bound = 0
+    for row in rows:
+        pmf = np.ones(1)
+        for d, count in zip(*np.unique(row, return_counts=True)):
+            pmf = np.convolve(pmf, _binomial_pmf(int(count), float(d)))
+        above = np.cumsum(pmf[::-1])[::-1][1:]  # above[k] = P(count > k), summed from the far tail
+        bound = max(bound, int(np.argmax(np.append(above, 0.0) <= tail)))
+    return bound
+
+
+def _binomial_pmf(count: int, d: float) -> np.ndarray:
+    """P(k of `count` units on), k = 0..count, each on with probability d."""
+    k = np.arange(count + 1)
+    if d >= 1.0 or d <= 0.0:
+        return (k == (count if d >= 1.0 else 0)).astype(np.float64)
+    log_choose = np.array([math.lgamma(count + 1) - math.lgamma(j + 1) - math.lgamma(count - j + 1) for j in k])
+    return np.exp(log_choose + k * math.log(d) + (count - k) * math.log1p(-d))

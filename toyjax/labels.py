@@ -3,7 +3,8 @@
 Grid axes are named by the run (``density``, ``seed``, ...). Parameter axes are named after what they index:
 W (m, n) is ``hidden × feature``, or ``neuron × feature`` where the hidden layer has a ReLU and so a
 privileged basis (relu_hidden, and W1 of abs_mlp); W2 (n, m) is ``feature × neuron``; b is ``feature``.
-The history has a ``snapshot_step`` axis. xarray is optional (``pip install 'toyjax[xarray]'``); this
+The history has a ``snapshot_step`` axis; a finite training set's records (``train_set_*``) and the
+training points' D_t have a ``point`` axis. xarray is optional (``pip install 'toyjax[xarray]'``); this
 module imports only numpy, and xarray when a Dataset is asked for.
 """
 
@@ -42,6 +43,7 @@ def to_xarray(results: Any):
     }
     data.update({name: (grid + list(names[name]), value) for name, value in results.params.items()})
     data.update(_history(results.history, grid, names))
+    data.update(_train_set(getattr(results, "train_set", None) or {}, grid, names["W" if "W" in names else "W1"][0]))
     coords = {d: results.coords[d] if np.ndim(results.coords[d]) == 1 else np.arange(len(results.coords[d]))
               for d in grid}
     if "step" in results.history:
@@ -58,6 +60,13 @@ def _history(history: dict, grid: list[str], names: dict) -> dict:
         if key == "params":
             out.update({f"history_{p}": (grid + ["snapshot_step", *names[p]], v) for p, v in value.items()})
         else:
-            trailing = ["feature"] if np.ndim(value) > len(grid) + 1 else []
+            per = "point" if key == "data_dimensionality" else "feature"
+            trailing = [] if np.ndim(value) == len(grid) + 1 else [per]
             out[f"history_{key}"] = (grid + ["snapshot_step", *trailing], value)
     return out
+
+
+def _train_set(train_set: dict, grid: list[str], hidden: str) -> dict:
+    """A finite training set's records as ``train_set_<name>`` variables, per training point where they are."""
+    trailing = {"hidden": ["point", hidden], "point_loss": ["point"], "dimensionality": ["point"]}
+    return {f"train_set_{k}": (grid + trailing.get(k, []), v) for k, v in train_set.items()}

@@ -97,7 +97,8 @@ def _assemble(config: dict, shards: list[Results]) -> Results:
     plan = make_plan(to_config(whole))
     index = np.concatenate([s.coords["model"] for s in shards])
     n, shape = plan.n_models, plan.grid_shape
-    records = [{**{f: getattr(s, f) for f in _RECORDS}, "history": _steps_apart(s.history)} for s in shards]
+    records = [{**{f: getattr(s, f) for f in _RECORDS}, "history": _steps_apart(s.history),
+                **({"train_set": s.train_set} if s.train_set else {})} for s in shards]
     arrays = scatter(_concat(records), index, n, shape)
     history = {**arrays.pop("history"), "step": shards[0].history["step"]}
     present = np.zeros(n, bool)

@@ -6,7 +6,7 @@ metrics also work inside `jit` and `grad`. A zero column (a feature the model di
 superposition 0 and dimensionality 0, with no NaN in values or in gradients.
 
 The engine records ‖W_i‖ and D_i with these during training; `toyjax.analysis` re-exports them. This module
-imports only jax and numpy.
+imports jax, numpy and `toyjax.sums`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from toyjax.sums import pairwise_sum
 
 
 def _namespace(*arrays):
@@ -134,6 +136,27 @@ def feature_dimensionality(W):
     G = gram(W)
     diag = xp.diagonal(G, axis1=-2, axis2=-1)
     return _safe_divide(diag**2, xp.sum(G**2, axis=-1), xp)
+
+
+def data_dimensionality(H):
+    """Data-point dimensionality D_t = ‖h_t‖² / Σ_s (ĥ_t·h_s)² of hidden vectors h_t (Henighan et al. 2023).
+
+    The feature dimensionality of §4 applied to the hidden vectors h_t = W x_t of a training set instead of
+    the columns of W. Computed as ‖h_t‖⁴ / (h_tᵀ M h_t) with M = H Hᵀ (m, m), so a set of T points costs
+    O(T m²), not O(T²). A T-gon in m = 2 gives m/T each; a zero vector gives 0. The sums run in a fixed
+    order (`toyjax.sums`), so D_t has the same bits in every program.
+
+    Args:
+        H: (..., m, T) hidden vectors as columns.
+
+    Returns:
+        (..., T) dimensionalities in [0, 1].
+    """
+    xp = _namespace(H)
+    M = pairwise_sum(H[..., :, None, :] * H[..., None, :, :], axis=-1)  # (..., m, m)
+    norm2 = pairwise_sum(H * H, axis=-2)
+    quad = pairwise_sum(pairwise_sum(H[..., :, None, :] * M[..., :, :, None] * H[..., None, :, :], axis=-2), axis=-2)
+    return _safe_divide(norm2**2, quad, xp)
 
 
 def features_per_dimension(W):

@@ -83,6 +83,12 @@ def sample_loss(kind: str, params: Params, x: jax.Array, importance: jax.Array) 
     return weighted_error(importance, target(kind, x), APPLY[kind](params, x))
 
 
+def hidden(kind: str, params: Params, x: jax.Array) -> jax.Array:
+    """The hidden vectors (m, batch) of inputs x (n, batch): h = W x, or ReLU(W x) where a ReLU follows W (W1)."""
+    h = feature_matrix(params) @ x
+    return jax.nn.relu(h) if kind in ("relu_hidden", "abs_mlp") else h
+
+
 def feature_matrix(params) -> jax.Array:
     """The (…, m, n) matrix whose columns are the features' embedding directions: W, or W1 of abs_mlp.
 

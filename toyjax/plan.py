@@ -5,7 +5,12 @@ per-model host arrays (`toyjax.axes.point_arrays`), and collects everything that
 program into the frozen, hashable `Static`: shapes, kinds, step counts. A new grid of values therefore
 reuses the compiled program; only a new `Static` compiles a new one.
 
-This module imports numpy, `toyjax.axes`, `toyjax.config`, `toyjax.data` and `toyjax.errors`; it does no JAX work.
+A run with a finite training set (Henighan et al. 2023) also fixes its largest T, the points per pass of
+a full batch and the non-zero features stored per point (`toyjax.datasets`); the stratified evaluation
+may leave out the strata of most active units below ``record.eval_tail`` of probability.
+
+This module imports numpy, `toyjax.axes`, `toyjax.config`, `toyjax.data`, `toyjax.datasets` and
+`toyjax.errors`; it does no JAX work.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from toyjax import axes, data
+from toyjax import axes, data, datasets
 from toyjax.config import Config
 from toyjax.errors import ConfigError
 
@@ -39,8 +44,18 @@ class Static:
     warmup_steps: int = _from("train.warmup_steps")
     snapshot_params: bool = _from("record.snapshot_params")
     eval_samples: int = _from("record.eval_samples")
+    full_batch: bool = _from("train.full_batch")
     data: data.DataSpec = field(default_factory=data.DataSpec)
     snapshot_steps: tuple[int, ...] = ()
+    eval_units: int | None = None  # strata of at most this many active units; None: every stratum
+    dataset_max: int | None = None  # the largest T of a finite training set; None: a fresh batch every step
+    chunk: int = 0  # points per pass of a full batch
+    active: int = 0  # non-zero features stored per training point
+
+    @property
+    def rows(self) -> int:
+        """Points stored per model: the largest T rounded up to whole passes."""
+        return -(-self.dataset_max // self.chunk) * self.chunk if self.dataset_max else 0
 
     @classmethod
     def of(cls, cfg: Config) -> Static:
@@ -87,7 +102,21 @@ def make_plan(cfg: Config) -> Plan:
     static = Static.of(cfg)
     if static.data.kind != "independent":
         _check_set_density(static.data, points["density"])
-    return Plan(static, dims, coords, points)
+    return Plan(dataclasses.replace(static, **sizes(cfg, static.data, points["density"])), dims, coords, points)
+
+
+def sizes(cfg: Config, spec: data.DataSpec, density: np.ndarray) -> dict:
+    """The `Static` fields fixed by the whole grid: strata of the evaluation, and the training set's sizes."""
+    units = density if spec.kind == "independent" else density[:, :: spec.set_size]
+    bound = data.count_bound(units, cfg.record.eval_tail)
+    out = {"eval_units": bound if bound < spec.n_units else None}
+    largest = axes.largest(cfg, "dataset_size")
+    if largest is None:
+        return out
+    on = data.count_bound(units, datasets.TRUNCATION_TAIL)
+    active = min(spec.n_features, max(1, on * (spec.set_size if spec.kind == "correlated" else 1)))
+    chunk = cfg.train.chunk_size if cfg.train.full_batch and cfg.train.chunk_size else largest
+    return {**out, "dataset_max": int(largest), "chunk": int(chunk), "active": int(active)}
 
 
 def _check_set_density(spec: data.DataSpec, density: np.ndarray) -> None:

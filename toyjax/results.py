@@ -40,7 +40,8 @@ class Results:
         loss: grid_shape, mean training loss over the last steps.
         eval_loss: grid_shape, stratified expected loss (`toyjax.stratified`); use it to pick seeds.
         history: "step" (K,), "loss" grid+(K,), "W_norm" and "dimensionality" grid+(K, n), and
-            "params" (name -> grid+(K,)+param_shape) when recorded.
+            "params" (name -> grid+(K,)+param_shape) when recorded; with a finite training set also
+            "data_dimensionality" grid+(K, T_max), each training point's D_t.
         diverged: grid_shape bool, a non-finite loss or parameter was seen.
         density, importance: grid_shape + (n,), each model's per-feature values.
         timing: compile_s, train_s, eval_s, model_steps_per_s (of the steps trained by this process).
@@ -49,6 +50,10 @@ class Results:
         run_info: the preset, title and declared report of the run (`toyjax.config.RunInfo`).
         summary: the end-of-run numbers (`toyjax.analysis.summarize`), once computed.
         missing: grid_shape bool, models with no result (shards left out of a partial merge); None: none.
+        train_set: with a finite training set (Henighan et al. 2023; `toyjax.finite`), "size" grid (T),
+            "loss" grid (the final loss on the T points), "hidden" grid+(T_max, m) (h_t = W x_t),
+            "point_loss" and "dimensionality" grid+(T_max,) (each point's loss and D_t; NaN beyond T),
+            "truncated" grid (points stored without some of their features); None without one.
     """
 
     dims: tuple[str, ...]
@@ -66,6 +71,7 @@ class Results:
     run_info: RunInfo = field(default_factory=RunInfo)
     summary: dict[str, Any] = field(default_factory=dict)
     missing: np.ndarray | None = None
+    train_set: dict[str, np.ndarray] | None = None
 
     @property
     def grid_shape(self) -> tuple[int, ...]:
@@ -158,6 +164,7 @@ def _flatten(r: Results) -> dict[str, np.ndarray]:
     out.update({"density": r.density, "importance": r.importance})
     if r.missing is not None:
         out["missing"] = r.missing
+    out.update({f"train_set/{k}": v for k, v in (r.train_set or {}).items()})
     for k, v in r.history.items():
         if isinstance(v, dict):
             out.update({f"history/params/{p}": a for p, a in v.items()})
@@ -168,6 +175,7 @@ def _flatten(r: Results) -> dict[str, np.ndarray]:
 
 def _unflatten(header: dict, arrays: dict) -> Results:
     params = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("params/")}
+    train_set = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("train_set/")}
     history: dict[str, Any] = {}
     for k, v in arrays.items():
         if k.startswith("history/params/"):
@@ -190,6 +198,7 @@ def _unflatten(header: dict, arrays: dict) -> Results:
         run_info=_run_info(header.get("run_info") or {}),
         summary=header.get("summary") or {},
         missing=arrays.get("missing"),
+        train_set=train_set or None,
     )
 
 
@@ -203,12 +212,13 @@ def _run_info(raw: dict) -> RunInfo:
 def scatter(tree: Any, index: np.ndarray, n: int, shape: tuple[int, ...]) -> Any:
     """Per-model arrays (len(index), ...) of a nested dict, placed at flat models `index` of `n`, as `shape`.
 
-    Models that no leaf fills are NaN (False for booleans): missing, never mistaken for trained. A model that
-    appears twice (a block's padding) writes the same value twice.
+    Models that no leaf fills are NaN (False for booleans, −1 for integers): missing, never mistaken for
+    trained. A model that appears twice (a block's padding) writes the same value twice.
     """
     if isinstance(tree, dict):
         return {k: scatter(v, index, n, shape) for k, v in tree.items()}
     leaf = np.asarray(tree)
-    flat = np.full((n, *leaf.shape[1:]), False if leaf.dtype == bool else np.nan, leaf.dtype)
+    fill = False if leaf.dtype == bool else -1 if np.issubdtype(leaf.dtype, np.integer) else np.nan
+    flat = np.full((n, *leaf.shape[1:]), fill, leaf.dtype)
     flat[index] = leaf
     return flat.reshape(shape + leaf.shape[1:])

@@ -14,6 +14,9 @@ where P(A) is exact and E[L | A] is a Monte-Carlo mean over the active values.
   C(U, k) patterns and weighted by C(U, k)·P(A). That is unbiased for any per-unit densities and
   reduces to the exact binomial stratum weight when all densities are equal; with very unequal
   densities the weights spread out and the estimate gets noisier (raise ``record.eval_samples``).
+- With `units` (``record.eval_tail`` > 0, `toyjax.plan`), only the strata k = 0 .. units are kept: the
+  rest hold less than ``eval_tail`` of the probability, which bounds what is left out (times the largest
+  conditional loss). At the follow-up's n = 10,000 and density 0.001 that is 35 strata instead of 10,001.
 
 All models evaluated with the same key see the same samples (common random numbers), so differences
 between seeds are measured with much less noise than the losses themselves. Each stratum gets at least
@@ -48,10 +51,15 @@ def expected_loss(
     *,
     samples: int,
     key: jax.Array,
+    units: int | None = None,
 ) -> jax.Array:
-    """Stratified estimate of E[Σ_i I_i (y_i − x'_i)²] for one model; density and importance are (n,)."""
+    """Stratified estimate of E[Σ_i I_i (y_i − x'_i)²] for one model; density and importance are (n,).
+
+    `units` keeps the count strata of at most that many active units (None: all of them).
+    """
     d = data.unit_density(spec, density)
-    n_strata = 2**spec.n_units if spec.n_units <= ENUMERATE_MAX_UNITS else spec.n_units + 1
+    top = spec.n_units if units is None else units
+    n_strata = 2**spec.n_units if spec.n_units <= ENUMERATE_MAX_UNITS else top + 1
     samples = max(samples, EVAL_BUDGET // n_strata)
     if spec.n_units <= ENUMERATE_MAX_UNITS:
         patterns = jnp.asarray(_all_patterns(spec.n_units))
@@ -59,7 +67,7 @@ def expected_loss(
         on = jnp.broadcast_to(patterns[:, None, :], (len(patterns), samples, spec.n_units))
         sample_weight = jnp.broadcast_to(weights[:, None], on.shape[:2])
     else:
-        on, sample_weight = _count_strata(spec.n_units, d, samples, key=jax.random.fold_in(key, 1))
+        on, sample_weight = _count_strata(spec.n_units, d, samples, key=jax.random.fold_in(key, 1), top=top)
 
     def stratum(args):
         on, w = args
@@ -74,10 +82,11 @@ def _all_patterns(n_units: int) -> np.ndarray:
     return np.array(list(itertools.product([False, True], repeat=n_units)), dtype=bool)
 
 
-def _count_strata(n_units: int, d: jax.Array, samples: int, *, key: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Patterns (U+1, samples, U) with exactly k units on in stratum k, and their weights C(U,k)·P(A)."""
+def _count_strata(n_units: int, d: jax.Array, samples: int, *, key: jax.Array, top: int
+                  ) -> tuple[jax.Array, jax.Array]:
+    """Patterns (top+1, samples, U) with exactly k units on in stratum k, and their weights C(U,k)·P(A)."""
     ranks = jnp.argsort(jnp.argsort(jax.random.uniform(key, (samples, n_units)), axis=-1), axis=-1)
-    k = jnp.arange(n_units + 1)
+    k = jnp.arange(top + 1)
     on = ranks[None, :, :] < k[:, None, None]
     log_choose = (
         jax.scipy.special.gammaln(n_units + 1.0)

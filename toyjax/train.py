@@ -10,8 +10,12 @@ compiles exactly these functions, and `toyjax.runner` calls them; ``Engine.run(b
 one call. `train` runs steps t0 .. t1 − 1 with traced bounds, so however a run is cut into segments (for
 progress or checkpoints) it runs the one compiled program, and its results do not change by a bit.
 
-This module imports jax, optax, `toyjax.axes`, `toyjax.data`, `toyjax.metrics`, `toyjax.models`,
-`toyjax.optim`, `toyjax.plan` and `toyjax.stratified`.
+A run with a finite training set (`Static.dataset_max`, Henighan et al. 2023) takes its data from the
+other source of `train_step`: every model's own T points (`toyjax.finite`), held in its state; the
+fresh-batch program is untouched by it.
+
+This module imports jax, optax, `toyjax.axes`, `toyjax.data`, `toyjax.finite`, `toyjax.metrics`,
+`toyjax.models`, `toyjax.optim`, `toyjax.plan` and `toyjax.stratified`.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from toyjax import data, models, optim, stratified
+from toyjax import data, finite, models, optim, stratified
 from toyjax.axes import Point
 from toyjax.metrics import feature_dimensionality, feature_norms
 from toyjax.plan import Static
@@ -39,6 +43,7 @@ class State(NamedTuple):
     tail_loss: jax.Array  # () sum of the losses of the last TAIL_STEPS steps so far
     diverged: jax.Array  # () bool, a non-finite loss was seen
     history: dict  # "loss" (K,), "W_norm" (K, n), "dimensionality" (K, n), "params" {name: (K, ...)}
+    dataset: finite.TrainingSet | tuple = ()  # a finite training set; () with a fresh batch every step
 
 
 class Block(NamedTuple):
@@ -82,6 +87,8 @@ def init_model(static: Static, point: Point, *, key: jax.Array) -> State:
     params = models.INIT[static.model](static.n_features, static.n_hidden, point.init_scale, key=key)
     k, n = len(static.snapshot_steps), static.n_features
     history = {"loss": jnp.zeros((k,)), "W_norm": jnp.zeros((k, n)), "dimensionality": jnp.zeros((k, n))}
+    if static.dataset_max is not None:
+        history["data_dimensionality"] = jnp.zeros((k, static.dataset_max))
     if static.snapshot_params:
         history["params"] = jax.tree.map(lambda p: jnp.zeros((k, *p.shape), p.dtype), params)
     return State(params, optim.adamw(static, point).init(params), jnp.zeros(()), jnp.zeros((), bool), history)
@@ -102,9 +109,16 @@ def plain_step(static: Static, state: State, point: Point, x: jax.Array, t: jax.
 def recorded_step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array) -> tuple[State, jax.Array]:
     """One AdamW step at step index t (0-based) that also returns its loss, adding it to the tail loss."""
     value, grads = jax.value_and_grad(lambda p: loss_fn(static, p, x, point.importance))(state.params)
+    return descend(static, state, point, value, grads, t), value
+
+
+def descend(static: Static, state: State, point: Point, value: jax.Array, grads: models.Params, t: jax.Array
+            ) -> State:
+    """The AdamW update of step t from its loss and gradients: params, tail loss and the divergence flag."""
     params, opt_state = _update(static, state, point, grads)
     tail = state.tail_loss + jnp.where(t >= static.steps - TAIL_STEPS, value, 0.0)
-    return State(params, opt_state, tail, state.diverged | ~jnp.isfinite(value), state.history), value
+    return state._replace(params=params, opt_state=opt_state, tail_loss=tail,
+                          diverged=state.diverged | ~jnp.isfinite(value))
 
 
 def records_loss(static: Static, t: jax.Array) -> jax.Array:
@@ -117,8 +131,13 @@ def is_snapshot(static: Static, done: jax.Array) -> jax.Array:
     return jnp.any(jnp.asarray(static.snapshot_steps or (-1,)) == done)
 
 
-def record(static: Static, history: dict, params: models.Params, loss: jax.Array, done: jax.Array) -> dict:
-    """Write loss, ‖W_i‖, D_i (and params) into row k when `done` is the k-th snapshot step."""
+def record(static: Static, history: dict, params: models.Params, loss: jax.Array, done: jax.Array,
+           train_set: tuple | None = None) -> dict:
+    """Write loss, ‖W_i‖, D_i (and params) into row k when `done` is the k-th snapshot step.
+
+    With a finite training set, `train_set` is (`finite.TrainingSet`, `Point`) and the row also holds every
+    training point's dimensionality D_t.
+    """
     if not static.snapshot_steps:
         return history
     k = jnp.searchsorted(jnp.asarray(static.snapshot_steps), done)
@@ -126,6 +145,8 @@ def record(static: Static, history: dict, params: models.Params, loss: jax.Array
     def write(history):
         W = models.feature_matrix(params)
         row = {"loss": loss, "W_norm": feature_norms(W), "dimensionality": feature_dimensionality(W)}
+        if train_set is not None:
+            row["data_dimensionality"] = finite.dimensionalities(static, params, train_set[0].points, train_set[1])
         if static.snapshot_params:
             row["params"] = params
         return jax.tree.map(lambda h, r: h.at[k].set(r), history, row)
@@ -142,17 +163,20 @@ def finish_model(static: Static, state: State, point: Point, eval_key: jax.Array
     """
     eval_loss = stratified.expected_loss(
         static.model, static.data, state.params, point.density, point.importance,
-        samples=static.eval_samples, key=eval_key,
+        samples=static.eval_samples, key=eval_key, units=static.eval_units,
     )
-    finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(v)) for v in jax.tree.leaves(state.params)]))
-    diverged = state.diverged | ~finite | ~jnp.isfinite(eval_loss)
-    return {
+    params_ok = jnp.all(jnp.array([jnp.all(jnp.isfinite(v)) for v in jax.tree.leaves(state.params)]))
+    diverged = state.diverged | ~params_ok | ~jnp.isfinite(eval_loss)
+    out = {
         "params": state.params,
         "loss": jnp.where(diverged, jnp.nan, state.tail_loss / min(TAIL_STEPS, static.steps)),
         "eval_loss": jnp.where(diverged, jnp.nan, eval_loss),
         "diverged": diverged,
         "history": state.history,
     }
+    if static.dataset_max is not None:
+        out["train_set"] = finite.records(static, state.params, state.dataset, point)
+    return out
 
 
 # --------------------------------------------------------------------------- a block of models
@@ -162,7 +186,11 @@ def init_block(static: Static, block: Block) -> State:
     """Every model's initial state, from its own seed index only."""
 
     def one(point, seed):
-        return init_model(static, point, key=model_keys(block.base_seed, seed).init)
+        keys = model_keys(block.base_seed, seed)
+        state = init_model(static, point, key=keys.init)
+        if static.dataset_max is None:
+            return state
+        return state._replace(dataset=finite.training_set(static, point, key=keys.data))
 
     return jax.vmap(one)(block.points, block.seed)
 
@@ -187,8 +215,10 @@ def train_step(static: Static, block: Block, data_keys: jax.Array, t: jax.Array,
     The draw is made outside the branches, so XLA keeps it as one buffer per data key instead of fusing
     the hash into every model's batch; the history stays outside them too, so that the steps that write no
     snapshot do not copy it. The branch depends on t alone, the same for every model, so under vmap it
-    stays a real branch.
+    stays a real branch. A run with a finite training set takes `finite_step` instead.
     """
+    if static.dataset_max is not None:
+        return finite_step(static, block, data_keys, t, state)
     noise = jax.vmap(_draw, in_axes=(None, 0, None))(static, data_keys, t)
 
     def branch(step):
@@ -198,6 +228,23 @@ def train_step(static: Static, block: Block, data_keys: jax.Array, t: jax.Array,
                               state._replace(history={}))
     history = jax.vmap(lambda h, p, v: record(static, h, p, v, t + 1))(state.history, core.params, loss)
     return core._replace(history=history)
+
+
+def finite_step(static: Static, block: Block, data_keys: jax.Array, t: jax.Array, state: State) -> State:
+    """Step t of every model on its own training set: the full batch, or a minibatch drawn from it."""
+    if static.full_batch:
+        loss, grads = finite.full_batch(static, state.params, state.dataset.points, block.points)
+    else:
+        u = jax.vmap(lambda key: finite.minibatch_noise(static, key, t))(data_keys)
+        loss, grads = jax.vmap(lambda p, s, pt, slot: finite.minibatch(static, p, s, pt, u[slot]))(
+            state.params, state.dataset.points, block.points, block.slot)
+    core = jax.vmap(lambda s, p, v, g: descend(static, s, p, v, g, t))(state._replace(history={}), block.points,
+                                                                       loss, grads)
+
+    def write(h, p, v, train_set, point):
+        return record(static, h, p, v, t + 1, (train_set, point))
+
+    return core._replace(history=jax.vmap(write)(state.history, core.params, loss, state.dataset, block.points))
 
 
 def train_block(static: Static, state: State, block: Block, t0: jax.Array, t1: jax.Array) -> State:
