@@ -17,16 +17,17 @@ PACKAGE = Path(__file__).resolve().parent.parent / "toyjax"
 RANK = {
     "errors": 0, "fileio": 0, "progress": 0,
     "checks": 1, "sums": 1,
+    "sae_config": 2,
     "axes": 2,
     "config": 3, "labels": 3,
-    "data": 4, "models": 4,
+    "data": 4, "models": 4, "sae": 4, "sae_metrics": 4,
     "metrics": 5, "datasets": 5,
     "stratified": 6, "plan": 6, "analysis.aggregate": 6, "analysis.theory": 6,
-    "optim": 7, "finite": 7, "expected_loss": 7, "analysis.geometry": 7, "analysis.neurons": 7, "analysis.dynamics": 7,
+    "optim": 7, "finite": 7, "state": 7, "expected_loss": 7, "analysis.geometry": 7, "analysis.neurons": 7, "analysis.dynamics": 7,
     "analysis.phase": 7, "analysis.adversarial": 7,
-    "train": 8, "analysis.summary": 8,
-    "analysis": 9, "results": 9, "checkpoint": 9, "blocks": 9,
-    "programs": 10, "plots.common": 10, "report.encode": 10, "report.lib": 10,
+    "toy": 8, "sae_train": 8, "analysis.summary": 8,
+    "train": 9, "analysis": 9, "results": 9, "checkpoint": 9,
+    "blocks": 10, "sources": 10, "programs": 10, "plots.common": 10, "report.encode": 10, "report.lib": 10,
     "runner": 11, "plots.phase": 11, "plots.solutions": 11, "plots.superposition": 11, "plots.uniform": 11,
     "plots.neurons": 11, "plots.dynamics": 11, "plots.adversarial": 11, "report.parts": 11,
     "grid": 12, "plots.combined": 12, "report.model": 12, "report.grid": 12, "report.index": 12,
@@ -39,9 +40,9 @@ RANK = {
     "merge": 18, "multirun": 18, "plots.cli": 18,
     "cli": 19, "report.cli": 19,
     "__main__": 20, "bench": 20, "bench.timing": 20, "bench.workloads": 20, "bench.roofline": 21,
-    "bench.baselines": 21, "bench.engine": 21, "bench.torch_baseline": 21, "bench.report": 21,
-    "bench.cli": 22,
-    "": 23,  # toyjax/__init__.py: the lazy public API
+    "bench.baselines": 21, "bench.engine": 21, "bench.torch_baseline": 21, "bench.report": 21, "bench.torch_sae": 22,
+    "bench.cli": 23,
+    "": 24,  # toyjax/__init__.py: the lazy public API
 }
 HYDRA_EDGE = {"presets", "multirun", "cli"}
 

@@ -30,7 +30,7 @@ from toyjax import blocks, grid, multirun, presets, publish
 from toyjax.analysis.summary import headline
 from toyjax.config import run_info, to_config
 from toyjax.errors import CheckpointError, ConfigError, ToyjaxDeprecationWarning
-from toyjax.plan import make_plan
+from toyjax.sources import plan_run
 
 log = logging.getLogger("toyjax")
 
@@ -108,8 +108,7 @@ def prevalidate(overrides: list[str], is_multirun: bool = False, config_name: st
 
 def check_job(composed: DictConfig) -> None:
     """Everything that can be wrong with one composed job, short of training it."""
-    cfg = to_config(composed)
-    plan = make_plan(cfg)
+    cfg, plan = plan_run(to_config(composed))
     blocks.plan_layout(plan, cfg.grid.block_size, cfg.grid.shard, cfg.grid.num_shards)
     publish.check_report(run_info(composed).report, cfg)
 

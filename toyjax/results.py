@@ -54,6 +54,9 @@ class Results:
             "loss" grid (the final loss on the T points), "hidden" grid+(T_max, m) (h_t = W x_t),
             "point_loss" and "dimensionality" grid+(T_max,) (each point's loss and D_t; NaN beyond T),
             "truncated" grid (points stored without some of their features); None without one.
+        sae: an SAE run's numbers (`toyjax.sae_train.records`), each grid-shaped ("dead" grid+(M,)): mse,
+            fraction_variance_explained, l0, fraction_dead, MMCS both ways and recovery against all the
+            source's features (``*_all``) and the ones it learned (``*_learned``); None for toy models.
     """
 
     dims: tuple[str, ...]
@@ -72,6 +75,7 @@ class Results:
     summary: dict[str, Any] = field(default_factory=dict)
     missing: np.ndarray | None = None
     train_set: dict[str, np.ndarray] | None = None
+    sae: dict[str, np.ndarray] | None = None
 
     @property
     def grid_shape(self) -> tuple[int, ...]:
@@ -165,6 +169,7 @@ def _flatten(r: Results) -> dict[str, np.ndarray]:
     if r.missing is not None:
         out["missing"] = r.missing
     out.update({f"train_set/{k}": v for k, v in (r.train_set or {}).items()})
+    out.update({f"sae/{k}": v for k, v in (r.sae or {}).items()})
     for k, v in r.history.items():
         if isinstance(v, dict):
             out.update({f"history/params/{p}": a for p, a in v.items()})
@@ -176,6 +181,7 @@ def _flatten(r: Results) -> dict[str, np.ndarray]:
 def _unflatten(header: dict, arrays: dict) -> Results:
     params = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("params/")}
     train_set = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("train_set/")}
+    sae = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("sae/")}
     history: dict[str, Any] = {}
     for k, v in arrays.items():
         if k.startswith("history/params/"):
@@ -199,6 +205,7 @@ def _unflatten(header: dict, arrays: dict) -> Results:
         summary=header.get("summary") or {},
         missing=arrays.get("missing"),
         train_set=train_set or None,
+        sae=sae or None,
     )
 
 
