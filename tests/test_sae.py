@@ -39,19 +39,20 @@ def test_gradients_match_finite_differences(kind, key):
             return sae.sae_loss(kind, p, x, mask, jnp.int32(3), jnp.float64(0.1), dead)
 
         grads = jax.grad(loss)(params)
-        eps = 1e-7
-        for name, value in params.items():
-            if name == "log_threshold":
-                continue  # the threshold's gradient is a straight-through estimate, not a derivative
-            flat = np.asarray(value).ravel()
-            for i in range(0, flat.size, max(1, flat.size // 7)):
-                bump = np.zeros_like(flat)
-                bump[i] = eps
-                plus = dict(params, **{name: value + bump.reshape(value.shape)})
-                minus = dict(params, **{name: value - bump.reshape(value.shape)})
-                numeric = (loss(plus) - loss(minus)) / (2 * eps)
-                np.testing.assert_allclose(np.asarray(grads[name]).ravel()[i], numeric, rtol=1e-4, atol=1e-7,
-                                           err_msg=f"{kind} {name}[{i}]")
+        checked = {k: v for k, v in params.items() if k != "log_threshold"}  # its gradient is a straight-through
+        for trial in range(6):  # estimate, not a derivative; the rest: directional derivatives along random tangents
+            tangent = {k: jax.random.normal(jax.random.fold_in(key, 10 * trial + j), v.shape, jnp.float64)
+                       for j, (k, v) in enumerate(checked.items())}
+            shifted = [dict(params, **{k: checked[k] + sign * 1e-7 * tangent[k] for k in checked}) for sign in (1, -1)]
+            numeric = (loss(shifted[0]) - loss(shifted[1])) / 2e-7
+            analytic = sum(jnp.vdot(grads[k], tangent[k]) for k in checked)
+            np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-8, err_msg=f"{kind}, tangent {trial}")
+        for name in checked:  # and every parameter on its own, along one random tangent of its own
+            tangent = jax.random.normal(jax.random.fold_in(key, 99), checked[name].shape, jnp.float64)
+            shifted = [dict(params, **{name: checked[name] + sign * 1e-7 * tangent}) for sign in (1, -1)]
+            numeric = (loss(shifted[0]) - loss(shifted[1])) / 2e-7
+            np.testing.assert_allclose(jnp.vdot(grads[name], tangent), numeric, rtol=1e-5, atol=1e-8,
+                                       err_msg=f"{kind} {name}")
 
 
 def test_topk_dead_latents_learn_from_the_auxiliary_loss(key):

@@ -56,7 +56,9 @@ class Results:
             "truncated" grid (points stored without some of their features); None without one.
         sae: an SAE run's numbers (`toyjax.sae_train.records`), each grid-shaped ("dead" grid+(M,)): mse,
             fraction_variance_explained, l0, fraction_dead, MMCS both ways and recovery against all the
-            source's features (``*_all``) and the ones it learned (``*_learned``); None for toy models.
+            source's features (``*_all``) and the ones it learned (``*_learned``), the source's features per
+            dimension, its feature directions "features" grid+(d, n) and "learned" grid+(n,); None for toy
+            models.
     """
 
     dims: tuple[str, ...]

@@ -63,11 +63,33 @@ def pre_activations(params: Params, x: jax.Array) -> jax.Array:
 def top_k(pre: jax.Array, mask: jax.Array, k: jax.Array) -> jax.Array:
     """ReLU of the k largest pre-activations of each column among the live latents (`mask`), zeros elsewhere.
 
-    `k` may be traced: the k-th largest value is read from the sorted column, so one program serves every k.
+    `k` may be traced, so one program serves every k: the k-th largest value of each column is found by
+    bisection over the floats' order (`kth_largest`), exactly, without a sort.
     """
-    live = jnp.where(mask[:, None], pre, -jnp.inf)
-    kth = jax.lax.dynamic_index_in_dim(jnp.sort(live, axis=0)[::-1], k - 1, axis=0, keepdims=True)
-    return jnp.where(mask[:, None] & (live >= kth), jax.nn.relu(pre), 0.0)
+    live = order_keys(jnp.where(mask[:, None], pre, -jnp.inf))
+    return jnp.where(mask[:, None] & (live >= kth_largest(live, k)[None, :]), jax.nn.relu(pre), 0.0)
+
+
+def order_keys(values: jax.Array) -> jax.Array:
+    """uint32 keys in the order of the float32 `values` (x < y exactly when key(x) < key(y); no NaN)."""
+    bits = jax.lax.bitcast_convert_type(values.astype(jnp.float32), jnp.uint32)
+    return jnp.where(bits >> 31 == 1, ~bits, bits | jnp.uint32(0x80000000))
+
+
+def kth_largest(keys: jax.Array, k: jax.Array) -> jax.Array:
+    """The k-th largest of each column of uint32 `keys` (M, batch): 32 halvings of [0, 2³² − 1], each keeping
+    the upper half while at least k keys lie in it. O(32·M) per column, where a sort on CPU costs far more."""
+
+    def halve(_, bounds):
+        low, high = bounds
+        gap = high - low
+        middle = low + gap // 2 + (gap & 1)
+        enough = jnp.sum(keys >= middle[None, :], axis=0) >= k
+        return jnp.where(enough, middle, low), jnp.where(enough, high, middle - 1)
+
+    n = keys.shape[1]
+    start = (jnp.zeros(n, jnp.uint32), jnp.full(n, 0xFFFFFFFF, jnp.uint32))
+    return jax.lax.fori_loop(0, 32, halve, start)[0]
 
 
 @jax.custom_jvp
@@ -141,12 +163,19 @@ def sae_loss(kind: str, params: Params, x: jax.Array, mask: jax.Array, k: jax.Ar
         mask: (M,) the model's own latents. k: () TopK's k. l1: () λ. dead: (M,) latents dead so far (TopK's
             auxiliary loss reconstructs with these).
     """
+    return loss_and_latents(kind, params, x, mask, k, l1, dead)[0]
+
+
+def loss_and_latents(kind: str, params: Params, x: jax.Array, mask: jax.Array, k: jax.Array, l1: jax.Array,
+                     dead: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """`sae_loss`, and the latents f (M, batch) it reconstructed the batch from."""
     f = latents(kind, params, x, mask, k)
     x_hat = decode(params, f)
     loss = jnp.sum((x - x_hat) ** 2, axis=0)
     if kind == "topk":
-        return jnp.mean(loss + AUX_SCALE * aux_loss(params, x, x_hat, pre_activations(params, x), dead & mask))
-    return jnp.mean(loss + l1 * sparsity_penalty(kind, params, x, f, mask))
+        aux = aux_loss(params, x, x_hat, pre_activations(params, x), dead & mask)
+        return jnp.mean(loss + AUX_SCALE * aux), f
+    return jnp.mean(loss + l1 * sparsity_penalty(kind, params, x, f, mask)), f
 
 
 def unit_decoder(params: Params) -> Params:

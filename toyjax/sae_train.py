@@ -61,16 +61,19 @@ def dead(static: Static, point: Point, latents: Latents) -> jax.Array:
     return mask(static, point) & (latents.idle >= static.sae.dead_window)
 
 
-def objective(static: Static, params: sae.Params, point: Point, h: jax.Array, latents: Latents) -> jax.Array:
-    """The training loss of one batch of activations h (d, batch)."""
-    return sae.sae_loss(static.sae.kind, params, h, mask(static, point), point.k, point.l1_coefficient,
-                        dead(static, point, latents))
+def objective(static: Static, params: sae.Params, point: Point, h: jax.Array, latents: Latents):
+    """The training loss of one batch of activations h (d, batch), and the latents (M, batch) it used."""
+    return sae.loss_and_latents(static.sae.kind, params, h, mask(static, point), point.k, point.l1_coefficient,
+                                dead(static, point, latents))
 
 
 def step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array) -> tuple[State, jax.Array]:
-    """One AdamW step of one SAE on the activations of features x (n, batch); returns (state, loss)."""
+    """One AdamW step of one SAE on the activations of features x (n, batch); returns (state, loss).
+
+    A latent's idle counter restarts when it fires on this step's batch (before the update)."""
     h = hidden(static, point, x)
-    value, grads = jax.value_and_grad(objective, argnums=1)(static, state.params, point, h, state.latents)
+    (value, f), grads = jax.value_and_grad(objective, argnums=1, has_aux=True)(static, state.params, point, h,
+                                                                               state.latents)
     unit = static.sae.kind in sae.UNIT_DECODER
     if unit:
         grads = sae.parallel_free(state.params, grads)
@@ -78,8 +81,7 @@ def step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array)
     params = optax.apply_updates(state.params, updates)
     if unit:
         params = sae.unit_decoder(params)
-    fired = jnp.any(sae.latents(static.sae.kind, params, h, mask(static, point), point.k) > 0, axis=1)
-    latents = Latents(jnp.where(fired, 0, state.latents.idle + 1))
+    latents = Latents(jnp.where(jnp.any(f > 0, axis=1), 0, state.latents.idle + 1))
     params, opt_state, latents = jax.lax.cond(
         resample_due(static, t), lambda ops: resample(static, *ops), lambda ops: ops[:3],
         (params, opt_state, latents, point, h))
@@ -159,4 +161,5 @@ def records(static: Static, state: State, point: Point, eval_key: jax.Array) -> 
     out.update({f"{k}_all": v for k, v in every.items()})
     out.update({f"{k}_learned": v for k, v in learned.items()})
     out["source_features_per_dimension"] = jnp.sum(truth * truth) / truth.shape[0]
-    return objective(static, state.params, point, h, state.latents), out
+    out.update(features=truth, learned=point.learned)
+    return objective(static, state.params, point, h, state.latents)[0], out
