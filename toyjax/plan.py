@@ -139,6 +139,11 @@ def _with_source(points: dict[str, np.ndarray], source) -> dict[str, np.ndarray]
     if source.density is not None:  # a trained source brings its own data; synthetic truth takes the config's
         out.update(density=source.density[cells].astype(np.float32),
                    importance=source.importance[cells].astype(np.float32))
+    elif source.density_scale is not None:
+        out["density"] = (points["density"] * source.density_scale).astype(np.float32)
+        if out["density"].max() > 1:
+            raise ConfigError(f"sae.density_decay: the first feature's density would be {out['density'].max():.3g} "
+                              "> 1; lower the density or the decay's spread")
     return out
 
 
