@@ -40,6 +40,8 @@ def sae_cfg(axes=None, **sections) -> dict:
 
 
 BAD = [
+    (sae_cfg(sae={"widht": 8}), r"^sae\.widht: unknown key; allowed: kind, width, "),
+    (sae_cfg(sae={"kind": "gated"}), r"^sae\.kind: "),
     (sae_cfg({"k": [2, 9]}, sae={"kind": "topk"}), r"^sae\.k: must be at most the dictionary size, got k=9 with a "
                                                   r"dictionary of 8 latents$"),
     (sae_cfg({"dict_size": [4, 8]}, sae={"kind": "topk", "k": 5}), r"^sae\.k: .* got k=5 with a dictionary of 4"),
@@ -182,3 +184,31 @@ def test_synthetic_features_draw_their_density_by_the_decay_scheme():
     profile = 0.8 ** np.arange(6)
     np.testing.assert_allclose(results.density, 0.2 * profile / profile.mean(), rtol=1e-6)
     assert results.density.mean() == pytest.approx(0.2)
+
+
+def test_a_killed_sae_run_resumes_bit_identically(tmp_path, monkeypatch):
+    """Killed after its second saved state (mid-block, dead-latent counters and a resampling step ahead), the run
+    continues from its checkpoint to the bits of an uninterrupted one."""
+    from toyjax import checkpoint
+
+    cfg = sae_cfg({"l1_coefficient": [0.03, 0.3], "dict_size": [4, 8]}, sae={"dead_window": 10, "resample_steps": [50]},
+                  record={"snapshots": 3, "checkpoint_every": 20}, grid={"block_size": 2})
+    reference = toyjax.run(cfg)
+    original, saves = checkpoint.Checkpoint.save_state, []
+
+    def killed_after_two_states(self, block, step, state):
+        original(self, block, step, state)
+        saves.append(step)
+        if len(saves) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint.Checkpoint, "save_state", killed_after_two_states)
+    with pytest.raises(KeyboardInterrupt):
+        toyjax.run(cfg, checkpoint_dir=tmp_path)
+    monkeypatch.setattr(checkpoint.Checkpoint, "save_state", original)
+    resumed = toyjax.run(cfg, checkpoint_dir=tmp_path)
+    assert saves == [20, 40]
+    for part in ("params", "history", "sae"):
+        want, got = getattr(reference, part), getattr(resumed, part)
+        jax.tree.map(np.testing.assert_array_equal, want, got)
+    np.testing.assert_array_equal(reference.loss, resumed.loss)

@@ -199,7 +199,7 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
     """Build dataclass `cls` from a dict, rejecting unknown keys."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {raw!r}")
-    fields = {f.name for f in dataclasses.fields(cls)}
+    fields = [f.name for f in dataclasses.fields(cls)]  # declared order, for the message
     kwargs = {}
     for key, value in raw.items():
         if key not in fields:
