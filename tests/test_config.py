@@ -33,6 +33,18 @@ from toyjax.errors import ConfigError, ToyjaxDeprecationWarning
         ({"grid": {"axes": {"density": "log:0:1:5"}}}, "grid.axes.density"),
         ({"record": {"snapshots": -1}}, "record.snapshots"),
         ({"record": {"checkpoint_every": -5}}, "record.checkpoint_every"),
+        # finite training sets (Henighan et al. 2023)
+        ({"data": {"dataset_size": 0}}, "data.dataset_size"),
+        ({"data": {"dataset_size": 2.5}}, "data.dataset_size"),
+        ({"grid": {"axes": {"dataset_size": [10, 0]}}}, "grid.axes.dataset_size"),
+        ({"grid": {"axes": {"dataset_size": [10, None]}}}, "grid.axes.dataset_size"),
+        ({"grid": {"axes": {"dataset_size": "log:3:3:4"}}}, "grid.axes.dataset_size"),  # 3 four times
+        ({"train": {"full_batch": True}}, "train.full_batch"),
+        ({"data": {"dataset_size": 10}, "train": {"batch_size": 11}}, "train.batch_size"),
+        ({"data": {"dataset_size": 10}, "train": {"batch_size": 8, "chunk_size": 4}}, "train.chunk_size"),
+        ({"data": {"dataset_size": 10}, "train": {"full_batch": True, "chunk_size": 0}}, "train.chunk_size"),
+        ({"data": {"normalize": "yes"}}, "data.normalize"),
+        ({"record": {"eval_tail": 1.0}}, "record.eval_tail"),
     ],
 )
 def test_bad_values_name_their_field(tiny, change, field):

@@ -38,6 +38,8 @@ PRESETS = {
     "sae_superposition": ("sae", 20, 4, "independent", {"source_cell": [0, 1, 2, 3], "l1_coefficient": [0.1, 1.0]}),
     "sae_frontier_relu": ("sae", 8, 4, "independent", {"l1_coefficient": [0.1, 0.3, 1.0]}),
     "sae_frontier_topk": ("sae", 8, 4, "independent", {"k": [1, 2, 4]}),
+    "double_descent_small": ("relu_output", 30, 2, "independent", {"dataset_size": [3, 10, 40, 100], "seed": 2}),
+    "double_descent": ("relu_output", 60, 2, "independent", {"dataset_size": [3, 300], "seed": 2}),
 }
 K = 6  # snapshots
 SAE_WIDTH = 16
@@ -95,8 +97,11 @@ def synthetic(preset: str, seed: int = 0) -> Results:
         config["sae"] = {"kind": "topk" if "k" in dims else "relu", "width": SAE_WIDTH, "source": "synthetic"}
         history = {k: v for k, v in history.items() if k in ("step", "loss")}
     sae = sae_numbers(rng, grid, n, m) if kind == "sae" else None
+    train_set = synthetic_train_set(rng, dims, coords, grid, m) if "dataset_size" in dims else None
+    if train_set is not None:
+        history["data_dimensionality"] = rng.uniform(0, 1, grid + (K, int(coords["dataset_size"].max())))
     return Results(dims, coords, params, rng.uniform(0.01, 1, grid), eval_loss, history, diverged, density,
-                   importance, config=config, run_info=info, sae=sae)
+                   importance, config=config, run_info=info, train_set=train_set, sae=sae)
 
 
 def sae_numbers(rng, grid: tuple[int, ...], n: int, m: int) -> dict[str, np.ndarray]:
@@ -108,6 +113,19 @@ def sae_numbers(rng, grid: tuple[int, ...], n: int, m: int) -> dict[str, np.ndar
                source_features_per_dimension=rng.uniform(1, 4, grid), dead=rng.uniform(size=grid + (SAE_WIDTH,)) < 0.2,
                features=rng.normal(size=grid + (m, n)), learned=rng.uniform(size=grid + (n,)) < 0.8)
     return out
+
+
+def synthetic_train_set(rng, dims, coords, grid, m) -> dict:
+    """Random per-point records of finite training sets, NaN beyond each model's T."""
+    sizes = coords["dataset_size"].reshape([-1 if d == "dataset_size" else 1 for d in dims])
+    size = np.broadcast_to(sizes, grid).astype(np.float32)
+    largest = int(size.max())
+    real = np.arange(largest) < size[..., None]
+    def per_point(shape=()):
+        return np.where(real.reshape(real.shape + (1,) * len(shape)), rng.uniform(0.01, 1, grid + (largest, *shape)),
+                        np.nan)
+    return {"size": size, "loss": rng.uniform(0, 1, grid), "hidden": per_point((m,)), "point_loss": per_point(),
+            "zero_loss": per_point(), "dimensionality": per_point(), "truncated": np.zeros(grid, np.int32)}
 
 
 def test_every_figure_has_a_preset_and_every_preset_a_figure():
@@ -202,7 +220,8 @@ def test_toyjax_plot_rejects_a_directory_without_runs(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("preset", ["intro", "demonstrating_superposition", "privileged_basis", "phase_n2m1",
-                                    "correlated", "nonuniform_pentagon", "uniform_geometry", "collapse", "sae_intro"])
+                                    "correlated", "nonuniform_pentagon", "uniform_geometry", "collapse",
+                                    "double_descent_small", "sae_intro"])
 def test_a_cell_whose_every_seed_diverged_says_so_without_numpy_warnings(preset, tmp_path):
     import warnings
 
@@ -217,6 +236,17 @@ def test_a_cell_whose_every_seed_diverged_says_so_without_numpy_warnings(preset,
         written = plots.render(r, tmp_path, strict=True)
     svg = next(p for p in written if p.suffix == ".svg").read_text()
     assert "diverged" in svg, preset
+
+
+def test_runs_on_finite_training_sets_combine_into_test_loss_curves(tmp_path):
+    from toyjax.plots import combined
+
+    runs = [synthetic("double_descent_small", seed) for seed in range(2)]
+    runs[1].config["model"]["n_hidden"] = 3
+    written = combined.combined_figure(runs, tmp_path)
+    assert [p.name for p in written] == ["combined.png", "combined.svg"]
+    svg = written[1].read_text()
+    assert "m=2: peak at T" in svg and "m=3: peak at T" in svg
 
 
 def test_the_combined_figure_scales_to_the_data_and_leaves_shards_out(tmp_path):

@@ -18,6 +18,7 @@ PAPER_PRESETS = {
     "uniform_geometry",
     "nonuniform_pentagon", "correlated", "anticorrelated", "collapse", "dynamics", "adversarial",
     "privileged_basis", "abs_small", "abs_computation",
+    "double_descent", "double_descent_small",  # Henighan et al. 2023, the follow-up on finite datasets
 }
 
 

@@ -8,9 +8,10 @@ points of the stream that a model of the same seed with T = 1000 trains on (nest
 
 A point is stored as its `active` lowest-index non-zero features: ``index`` (K,) and ``value``
 (K,), with zeros (value 0 at index 0) where it has fewer. At the follow-up's n = 10,000 and density 0.001
-a point has about 10 non-zero features, so a set of 100,000 points takes 8 MB instead of 4 GB. K is the
-count that is exceeded with probability below `TRUNCATION_TAIL` (`toyjax.data.count_bound`); a point
-with more keeps its K lowest-index features and is counted in ``truncated``. For training, each pass
+a point has about 10 non-zero features (K = 39 are stored), so a set of 100,000 points takes 31 MB instead
+of 4 GB. K is the count that is exceeded with probability below `TRUNCATION_TAIL`
+(`toyjax.data.count_bound`); a point with more keeps its K lowest-index features and is counted in
+``truncated``. For training, each pass
 of points is densified into columns x (n, P), the layout of `toyjax.models` (docs/benchmarks.md shows why
 a gather of the active features is not faster on a CPU).
 

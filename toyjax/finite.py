@@ -1,9 +1,15 @@
 """The engine's finite-data source: each model trains on its own T points (Henighan et al. 2023).
 
 "Superposition, Memorization, and Double Descent" (Anthropic, 2023) trains the ReLU-output toy model on a
-fixed training set X (n, T) with L = (1/T) Σ_t Σ_i I_i (x_ti − x'_ti)², full batch. Here every model of a
-block holds its training set (`toyjax.datasets`) in its state, padded to the grid's largest T with
-points that weigh 0, so that one compiled program trains every T.
+fixed training set X (n, T) with L = (1/T) Σ_t Σ_i I_i (x_ti − x'_ti)², full batch. Its setting, as its
+§"Experiment Setup" states it (transformer-circuits.pub/2023/toy-double-descent): n = 10,000 features,
+S = 0.999 (density 0.001), values Uniform[0, 1], every x rescaled to ‖x‖ = 1, I_i = 1, Xavier init, m = 2
+for the figures, 50,000 full-batch AdamW updates, a 2,500-step linear warm-up to lr 1e-3 then cosine
+decay to 0, weight decay 1e-2, 4 dataset seeds per T (test losses averaged), and in some experiments the
+lowest-training-loss initialisation kept. It does not say how its test loss is estimated nor which T it
+spans (sweeps/double_descent.yaml says what toyjax chose). Here every model of a block holds its
+training set (`toyjax.datasets`) in its state, padded to the grid's largest T with points that weigh 0,
+so that one compiled program trains every T.
 
 - **Full batch** (`full_batch`): the loss is a sum over passes of `chunk` points, each point weighted
   1/T and the padding 0. The number of passes is that of the block's largest T, so a block of small
@@ -13,11 +19,12 @@ points that weigh 0, so that one compiled program trains every T.
   one uniform per point shared by the models of a seed (index ⌊u·T⌋).
 
 `records` gives what a finite-data model ends with: the training loss on its T points, and per point the
-hidden vector h_t = W x_t, its loss and its dimensionality D_t = ‖h_t‖⁴ / Σ_s (h_t·h_s)² over the
-training points (the follow-up's data-point dimensionality; m/T for a T-gon in m = 2).
+hidden vector h_t = W x_t, its loss, the loss of a zero output, and its dimensionality
+D_t = ‖h_t‖⁴ / Σ_s (h_t·h_s)² over the training points (the follow-up's data-point dimensionality; m/T
+for a T-gon in m = 2).
 
 This module imports jax, `toyjax.axes`, `toyjax.data`, `toyjax.datasets`, `toyjax.metrics`,
-`toyjax.models` and `toyjax.plan`.
+`toyjax.models`, `toyjax.plan` and `toyjax.sums`.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from toyjax.axes import Point
 from toyjax.datasets import Dataset
 from toyjax.metrics import data_dimensionality
 from toyjax.plan import Static
+from toyjax.sums import pairwise_sum
 
 
 class TrainingSet(NamedTuple):
@@ -98,35 +106,39 @@ def minibatch(static: Static, params: models.Params, stored: Dataset, point: Poi
 
 
 def per_point(static: Static, params: models.Params, stored: Dataset, importance: jax.Array
-              ) -> tuple[jax.Array, jax.Array]:
-    """Hidden vectors h_t (rows, m) and losses (rows,) of every stored point, pass by pass."""
+              ) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Hidden vectors h_t (rows, m), losses (rows,) and the losses of a zero output (rows,) of every point."""
 
     def one_pass(c):
         points = datasets.rows(stored, c * static.chunk, static.chunk)
         x = datasets.densify(static.n_features, points)
-        return models.hidden(static.model, params, x).T, models.sample_loss(static.model, params, x, importance)
+        y = models.target(static.model, x)
+        return (models.hidden(static.model, params, x).T, models.sample_loss(static.model, params, x, importance),
+                pairwise_sum(importance[:, None] * y * y, axis=0))
 
-    hidden, loss = jax.lax.map(one_pass, jnp.arange(static.rows // static.chunk))
-    return hidden.reshape(static.rows, -1), loss.reshape(static.rows)
+    hidden, loss, zero = jax.lax.map(one_pass, jnp.arange(static.rows // static.chunk))
+    return hidden.reshape(static.rows, -1), loss.reshape(static.rows), zero.reshape(static.rows)
 
 
 def dimensionalities(static: Static, params: models.Params, stored: Dataset, point: Point) -> jax.Array:
     """D_t of every training point (T_max,), over the model's T points (0 beyond T)."""
-    hidden, _ = per_point(static, params, stored, point.importance)
+    hidden, _, _ = per_point(static, params, stored, point.importance)
     real = (jnp.arange(static.rows) < point.dataset_size)[:, None]
     return data_dimensionality(jnp.where(real, hidden, 0.0).T)[: static.dataset_max]
 
 
 def records(static: Static, params: models.Params, train_set: TrainingSet, point: Point) -> dict:
-    """A finite-data model's final records: training loss, per-point h_t, loss and D_t (NaN beyond T)."""
-    hidden, loss = per_point(static, params, train_set.points, point.importance)
+    """A finite-data model's final records: training loss, and per point h_t, its loss, the loss of a zero
+    output Σ_i I_i y_i² and D_t (NaN beyond T)."""
+    hidden, loss, zero = per_point(static, params, train_set.points, point.importance)
     real = jnp.arange(static.rows) < point.dataset_size
     hidden = jnp.where(real[:, None], hidden, 0.0)
     keep = static.dataset_max
     return {
-        "loss": jnp.sum(jnp.where(real, loss, 0.0)) / point.dataset_size,
+        "loss": pairwise_sum(jnp.where(real, loss, 0.0)) / point.dataset_size,
         "hidden": jnp.where(real[:, None], hidden, jnp.nan)[:keep],
         "point_loss": jnp.where(real, loss, jnp.nan)[:keep],
+        "zero_loss": jnp.where(real, zero, jnp.nan)[:keep],
         "dimensionality": jnp.where(real, data_dimensionality(hidden.T), jnp.nan)[:keep],
         "size": point.dataset_size,
         "truncated": train_set.truncated,

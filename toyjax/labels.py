@@ -68,5 +68,6 @@ def _history(history: dict, grid: list[str], names: dict) -> dict:
 
 def _train_set(train_set: dict, grid: list[str], hidden: str) -> dict:
     """A finite training set's records as ``train_set_<name>`` variables, per training point where they are."""
-    trailing = {"hidden": ["point", hidden], "point_loss": ["point"], "dimensionality": ["point"]}
+    per_point = {"point_loss", "zero_loss", "dimensionality"}
+    trailing = {"hidden": ["point", hidden], **{k: ["point"] for k in per_point}}
     return {f"train_set_{k}": (grid + trailing.get(k, []), v) for k, v in train_set.items()}

@@ -52,7 +52,8 @@ class Results:
         missing: grid_shape bool, models with no result (shards left out of a partial merge); None: none.
         train_set: with a finite training set (Henighan et al. 2023; `toyjax.finite`), "size" grid (T),
             "loss" grid (the final loss on the T points), "hidden" grid+(T_max, m) (h_t = W x_t),
-            "point_loss" and "dimensionality" grid+(T_max,) (each point's loss and D_t; NaN beyond T),
+            "point_loss", "zero_loss" and "dimensionality" grid+(T_max,) (each point's loss, the loss of a
+            zero output, and D_t; NaN beyond T),
             "truncated" grid (points stored without some of their features); None without one.
         sae: an SAE run's numbers (`toyjax.sae_train.records`), each grid-shaped ("dead" grid+(M,)): mse,
             fraction_variance_explained, l0, fraction_dead, MMCS both ways and recovery against all the

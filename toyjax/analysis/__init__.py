@@ -9,6 +9,8 @@
 - `adversarial`: the §6 analytic L2 attack and vulnerability.
 - `neurons`: §7/§8 stack-plot data and mono/polysemantic neurons.
 - `dynamics`: §5 D_i and loss trajectories, jump detection.
+- `memorization`: finite training sets (Henighan et al. 2023): the double-descent curve and its peak,
+  training points and features on polygons.
 - `summary`: `summarize(results, names)`, the numbers printed at the end of a run; `SUMMARIES` by name.
 
 Every function accepts NumPy or JAX arrays with any leading grid dimensions. `metrics` and `theory` return
@@ -29,6 +31,7 @@ from toyjax.analysis.geometry import (
     feature_graph,
     geometry_fractions,
 )
+from toyjax.analysis.memorization import features_in_polygon, point_geometry
 from toyjax.analysis.neurons import (
     NEURON_CLASSES,
     classify_neurons,
@@ -58,6 +61,7 @@ from toyjax.analysis.theory import (
 )
 from toyjax.metrics import (
     cosines,
+    data_dimensionality,
     dimensions_per_feature,
     feature_dimensionality,
     feature_norms,
@@ -90,12 +94,14 @@ __all__ = [
     "classify_phase_metrics",
     "connected_components",
     "cosines",
+    "data_dimensionality",
     "detect_jumps",
     "extra_feature_phase",
     "dimensions_per_feature",
     "feature_adjacency",
     "feature_dimensionality",
     "feature_graph",
+    "features_in_polygon",
     "feature_norms",
     "features_per_dimension",
     "geometry_fractions",
@@ -109,6 +115,7 @@ __all__ = [
     "neuron_weights",
     "normalize_abs_mlp",
     "phase_metrics",
+    "point_geometry",
     "reference_harm",
     "stack_plot_data",
     "summarize",

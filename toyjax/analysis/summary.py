@@ -11,7 +11,9 @@ the run's YAML declares in ``report.summaries``, by name from `SUMMARIES`:
 - ``neurons``: fraction of monosemantic neurons (§7, §8);
 - ``adversarial``: §6 vulnerability and features per dimension;
 - ``dynamics``: §5 jumps between dimensionalities during training;
-- ``sae``: an SAE grid's MMCS, recovery, L0, variance explained and dead latents (`toyjax.analysis.sae`).
+- ``sae``: an SAE grid's MMCS, recovery, L0, variance explained and dead latents (`toyjax.analysis.sae`);
+- ``memorization``: the test loss against the dataset size T, its peak, and which training points and
+  features form polygons (Henighan et al. 2023, `toyjax.analysis.memorization`).
 
 Diverged and missing models are left out of every number but their counts. This module imports numpy,
 `toyjax.analysis` modules, `toyjax.metrics` and `toyjax.models`.
@@ -24,7 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from toyjax.analysis import adversarial, dynamics, geometry, neurons, phase, theory
+from toyjax.analysis import adversarial, dynamics, geometry, memorization, neurons, phase, theory
 from toyjax.analysis import sae as sae_numbers
 from toyjax.analysis.aggregate import by_axis, fractions, plain, ranking_loss, stats
 from toyjax.metrics import dimensions_per_feature, features_per_dimension
@@ -188,12 +190,20 @@ def _kinds(allowed: tuple[str, ...]) -> Callable[[dict, tuple[str, ...]], str | 
     return unfit
 
 
+def _memorization_unfit(config: dict, dims: tuple[str, ...]) -> str | None:
+    if "dataset_size" not in dims:
+        return "needs the grid axis dataset_size (a finite training set per model)"
+    others = [d for d in dims if d not in ("dataset_size", "seed")]
+    return f"averages over seeds only; the grid also varies {', '.join(others)}" if others else None
+
+
 SUMMARIES = {
     "phase_agreement": Summary(phase_summary, _phase_unfit),
     "geometry": Summary(geometry_summary, _kinds(adversarial.TIED_KINDS)),
     "neurons": Summary(neuron_summary, _kinds(("relu_hidden", "abs_mlp"))),
     "adversarial": Summary(adversarial_summary, _kinds(adversarial.TIED_KINDS)),
     "dynamics": Summary(dynamics_summary, lambda config, dims: None),
+    "memorization": Summary(memorization.summary, _memorization_unfit),
     "sae": Summary(lambda results: sae_numbers.summarize_sae(results, valid(results)), _kinds(("sae",))),
 }
 
@@ -242,6 +252,7 @@ HEADLINES = {  # summary name -> (key path of its headline number, label)
     "adversarial": (("adversarial", "vulnerability", "max"), "max vulnerability"),
     "dynamics": (("dynamics", "jumps_per_model"), "jumps per model"),
     "geometry": (("dimensions_per_feature", "median"), "median D*"),
+    "memorization": (("memorization", "peak", "dataset_size"), "test-loss peak at T"),
     "sae": (("sae", "mmcs", "max"), "best MMCS"),
 }
 

@@ -1,12 +1,13 @@
 """One figure across the jobs of a Hydra multirun (e.g. ``toyjax -m sweep=uniform_geometry model.n_hidden=10,20,30``).
 
 Runs that all declare the §2 figure (e.g. ``model.kind=linear,relu_output``) become rows of one ‖W_i‖ / WᵀW
-figure; SAE runs (e.g. ``sweep=sae_frontier_relu,sae_frontier_topk``) their L0 frontiers on one axes. Any
-other set of runs with a density axis gets their D* = m/‖W‖_F² curves against 1/(1−S) on one axes, scaled to
-the data, one curve per job, labelled by what differs between the jobs (model kind, n, m, steps, SAE kind and
-width, preset). The shards of one grid are parts of one run, never curves of their own: they are left out
-(their merge, ``toyjax-merge``, is a run of its own). This module imports matplotlib, numpy, `toyjax.metrics`
-and the figure modules it combines.
+figure; runs that all declare the double-descent figure get their test-loss curves against the dataset size
+T on one axes (`toyjax.plots.finite.curves_figure`); SAE runs (e.g. ``sweep=sae_frontier_relu,sae_frontier_topk``)
+their L0 frontiers on one axes. Any other set of runs with a density axis gets their D* = m/‖W‖_F² curves
+against 1/(1−S) on one axes, scaled to the data, one curve per job, labelled by what differs between the jobs
+(model kind, n, m, steps, SAE kind and width, preset). The shards of one grid are parts of one run, never
+curves of their own: they are left out (their merge, ``toyjax-merge``, is a run of its own). This module
+imports matplotlib, numpy, `toyjax.metrics` and the figure modules it combines.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from toyjax import metrics
-from toyjax.plots import common
+from toyjax.plots import common, finite
 from toyjax.plots.sae import draw_frontier
 from toyjax.plots.superposition import demo_rows_figure
 from toyjax.plots.uniform import draw_fractions
@@ -51,6 +52,8 @@ def combined_figure(runs: list, directory: Path, name: str = "combined") -> list
     if {_figure_name(r) for r in runs} == {"superposition"}:
         order = sorted(range(len(runs)), key=lambda i: common.model_kind(runs[i]) != "linear")
         return demo_rows_figure([runs[i] for i in order], directory, name)
+    if {_figure_name(r) for r in runs} == {"double_descent"}:
+        return finite.curves_figure(runs, job_labels(runs), directory, name)
     if all(getattr(r, "sae", None) is not None for r in runs):
         return sae_frontiers(runs, directory, name)
     curves = [(label, *_dstar_curve(r)) for label, r in zip(job_labels(runs), runs)]

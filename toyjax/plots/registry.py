@@ -12,6 +12,7 @@
 | dynamics | `dynamics.dynamics_figure` | §5: D_i over training above the loss |
 | adversarial | `adversarial.adversarial_figure` | §6: vulnerability vs features per dimension |
 | neurons | `neurons.neurons_figure` | §7, §8: neuron stack plots |
+| double_descent | `finite.double_descent_figure` | Henighan et al. 2023: test loss, D_t, D_i against T, 2-D geometry |
 | sae_directions | `sae.directions_figure` | SAE decoder directions over the true features (2-D), else cosines |
 | sae_mmcs | `sae.mmcs_figure` | SAE MMCS and dead latents over two axes (Sharkey et al. 2022) |
 | sae_superposition | `sae.superposition_figure` | SAE recovery against the source's features per dimension |
@@ -27,7 +28,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from toyjax.plots import adversarial, combined, dynamics, neurons, phase, sae, solutions, superposition, uniform
+from toyjax.plots import adversarial, combined, dynamics, finite, neurons, phase, sae, solutions, superposition, uniform
 from toyjax.results import Results, load
 
 log = logging.getLogger("toyjax")
@@ -43,6 +44,7 @@ FIGURES = {
     "dynamics": dynamics.dynamics_figure,
     "adversarial": adversarial.adversarial_figure,
     "neurons": neurons.neurons_figure,
+    "double_descent": finite.double_descent_figure,
     "sae_directions": sae.directions_figure,
     "sae_mmcs": sae.mmcs_figure,
     "sae_superposition": sae.superposition_figure,

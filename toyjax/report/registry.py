@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from toyjax.plots import common
-from toyjax.report import dynamics, encode, grid, neurons, page, phase, sae, solutions, superposition, uniform
+from toyjax.report import dynamics, encode, finite, grid, neurons, page, phase, sae, solutions, superposition, uniform
 from toyjax.report.model import best_flat, chosen_models, model_panel
 
 PAGES = {
@@ -26,6 +26,7 @@ PAGES = {
     "dynamics": dynamics.sections,
     "adversarial": superposition.adversarial,
     "neurons": neurons.sections,
+    "double_descent": finite.sections,
     "sae_directions": sae.directions,
     "sae_mmcs": sae.heatmaps,
     "sae_superposition": sae.recovery,
