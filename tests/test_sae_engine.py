@@ -186,29 +186,18 @@ def test_synthetic_features_draw_their_density_by_the_decay_scheme():
     assert results.density.mean() == pytest.approx(0.2)
 
 
-def test_a_killed_sae_run_resumes_bit_identically(tmp_path, monkeypatch):
+def test_a_killed_sae_run_resumes_bit_identically(tmp_path, killed_after_states):
     """Killed after its second saved state (mid-block, dead-latent counters and a resampling step ahead), the run
     continues from its checkpoint to the bits of an uninterrupted one."""
-    from toyjax import checkpoint
-
     cfg = sae_cfg({"l1_coefficient": [0.03, 0.3], "dict_size": [4, 8]}, sae={"dead_window": 10, "resample_steps": [50]},
                   record={"snapshots": 3, "checkpoint_every": 20}, grid={"block_size": 2})
     reference = toyjax.run(cfg)
-    original, saves = checkpoint.Checkpoint.save_state, []
-
-    def killed_after_two_states(self, block, step, state):
-        original(self, block, step, state)
-        saves.append(step)
-        if len(saves) == 2:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(checkpoint.Checkpoint, "save_state", killed_after_two_states)
+    saves = killed_after_states(2)
     with pytest.raises(KeyboardInterrupt):
         toyjax.run(cfg, checkpoint_dir=tmp_path)
-    monkeypatch.setattr(checkpoint.Checkpoint, "save_state", original)
+    killed_after_states(None)
     resumed = toyjax.run(cfg, checkpoint_dir=tmp_path)
     assert saves == [20, 40]
     for part in ("params", "history", "sae"):
-        want, got = getattr(reference, part), getattr(resumed, part)
-        jax.tree.map(np.testing.assert_array_equal, want, got)
+        jax.tree.map(np.testing.assert_array_equal, getattr(reference, part), getattr(resumed, part))
     np.testing.assert_array_equal(reference.loss, resumed.loss)
