@@ -12,7 +12,8 @@ import pytest
 import toyjax
 from toyjax import presets, report
 
-TINY = ["train.steps=20", "train.batch_size=32", "record.snapshots=2", "record.eval_samples=16", "progress=false"]
+TINY = ["train.steps=20", "train.warmup_steps=0", "train.batch_size=32", "record.snapshots=2",
+        "record.eval_samples=16", "progress=false"]
 
 
 def toyjax_cmd(*args: str, cwd) -> subprocess.CompletedProcess:

@@ -27,13 +27,18 @@ def test_every_preset_runs_from_an_installed_wheel(tmp_path):
                            check=True, capture_output=True, text=True).stdout
     assert str(venv) in where, where
 
+    # One multirun per kind of grid, each shrunk along the axis it sweeps.
     names = presets.preset_names()
-    sweep_dir = tmp_path / "multi"
-    out = subprocess.run(
-        [venv / "bin" / "toyjax", "-m", f"sweep={','.join(names)}", *TINY, "grid.axes.seed=1",
-         "grid.axes.density=[0.1]", f"hydra.sweep.dir={sweep_dir}"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=900,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    summary = json.loads((sweep_dir / "summary.json").read_text())
-    assert summary["n_jobs"] == len(names) and summary["n_failed"] == 0
+    finite = [n for n in names if "dataset_size" in presets.compose(n).grid.axes]
+    groups = {"finite": (finite, "grid.axes.dataset_size=[5,50]"),
+              "infinite": ([n for n in names if n not in finite], "grid.axes.density=[0.1]")}
+    for group, (members, shrink) in groups.items():
+        sweep_dir = tmp_path / group
+        out = subprocess.run(
+            [venv / "bin" / "toyjax", "-m", f"sweep={','.join(members)}", *TINY, "grid.axes.seed=1", shrink,
+             f"hydra.sweep.dir={sweep_dir}"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=900,
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+        summary = json.loads((sweep_dir / "summary.json").read_text())
+        assert summary["n_jobs"] == len(members) and summary["n_failed"] == 0
