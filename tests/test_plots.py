@@ -249,6 +249,17 @@ def test_runs_on_finite_training_sets_combine_into_test_loss_curves(tmp_path):
     assert "m=2: peak at T" in svg and "m=3: peak at T" in svg
 
 
+def test_sae_runs_combine_into_their_l0_frontiers_on_one_axes(tmp_path):
+    """``toyjax -m sweep=sae_frontier_relu,sae_frontier_topk``: one frontier a job, labelled by its SAE kind."""
+    from toyjax.plots import combined
+
+    runs = [synthetic("sae_frontier_relu"), synthetic("sae_frontier_topk")]
+    written = combined.combined_figure(runs, tmp_path)
+    assert [p.name for p in written] == ["combined.png", "combined.svg"]
+    svg = written[1].read_text()
+    assert "relu SAE" in svg and "topk SAE" in svg and "unexplained variance" in svg
+
+
 def test_the_combined_figure_scales_to_the_data_and_leaves_shards_out(tmp_path):
     from toyjax.plots import combined
 

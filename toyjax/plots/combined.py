@@ -56,7 +56,7 @@ def combined_figure(runs: list, directory: Path, name: str = "combined") -> list
         return finite.curves_figure(runs, job_labels(runs), directory, name)
     if all(getattr(r, "sae", None) is not None for r in runs):
         return sae_frontiers(runs, directory, name)
-    curves = [(label, *_dstar_curve(r)) for label, r in zip(job_labels(runs), runs)]
+    curves = [(label, *_dstar_curve(r)) for label, r in zip(job_labels(runs), runs) if getattr(r, "sae", None) is None]
     curves = [c for c in curves if c[1].size > 1]
     if not curves:
         return []
