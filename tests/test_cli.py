@@ -44,7 +44,12 @@ def test_default_run_writes_results_and_phase_figure(tmp_path):
     assert "Unable to initialize backend" not in log + out.stderr
 
 
-SAE_PRESETS = [name for name in presets.preset_names() if name.startswith("sae_")]  # SAE runs: tested below
+# SAE runs: those on a preset the same job trains (sae.source: preset:NAME) are tested below; the others run
+# from the command line in tests/test_slow_install.py (their figures: tests/test_plots.py).
+SAE = [n for n in presets.preset_names() if toyjax.compose(n).model.kind == "sae"]
+SOURCED = [n for n in SAE if str(toyjax.compose(n).sae.source).startswith("preset:")]
+# Such a source at tiny size: two cells.
+TINY_SOURCE = ['sae.source_overrides=["train.steps=20","record.snapshots=2","grid.axes.density=[1.0,0.1]"]']
 
 
 def finite_data(name: str) -> bool:
@@ -60,7 +65,7 @@ def test_multirun_of_every_preset(tmp_path, finite):
     density axis (at the paper's n = 10,000 the test loss alone takes a minute on a CPU).
     """
     sweep_dir = tmp_path / "multi"
-    names = [name for name in presets.preset_names() if name not in SAE_PRESETS and finite_data(name) == finite]
+    names = [name for name in presets.preset_names() if name not in SAE and finite_data(name) == finite]
     axes = (["train.warmup_steps=2", "grid.axes.dataset_size=[3,10]", "model.n_features=200"] if finite
             else ["grid.axes.density=[0.1]"])
     out = toyjax_cmd("-m", f"sweep={','.join(names)}", *TINY, "grid.axes.seed=1", *axes,
@@ -83,28 +88,20 @@ def test_multirun_of_every_preset(tmp_path, finite):
         assert os.path.exists(os.path.join(job["result"], f"{figure}.png")), (name, figure)
 
 
-@pytest.mark.parametrize("group", ["synthetic", "source"])
-def test_multirun_of_every_sae_preset(tmp_path, group):
-    """Every SAE preset at tiny size; those with a preset source train it first, into their job's source/."""
-    names = [n for n in SAE_PRESETS if str(toyjax.compose(n).sae.source).startswith("preset:") == (group == "source")]
-    tiny_source = ['sae.source_overrides=["train.steps=20","record.snapshots=2","grid.axes.density=[1.0,0.1]"]']
+def test_sae_presets_on_a_preset_source_train_it_first_into_their_jobs_source_dir(tmp_path):
     sweep_dir = tmp_path / "multi"
-    out = toyjax_cmd("-m", f"sweep={','.join(names)}", *TINY, *(tiny_source if group == "source" else []),
+    out = toyjax_cmd("-m", f"sweep={','.join(SOURCED)}", *TINY, *TINY_SOURCE, "report.html=false",
                      f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     summary = json.loads((sweep_dir / "summary.json").read_text())
-    assert summary["n_jobs"] == len(names) >= 2 and summary["n_failed"] == 0
+    assert summary["n_jobs"] == len(SOURCED) >= 2 and summary["n_failed"] == 0
     assert "| best MMCS |" in (sweep_dir / "summary.md").read_text()
-    for job, name in zip(summary["jobs"], names):
-        results = toyjax.load(job["result"])
+    for job, name in zip(summary["jobs"], SOURCED):
+        results, source = toyjax.load(job["result"]), toyjax.load(os.path.join(job["result"], "source"))
         assert results.run_info.preset == name and results.sae is not None
         assert os.path.exists(os.path.join(job["result"], f"{results.run_info.report.figure}.png")), name
-        assert os.path.isdir(os.path.join(job["result"], "source")) == (group == "source")
-        if group == "source":
-            source = toyjax.load(os.path.join(job["result"], "source"))
-            assert results.config["sae"]["source"] == os.path.join(job["result"], "source")
-            assert results.config["model"]["n_features"] == source.config["model"]["n_features"]
-    assert (sweep_dir / "combined.png").is_file()  # the jobs' frontiers on one figure
+        assert results.config["sae"]["source"] == os.path.join(job["result"], "source")
+        assert results.config["model"]["n_features"] == source.config["model"]["n_features"]
 
 
 ERRORS = [
@@ -122,14 +119,9 @@ ERRORS = [
     (["report.figure=nope"], "report.figure: unknown value 'nope'; allowed: intro,"),
     (["sweep=intro", "report.summaries=[phase_agreement]"], "report.summaries: phase_agreement the §3 analytic"),
     (["grid.num_shards=500"], "grid.num_shards: must be at most the grid's"),
-    (["sweep=sae_intro", "sae.kind=topk", "grid.axes.k=[2,9]"], "sae.k: must be at most the dictionary size, got k=9"),
     (["sweep=sae_intro", "sae.source=preset:nope"], "sae.source: preset:nope: sweep: unknown preset 'nope'"),
     (["sweep=sae_intro", 'sae.source_overrides=["grid.axes.density=[2.0]"]'],
      "sae.source: intro: grid.axes.density: density must be in (0, 1]"),
-    (["sweep=sae_intro", "grid.axes.source_cell=[0,1]"], "sae.source_cell: the source has 1 cells, got 1"),
-    (["sweep=sae_sharkey", "grid.axes.l1_coefficient=[-1]"], "grid.axes.l1_coefficient: must be >= 0, got -1"),
-    (["sweep=sae_sharkey", "grid.axes.dict_size=[512]"], "sae.dict_size: must be at most sae.width=256, got 512"),
-    (["grid.axes.k=[1]"], "grid.axes.k: an axis of SAE runs (model.kind: sae), not of relu_output models"),
 ]
 
 
