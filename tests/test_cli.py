@@ -48,8 +48,9 @@ def test_default_run_writes_results_and_phase_figure(tmp_path):
 # from the command line in tests/test_slow_install.py (their figures: tests/test_plots.py).
 SAE = [n for n in presets.preset_names() if toyjax.compose(n).model.kind == "sae"]
 SOURCED = [n for n in SAE if str(toyjax.compose(n).sae.source).startswith("preset:")]
-# Such a source at tiny size: two cells.
-TINY_SOURCE = ['sae.source_overrides=["train.steps=20","record.snapshots=2","grid.axes.density=[1.0,0.1]"]']
+# Such a source at tiny size: two cells, no report page.
+TINY_SOURCE = ['sae.source_overrides=["train.steps=20","record.snapshots=2","grid.axes.density=[1.0,0.1]",'
+               '"report.html=false"]']
 
 
 def finite_data(name: str) -> bool:
