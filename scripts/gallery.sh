@@ -15,6 +15,7 @@ PLOT_ONLY=0
 [[ "${1:-}" == "--plot-only" ]] && PLOT_ONLY=1
 
 # preset | Hydra overrides at gallery size (first word "-m": a multirun whose combined figure is shown)
+#   [| the presets of that multirun, when it runs several under one gallery name]
 PRESETS=(
   "intro|"
   "demonstrating_superposition|-m model.kind=linear,relu_output"
@@ -32,6 +33,10 @@ PRESETS=(
   "abs_small|"
   "abs_computation|train.steps=5000"
   "double_descent_small|"
+  "sae_intro|"
+  "sae_sharkey|"
+  "sae_superposition|"
+  "sae_frontier|-m|sae_frontier_relu,sae_frontier_topk"
 )
 
 # the PNG shown for a preset: a multirun's combined figure, else the figure the run declares (report.figure)
@@ -43,14 +48,15 @@ figure() {
 mkdir -p "$OUT" "$DOCS"
 start=$SECONDS
 for entry in "${PRESETS[@]}"; do
-  name=${entry%%|*}
-  read -r -a args <<< "${entry#*|}"
+  IFS='|' read -r name overrides sweeps <<< "$entry"
+  read -r -a args <<< "$overrides"
+  sweeps=${sweeps:-$name}
   dir="$OUT/$name"
   if [[ $PLOT_ONLY == 0 ]]; then
     rm -rf "$dir"
     t0=$SECONDS
     if [[ "${args[0]:-}" == "-m" ]]; then
-      toyjax -m "sweep=$name" progress=false "hydra.sweep.dir=$dir" "${args[@]:1}" > /dev/null
+      toyjax -m "sweep=$sweeps" progress=false "hydra.sweep.dir=$dir" "${args[@]:1}" > /dev/null
     else
       toyjax "sweep=$name" progress=false "hydra.run.dir=$dir" "${args[@]}" > /dev/null
     fi

@@ -36,3 +36,24 @@ def tiny():
         return cfg
 
     return make
+
+
+@pytest.fixture
+def killed_after_states(monkeypatch):
+    """``killed_after_states(n)``: the next run raises KeyboardInterrupt once its n-th checkpoint state is saved;
+    ``killed_after_states(None)`` restores saving. Returns the steps saved, in order."""
+    from toyjax import checkpoint
+
+    original, saves = checkpoint.Checkpoint.save_state, []
+
+    def arm(count):
+        def killed(self, block, step, state):
+            original(self, block, step, state)
+            saves.append(step)
+            if len(saves) == count:
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr(checkpoint.Checkpoint, "save_state", original if count is None else killed)
+        return saves
+
+    return arm

@@ -35,9 +35,11 @@ def test_every_point_field_comes_from_the_schema(tiny):
     cfg = to_config(tiny(model={"n_features": 3}, train={"lr": 0.02}, data={"extra_importance": 4.0}))
     arrays = point_arrays(cfg, {"density": 0.5, "init_scale": 2.0, "seed": 7})
     assert set(arrays) == set(Point._fields) - set(axes.OPTIONAL) | {"seed"}  # no training set: no T
-    assert set(axes.SCALARS) | set(axes.OPTIONAL) <= set(AXES)  # each scalar Point field is an axis of that name
+    # each scalar Point field is an axis of that name; an SAE's source arrays come from its source cell
+    assert set(axes.SCALARS) | set(axes.OPTIONAL) - {"source", "learned"} <= set(AXES)
     finite = point_arrays(cfg, {"dataset_size": 30, "seed": 7})
-    assert set(finite) == set(Point._fields) | {"seed"} and finite["dataset_size"] == np.float32(30)
+    assert set(finite) == set(Point._fields) - set(axes.SAE_AXES) - {"source", "learned"} | {"seed"}
+    assert finite["dataset_size"] == np.float32(30)
     np.testing.assert_allclose(arrays["density"], [0.5, 0.5, 0.5])
     np.testing.assert_allclose(arrays["importance"], [1, 1, 4])
     assert (arrays["lr"], arrays["init_scale"], arrays["seed"]) == (np.float32(0.02), np.float32(2.0), 7)

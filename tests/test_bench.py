@@ -97,3 +97,36 @@ def test_torch_loss_decreases():
     tb.train_steps(model, opt, 300, 256)
     tb.torch.manual_seed(1)
     assert model.loss(model.batch(4096)).item() < 0.8 * before
+
+
+def test_the_sae_workload_trains_an_sae_grid_of_one_l1_coefficient_per_model():
+    import toyjax
+    from toyjax.bench import workloads
+
+    w = workloads.get("sae")
+    results = toyjax.run(w.config(3, 5, batch_size=64))
+    assert results.dims == ("l1_coefficient",) and results.params["W_dec"].shape == (3, w.n_hidden, w.width)
+    np.testing.assert_allclose(results.coords["l1_coefficient"], [0.01, 0.1, 1.0])
+
+
+def test_the_torch_sae_baseline_is_the_engines_relu_sae():
+    """Same init convention and the same loss, instance by instance, as `toyjax.sae` kind ``relu``."""
+    torch_sae = pytest.importorskip("toyjax.bench.torch_sae")
+    import jax.numpy as jnp
+
+    from toyjax import sae
+
+    torch_sae.torch.manual_seed(0)
+    model = torch_sae.StackedSAE(3, 4, 6, np.random.default_rng(0).normal(size=(3, 4, 5)), 0.3, 1e-2)
+    with torch_sae.torch.no_grad():
+        for p in (model.b_enc, model.b_dec, model.W_enc):
+            p.add_(0.05 * torch_sae.torch.randn_like(p))
+    np.testing.assert_allclose(model.W_dec.detach().norm(dim=1).numpy(), 0.1, rtol=1e-5)  # 0.1 at init, as ours
+    h = model.batch(128)
+    ours = 0.0
+    for i in range(3):
+        params = {name: jnp.asarray(getattr(model, name)[i].detach().numpy()) for name in ("W_enc", "b_enc", "W_dec",
+                                                                                           "b_dec")}
+        ours += sae.sae_loss("relu", params, jnp.asarray(h[:, i].numpy().T), jnp.ones(6, bool), jnp.int32(1),
+                             jnp.float32(1e-2), jnp.zeros(6, bool))
+    assert float(ours) == pytest.approx(model.loss(h).item(), rel=1e-5)

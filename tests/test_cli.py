@@ -44,6 +44,15 @@ def test_default_run_writes_results_and_phase_figure(tmp_path):
     assert "Unable to initialize backend" not in log + out.stderr
 
 
+# SAE runs: those on a preset the same job trains (sae.source: preset:NAME) are tested below; the others run
+# from the command line in tests/test_slow_install.py (their figures: tests/test_plots.py).
+SAE = [n for n in presets.preset_names() if toyjax.compose(n).model.kind == "sae"]
+SOURCED = [n for n in SAE if str(toyjax.compose(n).sae.source).startswith("preset:")]
+# Such a source at tiny size: two cells, no report page.
+TINY_SOURCE = ['sae.source_overrides=["train.steps=20","record.snapshots=2","grid.axes.density=[1.0,0.1]",'
+               '"report.html=false"]']
+
+
 def finite_data(name: str) -> bool:
     """Whether a preset trains on finite training sets (a dataset_size axis, Henighan et al. 2023)."""
     return "dataset_size" in toyjax.compose(name).grid.axes
@@ -51,13 +60,13 @@ def finite_data(name: str) -> bool:
 
 @pytest.mark.parametrize("finite", [False, True], ids=["fresh_batches", "finite_training_sets"])
 def test_multirun_of_every_preset(tmp_path, finite):
-    """One run of each preset at tiny size, as one multirun; the sweep dir lists every job.
+    """One run of each toy-model preset at tiny size, as one multirun; the sweep dir lists every job.
 
     The presets on finite training sets get two small sets of 200 features and a short warm-up instead of a
     density axis (at the paper's n = 10,000 the test loss alone takes a minute on a CPU).
     """
     sweep_dir = tmp_path / "multi"
-    names = [name for name in presets.preset_names() if finite_data(name) == finite]
+    names = [name for name in presets.preset_names() if name not in SAE and finite_data(name) == finite]
     axes = (["train.warmup_steps=2", "grid.axes.dataset_size=[3,10]", "model.n_features=200"] if finite
             else ["grid.axes.density=[0.1]"])
     out = toyjax_cmd("-m", f"sweep={','.join(names)}", *TINY, "grid.axes.seed=1", *axes,
@@ -80,6 +89,22 @@ def test_multirun_of_every_preset(tmp_path, finite):
         assert os.path.exists(os.path.join(job["result"], f"{figure}.png")), (name, figure)
 
 
+def test_sae_presets_on_a_preset_source_train_it_first_into_their_jobs_source_dir(tmp_path):
+    sweep_dir = tmp_path / "multi"
+    out = toyjax_cmd("-m", f"sweep={','.join(SOURCED)}", *TINY, *TINY_SOURCE, "report.html=false",
+                     f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    summary = json.loads((sweep_dir / "summary.json").read_text())
+    assert summary["n_jobs"] == len(SOURCED) >= 2 and summary["n_failed"] == 0
+    assert "| best MMCS |" in (sweep_dir / "summary.md").read_text()
+    for job, name in zip(summary["jobs"], SOURCED):
+        results, source = toyjax.load(job["result"]), toyjax.load(os.path.join(job["result"], "source"))
+        assert results.run_info.preset == name and results.sae is not None
+        assert os.path.exists(os.path.join(job["result"], f"{results.run_info.report.figure}.png")), name
+        assert results.config["sae"]["source"] == os.path.join(job["result"], "source")
+        assert results.config["model"]["n_features"] == source.config["model"]["n_features"]
+
+
 ERRORS = [
     (["model.foo=1"], "model.foo: unknown key"),
     (["bogus=1"], "bogus: unknown key"),
@@ -95,6 +120,9 @@ ERRORS = [
     (["report.figure=nope"], "report.figure: unknown value 'nope'; allowed: intro,"),
     (["sweep=intro", "report.summaries=[phase_agreement]"], "report.summaries: phase_agreement the §3 analytic"),
     (["grid.num_shards=500"], "grid.num_shards: must be at most the grid's"),
+    (["sweep=sae_intro", "sae.source=preset:nope"], "sae.source: preset:nope: sweep: unknown preset 'nope'"),
+    (["sweep=sae_intro", 'sae.source_overrides=["grid.axes.density=[2.0]"]'],
+     "sae.source: intro: grid.axes.density: density must be in (0, 1]"),
 ]
 
 

@@ -58,7 +58,8 @@ def test_bad_values_name_their_field(tiny, change, field):
 
 
 def test_unknown_axis_lists_the_allowed_ones(tiny):
-    with pytest.raises(ConfigError, match=r"^grid.axes.foo: unknown axis; allowed: density, extra_density, .*seed$"):
+    with pytest.raises(ConfigError, match=r"^grid.axes.foo: unknown axis; allowed: density, extra_density, .*seed, "
+                                          r"l1_coefficient, k, dict_size, source_cell$"):
         to_config(tiny({"foo": [1, 2]}))
 
 

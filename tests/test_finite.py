@@ -99,24 +99,14 @@ def test_two_devices_give_the_same_bits(tmp_path):
     assert_same(run(SIZES, block_size=4), toyjax.load(tmp_path / "two"))
 
 
-def test_a_killed_run_resumes_bit_identically(tmp_path, monkeypatch):
-    from toyjax import checkpoint
-
+def test_a_killed_run_resumes_bit_identically(tmp_path, killed_after_states):
     reference = run(SIZES, record={"checkpoint_every": 100})
-    original, saves = checkpoint.Checkpoint.save_state, []
-
-    def killed_after_two_states(self, block, step, state):
-        original(self, block, step, state)
-        saves.append(step)
-        if len(saves) == 2:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(checkpoint.Checkpoint, "save_state", killed_after_two_states)
+    killed_after_states(2)
     cfg = {**FINITE, "record": {**FINITE["record"], "checkpoint_every": 100},
            "grid": {"axes": SIZES, "block_size": 4}}
     with pytest.raises(KeyboardInterrupt):
         toyjax.run(cfg, checkpoint_dir=tmp_path)
-    monkeypatch.setattr(checkpoint.Checkpoint, "save_state", original)
+    killed_after_states(None)
     assert_same(reference, toyjax.run(cfg, checkpoint_dir=tmp_path))
 
 

@@ -32,10 +32,17 @@ PRESETS = {
     "privileged_basis": ("relu_hidden", 10, 5, "independent", {"density": [1.0, 0.1], "seed": 2}),
     "abs_small": ("abs_mlp", 3, 6, "independent", {"density": [1.0, 0.1], "seed": 2}),
     "abs_computation": ("abs_mlp", 100, 40, "independent", {"density": [1.0, 0.01]}),
+    "sae_intro": ("sae", 5, 2, "independent", {"l1_coefficient": [0.1, 1.0], "seed": 2}),
+    "sae_sharkey": ("sae", 8, 4, "independent", {"l1_coefficient": [0.1, 1.0, 3.0], "dict_size": [4, 8, 16],
+                                                  "seed": 2}),
+    "sae_superposition": ("sae", 20, 4, "independent", {"source_cell": [0, 1, 2, 3], "l1_coefficient": [0.1, 1.0]}),
+    "sae_frontier_relu": ("sae", 8, 4, "independent", {"l1_coefficient": [0.1, 0.3, 1.0]}),
+    "sae_frontier_topk": ("sae", 8, 4, "independent", {"k": [1, 2, 4]}),
     "double_descent_small": ("relu_output", 30, 2, "independent", {"dataset_size": [3, 10, 40, 100], "seed": 2}),
     "double_descent": ("relu_output", 60, 2, "independent", {"dataset_size": [3, 300], "seed": 2}),
 }
 K = 6  # snapshots
+SAE_WIDTH = 16
 
 
 def synthetic(preset: str, seed: int = 0) -> Results:
@@ -45,11 +52,15 @@ def synthetic(preset: str, seed: int = 0) -> Results:
     dims = tuple(axes)
     coords = {d: np.arange(v) if d == "seed" else np.asarray(v, float) for d, v in axes.items()}
     grid = tuple(len(coords[d]) for d in dims)
-    if kind == "abs_mlp":
+    if kind == "sae":
+        params = {"W_enc": rng.normal(size=grid + (SAE_WIDTH, m)), "b_enc": rng.normal(size=grid + (SAE_WIDTH,)),
+                  "W_dec": rng.normal(size=grid + (m, SAE_WIDTH)), "b_dec": rng.normal(size=grid + (m,))}
+    elif kind == "abs_mlp":
         params = {"W1": rng.normal(size=grid + (m, n)), "W2": rng.normal(size=grid + (n, m))}
     else:
         params = {"W": rng.normal(size=grid + (m, n)) / np.sqrt(m)}
-    params["b"] = rng.normal(scale=0.2, size=grid + (n,))
+    if kind != "sae":
+        params["b"] = rng.normal(scale=0.2, size=grid + (n,))
     density = np.full(grid + (n,), 0.1)
     for d in ("density", "extra_density"):
         if d in dims:
@@ -82,11 +93,26 @@ def synthetic(preset: str, seed: int = 0) -> Results:
         "record": {"snapshots": K},
     }
     info = RunInfo(preset=preset, report=presets.declared_report(preset))
+    if kind == "sae":
+        config["sae"] = {"kind": "topk" if "k" in dims else "relu", "width": SAE_WIDTH, "source": "synthetic"}
+        history = {k: v for k, v in history.items() if k in ("step", "loss")}
+    sae = sae_numbers(rng, grid, n, m) if kind == "sae" else None
     train_set = synthetic_train_set(rng, dims, coords, grid, m) if "dataset_size" in dims else None
     if train_set is not None:
         history["data_dimensionality"] = rng.uniform(0, 1, grid + (K, int(coords["dataset_size"].max())))
     return Results(dims, coords, params, rng.uniform(0.01, 1, grid), eval_loss, history, diverged, density,
-                   importance, config=config, run_info=info, train_set=train_set)
+                   importance, config=config, run_info=info, train_set=train_set, sae=sae)
+
+
+def sae_numbers(rng, grid: tuple[int, ...], n: int, m: int) -> dict[str, np.ndarray]:
+    """Random `Results.sae` arrays of an SAE grid (`toyjax.sae_train.records`)."""
+    out = {f"{name}_{which}": rng.uniform(0.5, 1, grid) for which in ("all", "learned")
+           for name in ("features_to_latents", "latents_to_features", "recovered_0.9", "recovered_0.99")}
+    out.update(l0=rng.uniform(0.5, 8, grid), fraction_variance_explained=rng.uniform(0.3, 0.99, grid),
+               fraction_dead=rng.uniform(0, 0.5, grid), mse=rng.uniform(0, 0.1, grid),
+               source_features_per_dimension=rng.uniform(1, 4, grid), dead=rng.uniform(size=grid + (SAE_WIDTH,)) < 0.2,
+               features=rng.normal(size=grid + (m, n)), learned=rng.uniform(size=grid + (n,)) < 0.8)
+    return out
 
 
 def synthetic_train_set(rng, dims, coords, grid, m) -> dict:
@@ -195,7 +221,7 @@ def test_toyjax_plot_rejects_a_directory_without_runs(tmp_path, capsys):
 
 @pytest.mark.parametrize("preset", ["intro", "demonstrating_superposition", "privileged_basis", "phase_n2m1",
                                     "correlated", "nonuniform_pentagon", "uniform_geometry", "collapse",
-                                    "double_descent_small"])
+                                    "double_descent_small", "sae_intro"])
 def test_a_cell_whose_every_seed_diverged_says_so_without_numpy_warnings(preset, tmp_path):
     import warnings
 
@@ -221,6 +247,17 @@ def test_runs_on_finite_training_sets_combine_into_test_loss_curves(tmp_path):
     assert [p.name for p in written] == ["combined.png", "combined.svg"]
     svg = written[1].read_text()
     assert "m=2: peak at T" in svg and "m=3: peak at T" in svg
+
+
+def test_sae_runs_combine_into_their_l0_frontiers_on_one_axes(tmp_path):
+    """``toyjax -m sweep=sae_frontier_relu,sae_frontier_topk``: one frontier a job, labelled by its SAE kind."""
+    from toyjax.plots import combined
+
+    runs = [synthetic("sae_frontier_relu"), synthetic("sae_frontier_topk")]
+    written = combined.combined_figure(runs, tmp_path)
+    assert [p.name for p in written] == ["combined.png", "combined.svg"]
+    svg = written[1].read_text()
+    assert "relu SAE" in svg and "topk SAE" in svg and "unexplained variance" in svg
 
 
 def test_the_combined_figure_scales_to_the_data_and_leaves_shards_out(tmp_path):

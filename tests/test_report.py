@@ -23,6 +23,8 @@ FAMILY_FIGURES = {"intro": {"cells", "seeds"}, "superposition": {"norms"}, "phas
                   "uniform_geometry": {"dstar", "m-graph"}, "nonuniform": {"cells", "seeds"},
                   "correlated": {"cells", "seeds"}, "collapse": {"cells", "seeds"}, "dynamics": {"models", "m-traj"},
                   "adversarial": {"vulnerability"}, "neurons": {"stacks", "m-stack"},
+                  "sae_directions": {"sae-mmcs"}, "sae_mmcs": {"sae-heat"}, "sae_superposition": {"sae-recovery"},
+                  "sae_frontier": {"sae-frontier"},
                   "double_descent": {"curve", "m-points"}}
 EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?\s*(https?:)?//|url\(\s*["']?(https?:)?//|@import""", re.I)
 VOID = {"meta", "br", "img", "input", "link", "hr", "col", "wbr"}
@@ -78,7 +80,7 @@ def test_every_family_writes_a_self_contained_page_with_its_data(preset, tmp_pat
     np.testing.assert_allclose(np.asarray(data["grid"]["eval_loss"], float), results.eval_loss.ravel(), rtol=1e-3)
     rows, fields = data["model"]["rows"], data["model"]["fields"]
     assert str(data["model"]["initial"]) in rows
-    W = model.flat(results, plots.common.feature_W(results.params))
+    W = model.flat(results, results.params[data["model"]["matrix"]])  # W, W1, or an SAE's decoder W_dec
     for k, row in rows.items():
         got = np.asarray(row[fields.index("D")], dtype=float)
         np.testing.assert_allclose(got, model.metrics.feature_dimensionality(W[int(k)]), rtol=1e-3, atol=1e-6)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import TINY
+from tests.test_cli import SOURCED, TINY, TINY_SOURCE
 from toyjax import presets
 
 pytestmark = pytest.mark.slow
@@ -28,14 +28,17 @@ def test_every_preset_runs_from_an_installed_wheel(tmp_path):
     assert str(venv) in where, where
 
     # One multirun per kind of grid, each shrunk along the axis it sweeps.
+    # SAE runs on synthetic features run with the toy models (a density axis of their features); those on a
+    # preset:NAME source shrink that source instead.
     names = presets.preset_names()
     finite = [n for n in names if "dataset_size" in presets.compose(n).grid.axes]
-    groups = {"finite": (finite, "grid.axes.dataset_size=[5,50]"),
-              "infinite": ([n for n in names if n not in finite], "grid.axes.density=[0.1]")}
+    groups = {"finite": (finite, ["grid.axes.dataset_size=[5,50]"]),
+              "infinite": ([n for n in names if n not in finite + SOURCED], ["grid.axes.density=[0.1]"]),
+              "sae_sourced": (SOURCED, TINY_SOURCE)}
     for group, (members, shrink) in groups.items():
         sweep_dir = tmp_path / group
         out = subprocess.run(
-            [venv / "bin" / "toyjax", "-m", f"sweep={','.join(members)}", *TINY, "grid.axes.seed=1", shrink,
+            [venv / "bin" / "toyjax", "-m", f"sweep={','.join(members)}", *TINY, "grid.axes.seed=1", *shrink,
              f"hydra.sweep.dir={sweep_dir}"],
             cwd=tmp_path, capture_output=True, text=True, timeout=900,
         )

@@ -30,6 +30,12 @@ class Point(NamedTuple):
     weight_decay: Any  # () AdamW weight decay, on W and b
     init_scale: Any  # () multiplies the Xavier-normal std
     dataset_size: Any = None  # () T, the number of training points (float32); None: a fresh batch every step
+    # An SAE run's (model.kind: sae, `toyjax.sae_train`); None in every other run:
+    source: Any = None  # (d, n) the source's feature directions: h = act(source @ x)
+    learned: Any = None  # (n,) bool, the source features its toy model learned (all, for synthetic ones)
+    l1_coefficient: Any = None  # () λ of the sparsity penalty
+    k: Any = None  # () int32, TopK's active latents
+    dict_size: Any = None  # () int32, the model's own dictionary size within the static width
 
 
 def _density(value: Any, where: str, n: int) -> None:
@@ -64,6 +70,16 @@ def _dataset_size(value: Any, where: str, n: int) -> None:
     checks.integer(where, value, low=1, high=MAX_DATASET_SIZE)
 
 
+def _count(value: Any, where: str, n: int) -> None:
+    checks.integer(where, value, low=1)
+
+
+def _cell(value: Any, where: str, n: int) -> None:
+    """A source cell's index; "all" (every cell) is resolved with the source, before the grid is planned."""
+    if value != "all":
+        checks.integer(where, value, low=0)
+
+
 def _optional(check: Callable) -> Callable:
     """`check`, or nothing for None (the extra feature is then an ordinary one)."""
     return lambda value, where, n: None if value is None else check(value, where, n)
@@ -80,6 +96,7 @@ class Axis(NamedTuple):
     check: Callable[[Any, str, int], None]
     integer: bool = False
     count: bool = False
+    words: tuple[str, ...] = ()  # literal values that stand for several (resolved before planning)
 
 
 MAX_DATASET_SIZE = 2**24  # T is carried as float32, exact up to 2**24
@@ -95,9 +112,14 @@ AXES = {
     "init_scale": Axis("model.init_scale", _positive),
     "dataset_size": Axis("data.dataset_size", _dataset_size, integer=True),
     "seed": Axis("train.seed_index", _seed_index, integer=True, count=True),
+    "l1_coefficient": Axis("sae.l1_coefficient", _non_negative),
+    "k": Axis("sae.k", _count, integer=True),
+    "dict_size": Axis("sae.dict_size", _optional(_count), integer=True),
+    "source_cell": Axis("sae.source_cell", _cell, integer=True, words=("all",)),
 }
 VECTORS = ("density", "importance")  # Point fields built per feature from several axes (`point_arrays`)
-OPTIONAL = ("dataset_size",)  # Point fields only a run with a finite training set has
+OPTIONAL = ("dataset_size", "source", "learned", "l1_coefficient", "k", "dict_size")  # only some runs have these
+SAE_AXES = ("l1_coefficient", "k", "dict_size", "source_cell")  # axes only an SAE run reads
 SCALARS = tuple(name for name in Point._fields if name not in VECTORS + OPTIONAL)  # axis values as they are
 
 
@@ -137,8 +159,16 @@ def point_arrays(cfg: Any, row: dict[str, Any]) -> dict[str, np.ndarray]:
         "importance": importance_vector(n, get["importance_decay"], cfg.data.importance, get["extra_importance"]),
         **{name: np.float32(get[name]) for name in SCALARS},
         **finite,
+        **(_sae_values(cfg, get) if cfg.model.kind == "sae" else {}),
         "seed": np.int32(get["seed"]),
     }
+
+
+def _sae_values(cfg: Any, get: dict[str, Any]) -> dict[str, np.ndarray]:
+    """An SAE's own values; its source's arrays join them in `toyjax.plan` (from `source_cell`)."""
+    size = get["dict_size"] if get["dict_size"] is not None else cfg.sae.width
+    return {"l1_coefficient": np.float32(get["l1_coefficient"]), "k": np.int32(get["k"]),
+            "dict_size": np.int32(size), "source_cell": np.int32(get["source_cell"])}
 
 
 def largest(cfg: Any, axis: str) -> Any:
@@ -177,6 +207,8 @@ def axis_values(cfg: Any, axis: str) -> list:
 
 
 def _expand(axis: str, spec: Any, where: str) -> list:
+    if isinstance(spec, str) and spec in AXES[axis].words:
+        return [spec]
     if AXES[axis].count and isinstance(spec, int) and not isinstance(spec, bool):
         checks.integer(where, spec, low=1)
         return list(range(spec))

@@ -7,8 +7,13 @@ figure into Hydra's run directory. ``toyjax -m ...`` runs one such grid per job 
 
 Every job's config is composed and validated *before* Hydra starts (keys, values, the block layout and
 shards, the declared report), so a bad key, type or value ends with one line
-``toyjax: error: <dotted.key>: <what is allowed>``, exit status 2, and nothing written. This module is the
-Hydra edge: it imports Hydra, `toyjax.presets` and everything below.
+``toyjax: error: <dotted.key>: <what is allowed>``, exit status 2, and nothing written.
+
+An SAE run whose ``sae.source`` is ``preset:NAME`` trains that toy grid first, in the same job: the preset
+composed with ``sae.source_overrides`` is validated with the SAE run (its cells and shapes come from its
+plan, `toyjax.sources.from_plan`), then trained and published into ``<run_dir>/source/``, and the SAEs
+train on that directory. A source already there with the same config is reused (a resumed job). This
+module is the Hydra edge: it imports Hydra, `toyjax.presets` and everything below.
 """
 
 from __future__ import annotations
@@ -24,13 +29,18 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from toyjax import blocks, grid, multirun, presets, publish
+from toyjax import blocks, grid, multirun, presets, publish, sources
 from toyjax.analysis.summary import headline
 from toyjax.config import run_info, to_config
-from toyjax.errors import CheckpointError, ConfigError, ToyjaxDeprecationWarning
+from toyjax.errors import CheckpointError, ConfigError, ResultsError, ToyjaxDeprecationWarning
 from toyjax.plan import make_plan
+from toyjax.results import load
+from toyjax.sae_config import PRESET
+from toyjax.sources import plan_run
+
+SOURCE_DIR = "source"  # where a preset:NAME source of an SAE run is trained, inside the run's directory
 
 log = logging.getLogger("toyjax")
 
@@ -107,11 +117,69 @@ def prevalidate(overrides: list[str], is_multirun: bool = False, config_name: st
 
 
 def check_job(composed: DictConfig) -> None:
-    """Everything that can be wrong with one composed job, short of training it."""
-    cfg = to_config(composed)
-    plan = make_plan(cfg)
+    """Everything that can be wrong with one composed job (and its preset:NAME source), short of training it."""
+    source = source_job(composed)
+    resolved = None
+    if source is not None:
+        source_cfg, source_plan = check_source(source)
+        resolved = sources.from_plan(source_cfg, source_plan)
+    cfg, plan = plan_run(to_config(composed), resolved)
     blocks.plan_layout(plan, cfg.grid.block_size, cfg.grid.shard, cfg.grid.num_shards)
     publish.check_report(run_info(composed).report, cfg)
+
+
+def source_job(composed: DictConfig) -> DictConfig | None:
+    """The composed toy preset of an SAE run's ``sae.source: preset:NAME`` (with its overrides), else None."""
+    source = str(OmegaConf.select(composed, "sae.source", default="") or "")
+    if OmegaConf.select(composed, "model.kind") != "sae" or not source.startswith(PRESET):
+        return None
+    overrides = [str(o) for o in OmegaConf.select(composed, "sae.source_overrides", default=[]) or []]
+    try:
+        return presets.compose(source[len(PRESET):], [*overrides, f"progress={composed.progress}"])
+    except ConfigError as e:
+        raise ConfigError(f"sae.source: {source}: {e}") from None
+
+
+def check_source(source: DictConfig):
+    """The source's validated config and plan (a toy grid, its layout and report fit), nothing trained."""
+    try:
+        cfg = to_config(source)
+        if cfg.model.kind == "sae":
+            raise ConfigError("the source must be a toy model's preset, not an SAE run")
+        plan = make_plan(cfg)
+        blocks.plan_layout(plan, cfg.grid.block_size, cfg.grid.shard, cfg.grid.num_shards)
+        publish.check_report(run_info(source).report, cfg)
+    except ConfigError as e:
+        raise ConfigError(f"sae.source: {source.sweep.name}: {e}") from None
+    return cfg, plan
+
+
+def train_source(source: DictConfig, directory: Path) -> Path:
+    """Train and publish an SAE run's preset source into `directory`, or reuse the one there of the same config."""
+    fingerprint_now = fingerprint(to_config(source))
+    try:
+        if fingerprint(to_config(load(directory).config)) == fingerprint_now:
+            print(f"toyjax: source {source.sweep.name}: reusing {directory}")
+            return directory
+    except (ResultsError, ConfigError):
+        pass
+    log.info("training the source %s into %s", source.sweep.name, directory)
+    results = grid.run(source, checkpoint_dir=directory, command=["toyjax", *sys.argv[1:]])
+    print(f"toyjax: source {source.sweep.name}: {results.loss.size} models in {results.timing['train_s']:.1f} s")
+    publish.publish(results, directory)
+    return directory
+
+
+def with_trained_source(cfg: DictConfig, out_dir: Path) -> DictConfig:
+    """`cfg` with its preset:NAME source trained into ``<out_dir>/source`` and named by that directory."""
+    source = source_job(cfg)
+    if source is None:
+        return cfg
+    directory = train_source(source, out_dir / SOURCE_DIR)
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.sae.source, cfg.sae.source_overrides = str(directory), []
+    return cfg
 
 
 def task(cfg: DictConfig) -> dict[str, Any]:
@@ -141,6 +209,7 @@ def task(cfg: DictConfig) -> dict[str, Any]:
 def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict[str, Any]:
     """Train, summarise, save and plot one run; returns the job's status for the multirun summary."""
     began = time.perf_counter()
+    cfg = with_trained_source(cfg, out_dir)
     conf = to_config(cfg)
     log.info("command: toyjax %s", " ".join(sys.argv[1:]))
     log.info("overrides: %s; config fingerprint %s", " ".join(overrides) or "(none)", fingerprint(conf))

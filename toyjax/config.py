@@ -8,7 +8,7 @@ people (its preset, title, figure and summaries) is a `RunInfo`, kept apart from
 
 Vocabulary follows Elhage et al., "Toy Models of Superposition" (2022): density = 1 - S is the probability
 that a feature is non-zero; it is never called "sparsity". This module imports `toyjax.axes`,
-`toyjax.checks` and `toyjax.errors`.
+`toyjax.checks`, `toyjax.errors` and `toyjax.sae_config` (the ``sae`` section).
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toyjax import checks
-from toyjax.axes import check_axes, largest
+from toyjax.axes import AXES, SAE_AXES, axis_values, check_axes, get_field, largest
 from toyjax.errors import ConfigError, ToyjaxDeprecationWarning
+from toyjax.sae_config import SAEConfig, check_combinations, validate_sae
 
-MODEL_KINDS = ("linear", "relu_output", "relu_hidden", "abs_mlp")
+MODEL_KINDS = ("linear", "relu_output", "relu_hidden", "abs_mlp", "sae")  # sae: dictionaries (`toyjax.sae_config`)
 DATA_KINDS = ("independent", "correlated", "anticorrelated")
 SCHEDULES = ("constant", "linear", "cosine", "warmup_cosine")
 # Old spellings still accepted for one release, with a DeprecationWarning: old dotted key -> new one.
@@ -114,6 +115,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     grid: GridConfig = field(default_factory=GridConfig)
     record: RecordConfig = field(default_factory=RecordConfig)
+    sae: SAEConfig = field(default_factory=SAEConfig)
     progress: bool = True
 
 
@@ -197,7 +199,7 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
     """Build dataclass `cls` from a dict, rejecting unknown keys."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {raw!r}")
-    fields = {f.name for f in dataclasses.fields(cls)}
+    fields = [f.name for f in dataclasses.fields(cls)]  # declared order, for the message
     kwargs = {}
     for key, value in raw.items():
         if key not in fields:
@@ -231,6 +233,7 @@ def validate(cfg: Config) -> None:
     _validate_grid(cfg.grid)
     check_axes(cfg)
     _validate_training_set(cfg)
+    _validate_sae(cfg)
 
 
 def _validate_data(cfg: Config) -> None:
@@ -257,6 +260,20 @@ def _validate_training_set(cfg: Config) -> None:
         if not t.full_batch:
             raise ConfigError("train.chunk_size: needs train.full_batch (it cuts a full batch into passes)")
         checks.integer("train.chunk_size", t.chunk_size, low=1)
+
+
+def _validate_sae(cfg: Config) -> None:
+    """An SAE run's section and its grid (every k fits every dictionary); other runs have no SAE axis."""
+    if cfg.model.kind != "sae":
+        used = [a for a in SAE_AXES if a in cfg.grid.axes]
+        if used:
+            raise ConfigError(f"grid.axes.{used[0]}: an axis of SAE runs (model.kind: sae), not of "
+                              f"{cfg.model.kind} models")
+        return
+    validate_sae(cfg.sae, cfg.train.steps)
+    values = {a: axis_values(cfg, a) if a in cfg.grid.axes else [get_field(cfg, AXES[a].default)]
+              for a in ("k", "dict_size")}
+    check_combinations(cfg.sae.kind, cfg.sae.width, values["k"], values["dict_size"])
 
 
 def _validate_grid(g: GridConfig) -> None:

@@ -13,10 +13,10 @@ from typing import Any
 
 from toyjax import config as config_lib
 from toyjax.checkpoint import Checkpoint
-from toyjax.plan import make_plan
 from toyjax.programs import enable_compilation_cache
 from toyjax.results import Results
 from toyjax.runner import Runner
+from toyjax.sources import plan_run
 
 
 def run(cfg: Any, *, progress: bool | None = None, checkpoint_dir: str | os.PathLike | None = None,
@@ -33,8 +33,8 @@ def run(cfg: Any, *, progress: bool | None = None, checkpoint_dir: str | os.Path
         CheckpointError: a checkpoint of another run in `checkpoint_dir`.
     """
     info = config_lib.run_info(cfg, command)
-    cfg = config_lib.to_config(cfg)
-    runner = Runner(make_plan(cfg), cfg)
+    cfg, plan = plan_run(config_lib.to_config(cfg))
+    runner = Runner(plan, cfg)
     enable_compilation_cache(cfg.grid.compilation_cache)
     ckpt = None
     if checkpoint_dir is not None and cfg.record.checkpoint_every > 0:

@@ -5,7 +5,7 @@ Because a model's result does not depend on which block or shard trained it, the
 training the grid in one run. ``toyjax-merge SWEEP_DIR`` merges every shard found under a (multirun)
 directory and publishes the full grid in ``SWEEP_DIR/merged``. With ``--partial``, the models of missing
 shards are *missing*: NaN, marked in `Results.missing`, listed in ``results.json``, and left out of every
-summary and figure. This module imports `toyjax.config`, `toyjax.errors`, `toyjax.plan`, `toyjax.publish`
+summary and figure. This module imports `toyjax.config`, `toyjax.errors`, `toyjax.publish`, `toyjax.sources`
 and `toyjax.results`; never Hydra.
 """
 
@@ -20,9 +20,9 @@ import numpy as np
 
 from toyjax.config import to_config
 from toyjax.errors import MergeError, ResultsError
-from toyjax.plan import make_plan
 from toyjax.publish import publish
 from toyjax.results import JSON, Results, load, scatter
+from toyjax.sources import plan_run
 
 SHARD_KEYS = ("shard",)
 _RECORDS = ("params", "loss", "eval_loss", "diverged", "density", "importance")
@@ -94,11 +94,11 @@ def _assemble(config: dict, shards: list[Results]) -> Results:
     """Scatter each shard's flat models into grid-shaped arrays; models of missing shards are missing."""
     whole = copy.deepcopy(config)
     whole["grid"].update(shard=0, num_shards=1)
-    plan = make_plan(to_config(whole))
+    _, plan = plan_run(to_config(whole))  # an SAE run's shards re-read their source for its layout
     index = np.concatenate([s.coords["model"] for s in shards])
     n, shape = plan.n_models, plan.grid_shape
     records = [{**{f: getattr(s, f) for f in _RECORDS}, "history": _steps_apart(s.history),
-                **({"train_set": s.train_set} if s.train_set else {})} for s in shards]
+                **{f: getattr(s, f) for f in ("train_set", "sae") if getattr(s, f)}} for s in shards]
     arrays = scatter(_concat(records), index, n, shape)
     history = {**arrays.pop("history"), "step": shards[0].history["step"]}
     present = np.zeros(n, bool)

@@ -24,6 +24,7 @@ import numpy as np
 from toyjax import axes, data, datasets
 from toyjax.config import Config
 from toyjax.errors import ConfigError
+from toyjax.sae_config import SAEStatic
 
 
 def _from(dotted: str):
@@ -51,6 +52,7 @@ class Static:
     dataset_max: int | None = None  # the largest T of a finite training set; None: a fresh batch every step
     chunk: int = 0  # points per pass of a full batch
     active: int = 0  # non-zero features stored per training point
+    sae: SAEStatic | None = None  # an SAE run's static settings (model "sae"); None for toy models
 
     @property
     def rows(self) -> int:
@@ -62,7 +64,8 @@ class Static:
         """The `Static` of a validated config."""
         copied = {f.name: axes.get_field(cfg, f.metadata["config"]) for f in dataclasses.fields(cls) if f.metadata}
         return cls(**copied, data=data.spec_of(dataclasses.asdict(cfg)),
-                   snapshot_steps=snapshot_steps(cfg.train.steps, cfg.record.snapshots))
+                   snapshot_steps=snapshot_steps(cfg.train.steps, cfg.record.snapshots),
+                   sae=SAEStatic.of(cfg.sae) if cfg.model.kind == "sae" else None)
 
 
 def snapshot_steps(steps: int, count: int) -> tuple[int, ...]:
@@ -91,13 +94,19 @@ class Plan:
         return len(self.points["seed"])
 
 
-def make_plan(cfg: Config) -> Plan:
-    """Expand the axes of a validated config into per-model arrays (no JAX work)."""
+def make_plan(cfg: Config, source=None) -> Plan:
+    """Expand the axes of a validated config into per-model arrays (no JAX work).
+
+    An SAE run needs its `source` (`toyjax.sources.Source`): every model takes the feature directions,
+    densities and importances of its source cell.
+    """
     dims = tuple(cfg.grid.axes)
     values = {axis: axes.axis_values(cfg, axis) for axis in dims}
     rows = [dict(zip(dims, combo)) for combo in itertools.product(*(values[a] for a in dims))]
     points = [axes.point_arrays(cfg, row) for row in rows]
     points = {k: np.stack([p[k] for p in points]) for k in points[0]}
+    if cfg.model.kind == "sae":
+        points = _with_source(points, source)
     coords = {a: np.asarray(values[a], dtype=np.int64 if axes.AXES[a].integer else np.float64) for a in dims}
     static = Static.of(cfg)
     if static.data.kind != "independent":
@@ -117,6 +126,25 @@ def sizes(cfg: Config, spec: data.DataSpec, density: np.ndarray) -> dict:
     active = min(spec.n_features, max(1, on * (spec.set_size if spec.kind == "correlated" else 1)))
     chunk = cfg.train.chunk_size if cfg.train.full_batch and cfg.train.chunk_size else largest
     return {**out, "dataset_max": int(largest), "chunk": int(chunk), "active": int(active)}
+
+
+def _with_source(points: dict[str, np.ndarray], source) -> dict[str, np.ndarray]:
+    """An SAE grid's points with each model's source cell: its directions, learned features and data."""
+    if source is None:
+        raise ConfigError("sae.source: an SAE run needs its source resolved (toyjax.sources.load)")
+    cells = points.pop("source_cell")
+    if cells.max() >= len(source.W):
+        raise ConfigError(f"sae.source_cell: the source has {len(source.W)} cells, got {int(cells.max())}")
+    out = dict(points, source=source.W[cells].astype(np.float32), learned=source.learned[cells])
+    if source.density is not None:  # a trained source brings its own data; synthetic truth takes the config's
+        out.update(density=source.density[cells].astype(np.float32),
+                   importance=source.importance[cells].astype(np.float32))
+    elif source.density_scale is not None:
+        out["density"] = (points["density"] * source.density_scale).astype(np.float32)
+        if out["density"].max() > 1:
+            raise ConfigError(f"sae.density_decay: the first feature's density would be {out['density'].max():.3g} "
+                              "> 1; lower the density or the decay's spread")
+    return out
 
 
 def _check_set_density(spec: data.DataSpec, density: np.ndarray) -> None:

@@ -55,6 +55,11 @@ class Results:
             "point_loss", "zero_loss" and "dimensionality" grid+(T_max,) (each point's loss, the loss of a
             zero output, and D_t; NaN beyond T),
             "truncated" grid (points stored without some of their features); None without one.
+        sae: an SAE run's numbers (`toyjax.sae_train.records`), each grid-shaped ("dead" grid+(M,)): mse,
+            fraction_variance_explained, l0, fraction_dead, MMCS both ways and recovery against all the
+            source's features (``*_all``) and the ones it learned (``*_learned``), the source's features per
+            dimension, its feature directions "features" grid+(d, n) and "learned" grid+(n,); None for toy
+            models.
     """
 
     dims: tuple[str, ...]
@@ -73,6 +78,7 @@ class Results:
     summary: dict[str, Any] = field(default_factory=dict)
     missing: np.ndarray | None = None
     train_set: dict[str, np.ndarray] | None = None
+    sae: dict[str, np.ndarray] | None = None
 
     @property
     def grid_shape(self) -> tuple[int, ...]:
@@ -166,6 +172,7 @@ def _flatten(r: Results) -> dict[str, np.ndarray]:
     if r.missing is not None:
         out["missing"] = r.missing
     out.update({f"train_set/{k}": v for k, v in (r.train_set or {}).items()})
+    out.update({f"sae/{k}": v for k, v in (r.sae or {}).items()})
     for k, v in r.history.items():
         if isinstance(v, dict):
             out.update({f"history/params/{p}": a for p, a in v.items()})
@@ -177,6 +184,7 @@ def _flatten(r: Results) -> dict[str, np.ndarray]:
 def _unflatten(header: dict, arrays: dict) -> Results:
     params = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("params/")}
     train_set = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("train_set/")}
+    sae = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("sae/")}
     history: dict[str, Any] = {}
     for k, v in arrays.items():
         if k.startswith("history/params/"):
@@ -200,6 +208,7 @@ def _unflatten(header: dict, arrays: dict) -> Results:
         summary=header.get("summary") or {},
         missing=arrays.get("missing"),
         train_set=train_set or None,
+        sae=sae or None,
     )
 
 

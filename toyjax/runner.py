@@ -160,7 +160,7 @@ class Runner:
             params=out["params"], loss=out["loss"], eval_loss=out["eval_loss"], diverged=out["diverged"],
             history=dict(out["history"], step=np.asarray(plan.static.snapshot_steps, np.int64)),
             **pick, timing=timing, config=asdict(self.cfg), meta=run_meta(self.devices), run_info=run_info,
-            train_set=out.get("train_set"),
+            train_set=out.get("train_set"), sae=out.get("sae"),
         )
 
 

@@ -11,6 +11,7 @@ the run's YAML declares in ``report.summaries``, by name from `SUMMARIES`:
 - ``neurons``: fraction of monosemantic neurons (§7, §8);
 - ``adversarial``: §6 vulnerability (shared and per-input attack size) and features per dimension;
 - ``dynamics``: §5 jumps between dimensionalities during training;
+- ``sae``: an SAE grid's MMCS, recovery, L0, variance explained and dead latents (`toyjax.analysis.sae`);
 - ``memorization``: the test loss against the dataset size T, its peak, and which training points and
   features form polygons (Henighan et al. 2023, `toyjax.analysis.memorization`).
 
@@ -26,6 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from toyjax.analysis import adversarial, dynamics, geometry, memorization, neurons, phase, theory
+from toyjax.analysis import sae as sae_numbers
 from toyjax.analysis.aggregate import by_axis, fractions, plain, ranking_loss, stats
 from toyjax.metrics import dimensions_per_feature, features_per_dimension
 from toyjax.models import feature_matrix
@@ -62,10 +64,9 @@ def _has_density_axis(results) -> bool:
 
 
 def run_summary(results) -> dict:
-    """Numbers every run gets: size, divergence, missing models, final loss, D* and features per dimension (§4)."""
+    """Numbers every run gets: size, divergence, missing models, final loss, and for toy models D* and features
+    per dimension (§4); an SAE run's own numbers are its ``sae`` summary."""
     ok, absent = valid(results), missing(results)
-    W = np.asarray(feature_matrix(results.params))
-    d_star = dimensions_per_feature(W)
     present = int((~absent).sum())
     out = {
         "n_models": int(ok.size),
@@ -73,9 +74,12 @@ def run_summary(results) -> dict:
         "n_missing": int(absent.sum()),
         "fraction_diverged": float(1 - ok.sum() / present) if present else None,
         "final_loss": stats(results.loss, ok),
-        "dimensions_per_feature": stats(d_star, ok),
-        "features_per_dimension": stats(features_per_dimension(W), ok),
     }
+    if getattr(results, "sae", None) is not None:
+        return out
+    W = np.asarray(feature_matrix(results.params))
+    d_star = dimensions_per_feature(W)
+    out.update(dimensions_per_feature=stats(d_star, ok), features_per_dimension=stats(features_per_dimension(W), ok))
     if _has_density_axis(results):
         out["by_density"] = {
             "density": [float(d) for d in results.coords["density"]],
@@ -225,6 +229,7 @@ SUMMARIES = {
     "adversarial": Summary(adversarial_summary, _kinds(adversarial.TIED_KINDS)),
     "dynamics": Summary(dynamics_summary, lambda config, dims: None),
     "memorization": Summary(memorization.summary, _memorization_unfit),
+    "sae": Summary(lambda results: sae_numbers.summarize_sae(results, valid(results)), _kinds(("sae",))),
 }
 
 
@@ -273,6 +278,7 @@ HEADLINES = {  # summary name -> (key path of its headline number, label)
     "dynamics": (("dynamics", "jumps_per_model"), "jumps per model"),
     "geometry": (("dimensions_per_feature", "median"), "median D*"),
     "memorization": (("memorization", "peak", "dataset_size"), "test-loss peak at T"),
+    "sae": (("sae", "mmcs", "max"), "best MMCS"),
 }
 
 

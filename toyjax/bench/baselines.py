@@ -22,12 +22,11 @@ def per_model_loop(workload: Workload, n_models: int, steps: int, repeats: int, 
 
     from toyjax import blocks
     from toyjax import config as config_lib
-    from toyjax.plan import make_plan
+    from toyjax.sources import plan_run
     from toyjax.train import make_train
 
     k = min(n_models, sample)
-    cfg = config_lib.to_config(workload.config(n_models, steps))
-    plan = make_plan(cfg)
+    cfg, plan = plan_run(config_lib.to_config(workload.config(n_models, steps)))
     lay = blocks.layout(plan, per_call=1)
     idx = np.linspace(0, n_models - 1, k).round().astype(int)
     order = {int(b[0]): i for i, b in enumerate(lay.blocks)}

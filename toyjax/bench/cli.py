@@ -93,6 +93,15 @@ def torch_status(enabled: bool):
     return torch_baseline, f"{torch_baseline.torch.__version__}"
 
 
+def torch_for(w, torch_mod):
+    """The PyTorch baseline of workload `w`: stacked toy models, or stacked SAEs for the ``sae`` workload."""
+    if w.model != "sae":
+        return torch_mod
+    from toyjax.bench import torch_sae
+
+    return torch_sae
+
+
 def say(text: str) -> None:
     print(f"[toyjax-bench] {text}", flush=True)
 
@@ -145,8 +154,8 @@ def measure_baselines(w, n_models: int, s: dict, torch_mod) -> dict:
     if torch_mod is None:
         out["torch"] = {"skipped": "torch not available"}
         return out
-    out["torch"] = torch_mod.measure(w, n_models, s["steps"], s["repeats"], s["batch_size"],
-                                      tuple(s["torch_threads"]))
+    out["torch"] = torch_for(w, torch_mod).measure(w, n_models, s["steps"], s["repeats"], s["batch_size"],
+                                                    tuple(s["torch_threads"]))
     say(f"  baseline torch stacked: {out['torch']['model_steps_per_s']['median']:,.0f} model-steps/s "
         f"({out['torch']['threads']} threads)")
     return out

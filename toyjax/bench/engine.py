@@ -1,6 +1,6 @@
 """Measurements of the engine itself: compile time, steady-state training time, FLOPs, memory.
 
-The engine is driven through its public pieces (`toyjax.plan.make_plan`, `toyjax.runner.Runner`,
+The engine is driven through its public pieces (`toyjax.sources.plan_run`, `toyjax.runner.Runner`,
 `toyjax.blocks.block_size`, `toyjax.programs.clear_cache`) so that the numbers are those a user gets from
 `toyjax.run`. Compilation is measured on a
 warm-up run of one block with fresh caches; the timed repeats then reuse the same compiled programs.
@@ -26,9 +26,9 @@ def block_for(workload: Workload, n_models: int, steps: int) -> tuple[int, Any]:
 
     from toyjax import blocks
     from toyjax import config as config_lib
-    from toyjax.plan import make_plan
+    from toyjax.sources import plan_run
 
-    plan = make_plan(config_lib.to_config(workload.config(1, steps)))
+    _, plan = plan_run(config_lib.to_config(workload.config(1, steps)))
     n_dev = jax.local_device_count()
     return min(math.ceil(n_models / n_dev), blocks.block_size(plan.static, blocks.device_memory())), plan.static
 
@@ -39,18 +39,15 @@ def measure(workload: Workload, n_models: int, steps: int, repeats: int) -> dict
 
     from toyjax import config as config_lib
     from toyjax import programs
-    from toyjax.plan import make_plan
-    from toyjax.runner import Runner
-
     block, static = block_for(workload, n_models, steps)
     per_call = block * jax.local_device_count()
     programs.clear_cache()
     jax.clear_caches()
     warm_cfg = config_lib.to_config(workload.config(min(n_models, per_call), steps, block_size=block))
-    warm = Runner(make_plan(warm_cfg), warm_cfg).run(progress=False)
+    warm = runner_of(warm_cfg).run(progress=False)
 
     cfg = config_lib.to_config(workload.config(n_models, steps, block_size=block))
-    runner = Runner(make_plan(cfg), cfg)
+    runner = runner_of(cfg)
     timings = [runner.run(progress=False).timing for _ in range(repeats)]
     recompiled = sum(t["compile_s"] for t in timings)
     train = Stats.of([t["train_s"] for t in timings])
@@ -70,6 +67,15 @@ def measure(workload: Workload, n_models: int, steps: int, repeats: int) -> dict
     }
 
 
+def runner_of(cfg):
+    """The runner of a validated config, its plan made as `toyjax.run` makes it (an SAE's source resolved)."""
+    from toyjax.runner import Runner
+    from toyjax.sources import plan_run
+
+    cfg, plan = plan_run(cfg)
+    return Runner(plan, cfg)
+
+
 def step_cost(workload: Workload, steps: int, block: int) -> dict:
     """XLA's cost analysis of one training step per model, from the engine's own `train` program.
 
@@ -83,11 +89,8 @@ def step_cost(workload: Workload, steps: int, block: int) -> dict:
     import jax
 
     from toyjax import config as config_lib
-    from toyjax.plan import make_plan
-    from toyjax.runner import Runner
-
     cfg = config_lib.to_config(workload.config(block * jax.local_device_count(), steps, block_size=block))
-    runner = Runner(make_plan(cfg), cfg)
+    runner = runner_of(cfg)
     try:
         cost = runner.programs.compiled(runner.block(0))[0].train.cost_analysis()
     except (AttributeError, KeyError, TypeError) as err:

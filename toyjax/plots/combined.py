@@ -2,12 +2,12 @@
 
 Runs that all declare the §2 figure (e.g. ``model.kind=linear,relu_output``) become rows of one ‖W_i‖ / WᵀW
 figure; runs that all declare the double-descent figure get their test-loss curves against the dataset size
-T on one axes (`toyjax.plots.finite.curves_figure`). Any other set of runs with a density axis gets their
-D* = m/‖W‖_F² curves against 1/(1−S) on one
-axes, scaled to the data, one curve per job, labelled by what differs between the jobs (model kind, n, m,
-steps, preset). The shards of one grid are parts of one run, never curves of their own: they are left out
-(their merge, ``toyjax-merge``, is a run of its own). This module imports matplotlib, numpy,
-`toyjax.metrics` and the figure modules it combines.
+T on one axes (`toyjax.plots.finite.curves_figure`); SAE runs (e.g. ``sweep=sae_frontier_relu,sae_frontier_topk``)
+their L0 frontiers on one axes. Any other set of runs with a density axis gets their D* = m/‖W‖_F² curves
+against 1/(1−S) on one axes, scaled to the data, one curve per job, labelled by what differs between the jobs
+(model kind, n, m, steps, SAE kind and width, preset). The shards of one grid are parts of one run, never
+curves of their own: they are left out (their merge, ``toyjax-merge``, is a run of its own). This module
+imports matplotlib, numpy, `toyjax.metrics` and the figure modules it combines.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ import numpy as np
 
 from toyjax import metrics
 from toyjax.plots import common, finite
+from toyjax.plots.sae import draw_frontier
 from toyjax.plots.superposition import demo_rows_figure
 from toyjax.plots.uniform import draw_fractions
 
 _KEYS = (("model", "kind", "{}"), ("model", "n_features", "n={}"), ("model", "n_hidden", "m={}"),
-         ("train", "steps", "{} steps"))
+         ("train", "steps", "{} steps"), ("sae", "kind", "{} SAE"), ("sae", "width", "{} latents"))
 
 
 def _value(run, section: str | None, key: str):
@@ -53,7 +54,9 @@ def combined_figure(runs: list, directory: Path, name: str = "combined") -> list
         return demo_rows_figure([runs[i] for i in order], directory, name)
     if {_figure_name(r) for r in runs} == {"double_descent"}:
         return finite.curves_figure(runs, job_labels(runs), directory, name)
-    curves = [(label, *_dstar_curve(r)) for label, r in zip(job_labels(runs), runs)]
+    if all(getattr(r, "sae", None) is not None for r in runs):
+        return sae_frontiers(runs, directory, name)
+    curves = [(label, *_dstar_curve(r)) for label, r in zip(job_labels(runs), runs) if getattr(r, "sae", None) is None]
     curves = [c for c in curves if c[1].size > 1]
     if not curves:
         return []
@@ -87,3 +90,12 @@ def _dstar_curve(results) -> tuple[np.ndarray, np.ndarray]:
     ok = np.isfinite(cells.eval_loss.ravel()) & np.isfinite(dstar)
     xs = np.unique(density[ok])
     return xs, np.array([dstar[ok & (density == x)].mean() for x in xs])
+
+
+def sae_frontiers(runs: list, directory: Path, name: str) -> list[Path]:
+    """SAE jobs (e.g. ``toyjax -m sweep=sae_frontier_relu,sae_frontier_topk``): their L0 frontiers on one axes."""
+    fig, ax = plt.subplots(figsize=(8, 5.4), constrained_layout=True)
+    image = draw_frontier(ax, runs, job_labels(runs))
+    fig.colorbar(image, ax=ax).set_label("MMCS, features → latents")
+    ax.set_title("SAEs of the sweep: unexplained variance against L0 (one point per cell, its best seed)", fontsize=10)
+    return common.save(fig, directory, name)

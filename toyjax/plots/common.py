@@ -36,6 +36,9 @@ AXIS_NAMES = {
     "lr": "lr",
     "weight_decay": "weight decay",
     "init_scale": "init scale",
+    "l1_coefficient": "λ",  # an SAE's L1 coefficient
+    "dict_size": "dictionary size",
+    "source_cell": "source cell",
 }
 # The dimensionalities of §4's polytopes, drawn as guide lines: dedicated, tetrahedron, triangle, digon,
 # pentagon, square antiprism.

@@ -13,6 +13,10 @@
 | adversarial | `adversarial.adversarial_figure` | §6: vulnerability vs features per dimension |
 | neurons | `neurons.neurons_figure` | §7, §8: neuron stack plots |
 | double_descent | `finite.double_descent_figure` | Henighan et al. 2023: test loss, D_t, D_i against T, 2-D geometry |
+| sae_directions | `sae.directions_figure` | SAE decoder directions over the true features (2-D), else cosines |
+| sae_mmcs | `sae.mmcs_figure` | SAE MMCS and dead latents over two axes (Sharkey et al. 2022) |
+| sae_superposition | `sae.superposition_figure` | SAE recovery against the source's features per dimension |
+| sae_frontier | `sae.frontier_figure` | SAE unexplained variance against L0 |
 
 Each figure is a function ``(results, directory, name) -> [paths]`` writing ``<name>.png`` and
 ``<name>.svg``; it reads the run's `summary` where it needs it. Nothing is decided by a preset's name.
@@ -24,7 +28,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from toyjax.plots import adversarial, combined, dynamics, finite, neurons, phase, solutions, superposition, uniform
+from toyjax.plots import adversarial, combined, dynamics, finite, neurons, phase, sae, solutions, superposition, uniform
 from toyjax.results import Results, load
 
 log = logging.getLogger("toyjax")
@@ -41,6 +45,10 @@ FIGURES = {
     "adversarial": adversarial.adversarial_figure,
     "neurons": neurons.neurons_figure,
     "double_descent": finite.double_descent_figure,
+    "sae_directions": sae.directions_figure,
+    "sae_mmcs": sae.mmcs_figure,
+    "sae_superposition": sae.superposition_figure,
+    "sae_frontier": sae.frontier_figure,
 }
 
 

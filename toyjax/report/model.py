@@ -36,7 +36,16 @@ class ModelPanel:
     fields: dict[str, np.ndarray]  # name -> (N, ...) over the grid's flat models
     figures: dict[str, dict] = field(default_factory=dict)
     bindings: list[dict] = field(default_factory=list)
-    matrix: str = "W"  # the name of the feature matrix: W, or W1 of abs_mlp
+    matrix: str = "W"  # the name of the feature matrix: W, W1 of abs_mlp, or an SAE's decoder W_dec
+
+    @property
+    def unit(self) -> str:
+        """What the matrix's columns are: features of a toy model, an SAE's latents."""
+        return "latent" if self.matrix == "W_dec" else "feature"
+
+    @property
+    def space(self) -> str:
+        return "activation space" if self.matrix == "W_dec" else "hidden space"
 
     def bind(self, fig: str, trace: int, prop: str, key: str, path=(), arrow=False, column=False) -> None:
         """Fill property `prop` of trace `trace` of figure `fig` with row field `key` (indexed by `path`)."""
@@ -61,18 +70,21 @@ def best_flat(results) -> np.ndarray:
 
 
 def model_fields(results) -> tuple[dict[str, np.ndarray], str]:
-    """Per-model arrays of the panel, and the feature matrix's name; large ones left out (module docstring)."""
-    W = flat(results, common.feature_W(results.params)).astype(np.float64)
+    """Per-model arrays of the panel, and the feature matrix's name; large ones left out (module docstring).
+
+    An SAE's matrix is its decoder W_dec, its columns the latents' directions, and its bias b_enc."""
+    matrix = "W_dec" if "W_dec" in results.params else "W1" if "W1" in results.params else "W"
+    W = flat(results, results.params[matrix]).astype(np.float64)
     n, m = W.shape[-1], W.shape[-2]
     fields = {"norm": metrics.feature_norms(W), "D": metrics.feature_dimensionality(W)}
     if m * n <= W_MAX:
         fields["W"] = W
     if n <= GRAM_MAX:
         fields["G"] = metrics.gram(W)
-        fields["b"] = flat(results, results.params["b"])
+        fields["b"] = flat(results, results.params["b_enc" if matrix == "W_dec" else "b"])
     if len(np.asarray((results.history or {}).get("step", []))):
         fields["curve"] = flat(results, results.history["loss"])
-    return fields, "W1" if "W1" in results.params else "W"
+    return fields, matrix
 
 
 def chosen_models(results, row_bytes: float) -> tuple[np.ndarray, str]:
@@ -115,7 +127,7 @@ def _directions(panel: ModelPanel, W: np.ndarray) -> None:
                                    "%{z:.4g}<extra></extra>"))
         fig.update_layout(parts.layout(title={"text": f"{name}: hidden dimension × feature"},
                                        yaxis={"autorange": "reversed", "title": "hidden dimension"},
-                                       xaxis={"title": "feature"}))
+                                       xaxis={"title": panel.unit}))
         panel.bind("m-dirs", 0, "z", "W")
     elif m == 3:
         fig = _arrows_3d(panel, go, n, reach)
@@ -129,10 +141,10 @@ def _arrows_2d(panel: ModelPanel, go, m: int, n: int, reach: float):
     fig = go.Figure()
     for i in range(n):
         y = [i, i] if m == 1 else [0, 0]
-        fig.add_trace(go.Scatter(x=[0, 0], y=y, mode="lines+markers", name=f"feature {i}",
+        fig.add_trace(go.Scatter(x=[0, 0], y=y, mode="lines+markers", name=f"{panel.unit} {i}",
                                  line={"color": colors[i], "width": 3},
                                  marker={"symbol": "arrow", "angleref": "previous", "size": [0, 13]},
-                                 hovertemplate=f"feature {i}<br>W_{i} = (%{{x:.4g}}" +
+                                 hovertemplate=f"{panel.unit} {i}<br>{panel.matrix}_{i} = (%{{x:.4g}}" +
                                  (")" if m == 1 else ", %{y:.4g})") + "<extra></extra>"))
         panel.bind("m-dirs", i, "x", "W", (0, i), arrow=True)
         if m == 2:
@@ -142,8 +154,9 @@ def _arrows_2d(panel: ModelPanel, go, m: int, n: int, reach: float):
         fig.add_shape(type="circle", x0=-1, y0=-1, x1=1, y1=1, line={"dash": "dash", "color": "#999", "width": 1})
         yaxis = {**axis, "scaleanchor": "x", "title": "hidden dimension 1"}
     else:
-        yaxis = {"title": "feature", "tickvals": list(range(n)), "range": [-0.6, n - 0.4]}
-    fig.update_layout(parts.layout(title={"text": f"feature directions {panel.matrix}_i in the {m}-D hidden space"},
+        yaxis = {"title": panel.unit, "tickvals": list(range(n)), "range": [-0.6, n - 0.4]}
+    title = f"{panel.unit} directions {panel.matrix}_i in the {m}-D {panel.space}"
+    fig.update_layout(parts.layout(title={"text": title},
                                    xaxis={**axis, "title": "hidden dimension 0"}, yaxis=yaxis, showlegend=n <= 12,
                                    legend={"font": {"size": 9}}))
     return fig
@@ -153,13 +166,14 @@ def _arrows_3d(panel: ModelPanel, go, n: int, reach: float):
     colors = parts.feature_colors(n)
     fig = go.Figure()
     for i in range(n):
-        fig.add_trace(go.Scatter3d(x=[0, 0], y=[0, 0], z=[0, 0], mode="lines+markers", name=f"feature {i}",
+        fig.add_trace(go.Scatter3d(x=[0, 0], y=[0, 0], z=[0, 0], mode="lines+markers", name=f"{panel.unit} {i}",
                                    line={"color": colors[i], "width": 6}, marker={"size": [0, 4], "color": colors[i]},
-                                   hovertemplate=f"feature {i}<br>(%{{x:.3g}}, %{{y:.3g}}, %{{z:.3g}})<extra></extra>"))
+                                   hovertemplate=f"{panel.unit} {i}<br>(%{{x:.3g}}, %{{y:.3g}}, %{{z:.3g}})"
+                                   "<extra></extra>"))
         for d, prop in enumerate("xyz"):
             panel.bind("m-dirs", i, prop, "W", (d, i), arrow=True)
     box = {"range": [-reach, reach]}
-    fig.update_layout(parts.layout(title={"text": f"feature directions {panel.matrix}_i in the 3-D hidden space"},
+    fig.update_layout(parts.layout(title={"text": f"{panel.unit} directions {panel.matrix}_i in the 3-D {panel.space}"},
                                    scene={"xaxis": box, "yaxis": box, "zaxis": box, "aspectmode": "cube"},
                                    margin={"l": 0, "r": 0, "t": 40, "b": 0}))
     return fig
@@ -179,8 +193,8 @@ def _gram(panel: ModelPanel, n: int) -> None:
                                               "colorbar": {"thickness": 12}}))
     ticks = {"dtick": 1} if n <= 20 else {}
     fig.update_yaxes(autorange="reversed", **ticks)
-    fig.update_xaxes(title="feature j", col=1, **ticks)
-    fig.update_yaxes(title="feature i", col=1)
+    fig.update_xaxes(title=f"{panel.unit} j", col=1, **ticks)
+    fig.update_yaxes(title=f"{panel.unit} i", col=1)
     fig.update_xaxes(showticklabels=False, col=2)
     panel.bind("m-gram", 0, "z", "G")
     panel.bind("m-gram", 1, "z", "b", column=True)
@@ -190,11 +204,12 @@ def _gram(panel: ModelPanel, n: int) -> None:
 def _bars(panel: ModelPanel, n: int) -> None:
     go = lib.graph_objects()
     fig = go.Figure([go.Bar(x=list(range(n)), y=[0] * n, name="‖W_i‖",
-                            hovertemplate="feature %{x}: ‖W_i‖ = %{y:.4g}<extra></extra>"),
+                            hovertemplate=panel.unit + " %{x}: ‖W_i‖ = %{y:.4g}<extra></extra>"),
                      go.Bar(x=list(range(n)), y=[0] * n, name="D_i",
-                            hovertemplate="feature %{x}: D_i = %{y:.4g}<extra></extra>")])
-    fig.update_layout(parts.layout(title={"text": "feature norms ‖W_i‖ and dimensionalities D_i"}, barmode="group",
-                                   xaxis={"title": "feature i"}, legend={"orientation": "h", "y": 1.12, "x": 0.6}))
+                            hovertemplate=panel.unit + " %{x}: D_i = %{y:.4g}<extra></extra>")])
+    fig.update_layout(parts.layout(title={"text": f"{panel.unit} norms ‖W_i‖ and dimensionalities D_i"},
+                                   barmode="group", xaxis={"title": f"{panel.unit} i"},
+                                   legend={"orientation": "h", "y": 1.12, "x": 0.6}))
     panel.bind("m-bars", 0, "y", "norm")
     panel.bind("m-bars", 1, "y", "D")
     panel.figures["m-bars"] = parts.figure_json(fig)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from toyjax.plots import common
-from toyjax.report import dynamics, encode, finite, grid, neurons, page, phase, solutions, superposition, uniform
+from toyjax.report import dynamics, encode, finite, grid, neurons, page, phase, sae, solutions, superposition, uniform
 from toyjax.report.model import best_flat, chosen_models, model_panel
 
 PAGES = {
@@ -27,6 +27,10 @@ PAGES = {
     "adversarial": superposition.adversarial,
     "neurons": neurons.sections,
     "double_descent": finite.sections,
+    "sae_directions": sae.directions,
+    "sae_mmcs": sae.heatmaps,
+    "sae_superposition": sae.recovery,
+    "sae_frontier": sae.frontier,
 }
 
 

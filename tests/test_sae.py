@@ -1,0 +1,155 @@
+"""SAE maths: gradients against finite differences, TopK's exact k, masked widths, the decoder conventions, metrics."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from toyjax import sae, sae_metrics
+
+D, WIDTH, BATCH = 6, 12, 64
+
+
+def batch(key, d=D):
+    """Sparse non-negative activations (d, batch), as a toy model's hidden layer gives them."""
+    k1, k2 = jax.random.split(key)
+    on = jax.random.uniform(k1, (d, BATCH)) < 0.3
+    return jnp.where(on, jax.random.uniform(k2, (d, BATCH)), 0.0)
+
+
+def perturbed(kind, key, dtype=jnp.float32):
+    """Init params moved off their symmetric start, so that every latent is somewhere generic."""
+    params = sae.init_sae(kind, D, WIDTH, key=key)
+    noise = jax.tree.map(lambda p: 0.05 * jax.random.normal(jax.random.fold_in(key, p.size), p.shape), params)
+    return jax.tree.map(lambda p, e: (p + e).astype(dtype), params, noise)
+
+
+@pytest.mark.parametrize("kind", ["relu", "relu_unit", "topk", "jumprelu"])
+def test_gradients_match_finite_differences(kind, key):
+    with jax.enable_x64(True):
+        params = perturbed(kind, key, jnp.float64)
+        x = batch(jax.random.key(1)).astype(jnp.float64)
+        mask = jnp.arange(WIDTH) < 10
+        dead = jnp.zeros(WIDTH, bool)  # the auxiliary loss stops its error's gradient: tested on its own below
+
+        @jax.jit
+        def loss(p):
+            return sae.sae_loss(kind, p, x, mask, jnp.int32(3), jnp.float64(0.1), dead)
+
+        grads = jax.grad(loss)(params)
+        checked = {k: v for k, v in params.items() if k != "log_threshold"}  # its gradient is a straight-through
+        for trial in range(6):  # estimate, not a derivative; the rest: directional derivatives along random tangents
+            tangent = {k: jax.random.normal(jax.random.fold_in(key, 10 * trial + j), v.shape, jnp.float64)
+                       for j, (k, v) in enumerate(checked.items())}
+            shifted = [dict(params, **{k: checked[k] + sign * 1e-7 * tangent[k] for k in checked}) for sign in (1, -1)]
+            numeric = (loss(shifted[0]) - loss(shifted[1])) / 2e-7
+            analytic = sum(jnp.vdot(grads[k], tangent[k]) for k in checked)
+            np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-8, err_msg=f"{kind}, tangent {trial}")
+        for name in checked:  # and every parameter on its own, along one random tangent of its own
+            tangent = jax.random.normal(jax.random.fold_in(key, 99), checked[name].shape, jnp.float64)
+            shifted = [dict(params, **{name: checked[name] + sign * 1e-7 * tangent}) for sign in (1, -1)]
+            numeric = (loss(shifted[0]) - loss(shifted[1])) / 2e-7
+            np.testing.assert_allclose(jnp.vdot(grads[name], tangent), numeric, rtol=1e-5, atol=1e-8,
+                                       err_msg=f"{kind} {name}")
+
+
+def test_topk_dead_latents_learn_from_the_auxiliary_loss(key):
+    params = perturbed("topk", key)
+    x = batch(jax.random.key(5))
+    mask, dead = jnp.ones(WIDTH, bool), jnp.arange(WIDTH) >= 9
+
+    def loss(p, d):
+        return sae.sae_loss("topk", p, x, mask, jnp.int32(2), jnp.float32(0.0), d)
+
+    assert loss(params, dead) > loss(params, jnp.zeros(WIDTH, bool))
+    g = jax.grad(loss)(params, dead)["W_enc"]
+    quiet = jax.grad(loss)(params, jnp.zeros(WIDTH, bool))["W_enc"]
+    assert np.abs(np.asarray(g[9:])).sum() > np.abs(np.asarray(quiet[9:])).sum()  # the dead now get a gradient
+
+
+def test_the_jumprelu_threshold_learns_through_its_straight_through_estimate(key):
+    params = perturbed("jumprelu", key)
+    x = batch(jax.random.key(2))
+    mask = jnp.ones(WIDTH, bool)
+    grads = jax.grad(lambda p: sae.sae_loss("jumprelu", p, x, mask, jnp.int32(1), jnp.float32(1.0), ~mask))(params)
+    assert jnp.any(grads["log_threshold"] != 0) and jnp.all(jnp.isfinite(grads["log_threshold"]))
+
+
+@pytest.mark.parametrize("k", [1, 3, 7])
+def test_topk_keeps_exactly_k_latents(k):
+    pre = jax.random.uniform(jax.random.key(3), (WIDTH, BATCH)) + 0.01  # positive: ReLU keeps each chosen one
+    mask = jnp.arange(WIDTH) < 9
+    f = sae.top_k(pre, mask, jnp.int32(k))
+    np.testing.assert_array_equal(np.sum(np.asarray(f) > 0, axis=0), k)
+    assert not np.any(np.asarray(f)[9:])  # never a latent beyond the model's width
+    chosen = np.asarray(f) > 0
+    smallest_kept = np.where(chosen, pre, np.inf).min(axis=0)
+    largest_left = np.where(~chosen & np.asarray(mask)[:, None], pre, -np.inf).max(axis=0)
+    assert np.all(smallest_kept > largest_left)
+
+
+@pytest.mark.parametrize("kind", ["relu", "relu_unit", "topk", "jumprelu"])
+def test_a_masked_narrower_dictionary_is_the_narrow_dictionary(kind, key):
+    """Width 12 with latents 8..11 masked off matches a width-8 SAE from the same key to float rounding."""
+    wide, narrow = sae.init_sae(kind, D, WIDTH, key=key), sae.init_sae(kind, D, 8, key=key)
+    np.testing.assert_allclose(wide["W_dec"][:, :8], narrow["W_dec"], rtol=1e-6, atol=1e-8)
+    x = batch(jax.random.key(4))
+    args = (jnp.int32(3), jnp.float32(0.1))
+    mask, full = jnp.arange(WIDTH) < 8, jnp.ones(8, bool)
+
+    def loss(kind_params, m):
+        return sae.sae_loss(kind, kind_params, x, m, *args, ~m)
+
+    np.testing.assert_allclose(loss(wide, mask), loss(narrow, full), rtol=1e-6)
+    g_wide, g_narrow = jax.grad(loss)(wide, mask), jax.grad(loss)(narrow, full)
+    np.testing.assert_allclose(g_wide["W_dec"][:, :8], g_narrow["W_dec"], rtol=1e-5, atol=1e-7)
+    assert not np.any(np.asarray(g_wide["W_enc"][8:]))  # the masked latents learn nothing
+
+
+def test_unit_norm_conventions(key):
+    params = perturbed("relu_unit", key)
+    unit = sae.unit_decoder(params)
+    np.testing.assert_allclose(np.linalg.norm(unit["W_dec"], axis=0), 1.0, rtol=1e-6)
+    grads = jax.tree.map(jnp.ones_like, params)
+    free = sae.parallel_free(unit, grads)
+    np.testing.assert_allclose(np.sum(free["W_dec"] * unit["W_dec"], axis=0), 0.0, atol=1e-6)
+    relu = sae.init_sae("relu", D, WIDTH, key=key)
+    np.testing.assert_allclose(np.linalg.norm(relu["W_dec"], axis=0), 0.1, rtol=1e-6)  # April 2024 update
+    np.testing.assert_array_equal(relu["W_enc"], relu["W_dec"].T)
+
+
+def test_the_decoder_norm_penalty_weights_each_latent_by_its_column():
+    params = {"W_enc": jnp.eye(2), "b_enc": jnp.zeros(2), "W_dec": jnp.array([[2.0, 0.0], [0.0, 0.5]]),
+              "b_dec": jnp.zeros(2)}
+    f = jnp.array([[1.0], [4.0]])
+    assert sae.sparsity_penalty("relu", params, None, f, jnp.ones(2, bool))[0] == pytest.approx(2 * 1 + 0.5 * 4)
+    assert sae.sparsity_penalty("relu_unit", params, None, f, jnp.ones(2, bool))[0] == pytest.approx(5.0)
+
+
+def test_mmcs_both_ways_and_recovery():
+    F = jnp.eye(3)  # three true features
+    decoder = jnp.array([[1.0, 0.0, 0.6, 0.0], [0.0, 0.0, 0.8, 0.0], [0.0, 0.0, 0.0, 1.0]])  # latent 1 is zero
+    out = sae_metrics.mmcs(F, decoder, live=jnp.array([True, False, True, True]), known=jnp.ones(3, bool))
+    assert out["features_to_latents"] == pytest.approx((1.0 + 0.8 + 1.0) / 3)
+    assert out["latents_to_features"] == pytest.approx((1.0 + 0.8 + 1.0) / 3)
+    assert out["recovered_0.9"] == pytest.approx(2 / 3) and out["recovered_0.99"] == pytest.approx(2 / 3)
+    partial = sae_metrics.mmcs(F, decoder, live=jnp.ones(4, bool), known=jnp.array([True, False, False]))
+    assert partial["features_to_latents"] == pytest.approx(1.0)
+
+
+def test_dead_latents_and_l0():
+    f = jnp.array([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [2.0, 3.0, 0.5], [0.0, 0.0, 0.0]])
+    out = sae_metrics.activity(f, live=jnp.array([True, True, True, False]))
+    assert out["l0"] == pytest.approx(4 / 3)
+    np.testing.assert_array_equal(out["dead"], [False, True, False, False])  # latent 3 is not the model's
+    assert out["fraction_dead"] == pytest.approx(1 / 3)
+
+
+def test_fraction_of_variance_explained():
+    x = jnp.array([[0.0, 2.0, 4.0], [1.0, 1.0, 1.0]])
+    exact = sae_metrics.reconstruction(x, x)
+    assert exact["mse"] == 0 and exact["fraction_variance_explained"] == 1
+    mean = sae_metrics.reconstruction(x, jnp.broadcast_to(x.mean(axis=1, keepdims=True), x.shape))
+    assert mean["fraction_variance_explained"] == pytest.approx(0.0, abs=1e-6)

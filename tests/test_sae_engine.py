@@ -1,0 +1,203 @@
+"""SAE grids in the engine: bad input refused before compiling, masked dictionaries, fixed bits, dead latents,
+resampling, and sources (synthetic, a saved run, a preset trained in the same job)."""
+
+from __future__ import annotations
+
+import copy
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import toyjax
+from toyjax import runner as runner_lib
+from toyjax import sae, sae_train, sources
+from toyjax.config import to_config
+from toyjax.errors import ConfigError
+from toyjax.plan import make_plan
+from toyjax.runner import Runner
+from toyjax.sources import plan_run
+from toyjax.train import model_keys
+
+SAE = {
+    "model": {"kind": "sae", "n_features": 6, "n_hidden": 3},
+    "data": {"density": 0.3},
+    "sae": {"kind": "relu", "width": 8, "l1_coefficient": 0.1},
+    "train": {"steps": 80, "batch_size": 64, "lr": 3e-3, "weight_decay": 0.0},
+    "record": {"snapshots": 3},
+    "grid": {"axes": {}},
+    "progress": False,
+}
+
+
+def sae_cfg(axes=None, **sections) -> dict:
+    cfg = copy.deepcopy(SAE)
+    cfg["grid"]["axes"] = dict(axes or {})
+    for name, values in sections.items():
+        cfg[name].update(values)
+    return cfg
+
+
+BAD = [
+    (sae_cfg(sae={"widht": 8}), r"^sae\.widht: unknown key; allowed: kind, width, "),
+    (sae_cfg(sae={"kind": "gated"}), r"^sae\.kind: "),
+    (sae_cfg({"k": [2, 9]}, sae={"kind": "topk"}), r"^sae\.k: must be at most the dictionary size, got k=9 with a "
+                                                  r"dictionary of 8 latents$"),
+    (sae_cfg({"dict_size": [4, 8]}, sae={"kind": "topk", "k": 5}), r"^sae\.k: .* got k=5 with a dictionary of 4"),
+    (sae_cfg({"l1_coefficient": [0.1, -0.5]}), r"^grid\.axes\.l1_coefficient: must be >= 0, got -0.5$"),
+    (sae_cfg(sae={"l1_coefficient": -1.0}), r"^sae\.l1_coefficient: must be >= 0, got -1.0$"),
+    (sae_cfg({"dict_size": [4, 12]}), r"^sae\.dict_size: must be at most sae\.width=8, got 12$"),
+    (sae_cfg(sae={"dict_size": 9}), r"^sae\.dict_size: must be at most sae\.width=8, got 9$"),
+    (sae_cfg({"source_cell": [0, 1]}), r"^sae\.source_cell: the source has 1 cells, got 1$"),
+    (sae_cfg(sae={"source_overrides": ["train.steps=5"]}), r"^sae\.source_overrides: only a preset:NAME source"),
+    (sae_cfg(sae={"source": "preset:intro"}), r"^sae\.source: preset:intro is a toy grid the toyjax command trains"),
+    (sae_cfg(sae={"source": "/nowhere"}), r"^sae\.source: expected 'synthetic', 'preset:NAME' or a toy run's"),
+    (sae_cfg(sae={"density_decay": 0.5}, data={"density": 0.9}), r"^sae\.density_decay: the first feature's density"),
+    ({"model": {"kind": "relu_output"}, "grid": {"axes": {"l1_coefficient": [0.1]}}},
+     r"^grid\.axes\.l1_coefficient: an axis of SAE runs \(model\.kind: sae\), not of relu_output models$"),
+]
+
+
+@pytest.mark.parametrize(("cfg", "message"), BAD, ids=[m.split(":")[0].strip("^\\").replace("\\", "") for _, m in BAD])
+def test_bad_input_is_one_line_naming_the_key_before_anything_compiles(cfg, message, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("a runner was built for a bad config")
+
+    monkeypatch.setattr(runner_lib.Runner, "__init__", never)
+    with pytest.raises(ConfigError, match=message) as e:
+        toyjax.run(cfg)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("kind", ["relu", "topk"])
+def test_a_masked_narrower_dictionary_trains_as_a_dictionary_of_that_width(kind):
+    """Width 12 with dict_size 8 trains the same SAE as width 8, to float rounding; the wider one is its own."""
+    settings = {"kind": kind, "k": 2}
+    wide = toyjax.run(sae_cfg({"dict_size": [8, 12]}, sae={**settings, "width": 12}))
+    narrow = toyjax.run(sae_cfg(sae={**settings, "width": 8}))
+    for name in ("W_dec", "W_enc", "b_enc", "b_dec"):
+        got, want = wide.params[name][0], narrow.params[name]
+        if name == "W_dec":
+            got = got[:, :8]
+        elif name in ("W_enc", "b_enc"):
+            got = got[:8]
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7, err_msg=name)
+    for name in ("l0", "fraction_variance_explained", "features_to_latents_all"):
+        np.testing.assert_allclose(wide.sae[name][0], narrow.sae[name], rtol=1e-6, err_msg=name)
+    np.testing.assert_allclose(wide.loss[0], narrow.loss, rtol=1e-6)
+    assert not np.array_equal(wide.params["W_dec"][1][:, :8], narrow.params["W_dec"])  # 12 latents learn otherwise
+    start = sae.init_sae(kind, 3, 12, key=model_keys(jnp.uint32(0), jnp.int32(0)).init)
+    # masked latents never learn: still at their init (a step of Adam would move them by about lr = 3e-3)
+    np.testing.assert_allclose(wide.params["W_enc"][0][8:], start["W_enc"][8:], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(wide.params["W_dec"][0][:, 8:], start["W_dec"][:, 8:], rtol=1e-6, atol=1e-7)
+
+
+def test_a_models_bits_do_not_depend_on_the_grid_or_its_blocks():
+    grid = toyjax.run(sae_cfg({"l1_coefficient": [0.03, 0.1, 0.3], "dict_size": [4, 8], "seed": 2},
+                              grid={"block_size": 4}))
+    alone = toyjax.run(sae_cfg({"l1_coefficient": [0.1], "dict_size": [4], "seed": [1]}, grid={"block_size": 4}))
+    for name, value in grid.params.items():
+        np.testing.assert_array_equal(value[1, 0, 1], alone.params[name][0, 0, 0], err_msg=name)
+    np.testing.assert_array_equal(grid.sae["features_to_latents_all"][1, 0, 1], alone.sae["features_to_latents_all"])
+    np.testing.assert_array_equal(grid.history["loss"][1, 0, 1], alone.history["loss"][0, 0, 0])
+
+
+def engine_of(cfg: dict):
+    conf, plan = plan_run(to_config(cfg))
+    runner = Runner(plan, conf)
+    return plan.static, runner.programs.engine, runner.block(0)
+
+
+def silenced(state, latent: int):
+    """`state` with one latent's encoder bias so low that it can never fire."""
+    return state._replace(params={**state.params, "b_enc": state.params["b_enc"].at[:, latent].set(-1e3)})
+
+
+def test_the_engine_counts_the_steps_each_latent_goes_without_firing():
+    static, engine, block = engine_of(sae_cfg({"l1_coefficient": [0.0, 0.1]}, sae={"dead_window": 30}))
+    state = silenced(jax.jit(engine.init)(block), latent=3)
+    state = jax.jit(engine.train)(state, block, jnp.int32(0), jnp.int32(50))
+    idle = np.asarray(state.latents.idle)
+    np.testing.assert_array_equal(idle[:, 3], 50)  # never fired: counted every step
+    assert np.all(idle[:, np.arange(8) != 3] < 30)  # the rest fire at least once in 30 steps
+    point = jax.tree.map(lambda a: a[0], block.points)
+    dead = sae_train.dead(static, point, sae_train.Latents(state.latents.idle[0]))
+    np.testing.assert_array_equal(np.asarray(dead), np.arange(8) == 3)
+    records = jax.jit(engine.finish)(state, block)
+    assert np.asarray(records["sae"]["dead"])[:, 3].all()  # and it is dead on the evaluation batch too
+    assert np.asarray(records["sae"]["fraction_dead"]) == pytest.approx(1 / 8)
+
+
+def test_resampling_revives_dead_latents_on_the_inputs_reconstructed_worst():
+    cfg = sae_cfg(sae={"dead_window": 20, "resample_steps": [40]})
+    static, engine, block = engine_of(cfg)
+    state = silenced(jax.jit(engine.init)(block), latent=5)
+    before = jax.jit(engine.train)(state, block, jnp.int32(0), jnp.int32(39))
+    assert before.latents.idle[0, 5] == 39 and np.asarray(before.params["b_enc"])[0, 5] == -1e3
+    after = jax.jit(engine.train)(before, block, jnp.int32(39), jnp.int32(40))
+    W_dec, W_enc = np.asarray(after.params["W_dec"][0]), np.asarray(after.params["W_enc"][0])
+    assert np.asarray(after.params["b_enc"])[0, 5] == 0 and after.latents.idle[0, 5] == 0
+    assert np.linalg.norm(W_dec[:, 5]) == pytest.approx(1, rel=1e-5)
+    cos = W_enc[5] @ W_dec[:, 5] / np.linalg.norm(W_enc[5])
+    assert cos == pytest.approx(1, rel=1e-5)  # the encoder row points along its new decoder column
+    live = np.linalg.norm(W_enc[np.arange(8) != 5], axis=1).mean()
+    assert np.linalg.norm(W_enc[5]) == pytest.approx(0.2 * live, rel=0.05)  # the row norms move a little in a step
+    adam = after.opt_state[0]
+    for moment in (adam.mu, adam.nu):
+        assert not np.any(np.asarray(moment["W_enc"])[0, 5]) and np.asarray(moment["b_enc"])[0, 5] == 0
+    trained = jax.jit(engine.train)(after, block, jnp.int32(40), jnp.int32(80))
+    assert trained.latents.idle[0, 5] < 20  # it fires again
+    assert not np.asarray(jax.jit(engine.finish)(trained, block)["sae"]["dead"])[0, 5]
+    _, plain, block = engine_of(sae_cfg(sae={"dead_window": 20}))
+    never = jax.jit(plain.train)(silenced(jax.jit(plain.init)(block), 5), block, jnp.int32(0), jnp.int32(80))
+    assert never.latents.idle[0, 5] == 80  # without resampling it stays dead
+
+
+def test_a_saved_toy_run_is_a_source_of_its_cells(tmp_path, tiny):
+    toy = toyjax.run(tiny({"density": [1.0, 0.1], "seed": 2}, model={"n_features": 5, "n_hidden": 2}))
+    toy.save(tmp_path / "toy")
+    cfg = sae_cfg({"source_cell": "all"}, sae={"source": str(tmp_path / "toy")})
+    conf, plan = plan_run(to_config(cfg))
+    assert (conf.model.n_features, conf.model.n_hidden, conf.grid.axes["source_cell"]) == (5, 2, [0, 1])
+    results = toyjax.run(cfg)
+    best = np.argmin(toy.eval_loss, axis=1)
+    for cell in range(2):
+        np.testing.assert_array_equal(results.sae["features"][cell], toy.params["W"][cell, best[cell]])
+        np.testing.assert_array_equal(results.density[cell], toy.density[cell, 0])
+    with pytest.raises(ConfigError, match=r"^grid\.axes\.density: an SAE on a trained source reads"):
+        toyjax.run(sae_cfg({"density": [0.1]}, sae={"source": str(tmp_path / "toy")}))
+
+
+def test_a_preset_source_is_planned_from_its_plan_without_training(tiny):
+    toy = to_config(tiny({"density": [1.0, 0.3, 0.1], "seed": 4}, model={"kind": "relu_hidden", "n_features": 5}))
+    source = sources.from_plan(toy, make_plan(toy))
+    assert source.W.shape == (3, 2, 5) and source.labels == ["density 1", "density 0.3", "density 0.1"]
+    np.testing.assert_allclose(source.density[:, 0], [1.0, 0.3, 0.1])
+    conf, plan = plan_run(to_config(sae_cfg({"source_cell": "all"})), source)
+    assert conf.sae.source_activation == "relu" and plan.grid_shape == (3,)
+    assert conf.model.n_features == 5 and plan.points["source"].shape == (3, 2, 5)
+
+
+def test_synthetic_features_draw_their_density_by_the_decay_scheme():
+    results = toyjax.run(sae_cfg(sae={"density_decay": 0.8}, data={"density": 0.2}, train={"steps": 4}))
+    profile = 0.8 ** np.arange(6)
+    np.testing.assert_allclose(results.density, 0.2 * profile / profile.mean(), rtol=1e-6)
+    assert results.density.mean() == pytest.approx(0.2)
+
+
+def test_a_killed_sae_run_resumes_bit_identically(tmp_path, killed_after_states):
+    """Killed after its second saved state (mid-block, dead-latent counters and a resampling step ahead), the run
+    continues from its checkpoint to the bits of an uninterrupted one."""
+    cfg = sae_cfg({"l1_coefficient": [0.03, 0.3], "dict_size": [4, 8]}, sae={"dead_window": 10, "resample_steps": [50]},
+                  record={"snapshots": 3, "checkpoint_every": 20}, grid={"block_size": 2})
+    reference = toyjax.run(cfg)
+    saves = killed_after_states(2)
+    with pytest.raises(KeyboardInterrupt):
+        toyjax.run(cfg, checkpoint_dir=tmp_path)
+    killed_after_states(None)
+    resumed = toyjax.run(cfg, checkpoint_dir=tmp_path)
+    assert saves == [20, 40]
+    for part in ("params", "history", "sae"):
+        jax.tree.map(np.testing.assert_array_equal, getattr(reference, part), getattr(resumed, part))
+    np.testing.assert_array_equal(reference.loss, resumed.loss)

@@ -1,0 +1,74 @@
+"""The numbers of a trained SAE grid: how well each dictionary recovers its source's features, and at what L0.
+
+An SAE run's `Results.sae` holds per-model arrays (`toyjax.sae_train.records`); `NUMBERS` names the ones a
+summary reports. MMCS is the mean max cosine similarity of Sharkey, Braun and Millidge (2022), features →
+latents (how much of the truth the dictionary holds), taken against the features the source model learned
+(‖W_i‖ ≥ 0.3; every feature of synthetic ground truth); ``mmcs_all`` takes every source feature,
+``mmcs_latents`` goes latents → features (how much of the dictionary is true). `seed_mean` and `seed_best`
+reduce a grid over its seed axis for the figures. Inputs are NumPy arrays with the grid dimensions first;
+this module imports numpy and `toyjax.analysis.aggregate`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from toyjax.analysis.aggregate import by_axis, plain, stats
+
+NUMBERS = {  # summary name -> key of Results.sae
+    "mmcs": "features_to_latents_learned",
+    "mmcs_all": "features_to_latents_all",
+    "mmcs_latents": "latents_to_features_learned",
+    "recovered_0.9": "recovered_0.9_learned",
+    "recovered_0.99": "recovered_0.99_learned",
+    "l0": "l0",
+    "fraction_variance_explained": "fraction_variance_explained",
+    "fraction_dead": "fraction_dead",
+    "mse": "mse",
+}
+LABELS = {
+    "mmcs": "MMCS (features → latents)",
+    "mmcs_latents": "MMCS (latents → features)",
+    "recovered_0.9": "features recovered at cos ≥ 0.9",
+    "recovered_0.99": "features recovered at cos ≥ 0.99",
+    "l0": "L0 (active latents per input)",
+    "fraction_variance_explained": "fraction of variance explained",
+    "fraction_dead": "fraction of dead latents",
+}
+
+
+def number(results, name: str) -> np.ndarray:
+    """A summary number of every model (grid-shaped, float64)."""
+    return np.asarray(results.sae[NUMBERS[name]], np.float64)
+
+
+def summarize_sae(results, ok: np.ndarray) -> dict:
+    """Min / median / max of every number over the `ok` models, per-axis means, and the best model by MMCS."""
+    out = {name: stats(number(results, name), ok) for name in NUMBERS}
+    out["learned_features"] = stats(np.sum(results.sae["learned"], axis=-1), ok)
+    out["source_features_per_dimension"] = stats(results.sae["source_features_per_dimension"], ok)
+    for axis in (d for d in results.dims if d != "seed"):
+        out[f"by_{axis}"] = {"values": [plain(v) for v in np.ravel(results.coords[axis])],
+                             **{name: by_axis(number(results, name), ok, results.dims, axis)
+                                for name in ("mmcs", "recovered_0.99", "l0", "fraction_variance_explained")}}
+    mmcs = np.where(ok, number(results, "mmcs"), -np.inf)
+    if np.isfinite(mmcs).any():
+        best = np.unravel_index(int(np.argmax(mmcs)), mmcs.shape)
+        out["best"] = {**{d: plain(np.ravel(results.coords[d])[i]) for d, i in zip(results.dims, best)},
+                       **{name: plain(number(results, name)[best]) for name in NUMBERS}}
+    return out
+
+
+def seed_mean(results, values: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """`values` averaged over the seed axis, over `ok` models only (NaN where none is); others unchanged."""
+    values = np.where(ok, np.asarray(values, np.float64), np.nan)
+    if "seed" not in results.dims:
+        return values
+    axis = results.dims.index("seed")
+    count = np.sum(~np.isnan(values), axis=axis)
+    return np.where(count > 0, np.nansum(values, axis=axis) / np.maximum(count, 1), np.nan)
+
+
+def cell_dims(results) -> tuple[str, ...]:
+    """The grid's axes without the seed axis."""
+    return tuple(d for d in results.dims if d != "seed")

@@ -1,0 +1,165 @@
+"""The engine's SAE family: one training step, its snapshot row and its final records, for one model.
+
+An SAE model (`toyjax.sae`) reads a fresh batch each step: the block's shared noise becomes the source's
+features x (n, batch) as for a toy model (`toyjax.data.realize`, at the source cell's densities), then its
+activations h = W_src x, or ReLU(W_src x) (`hidden`). The step is AdamW on `toyjax.sae.sae_loss` (weight
+decay is the run's; SAE presets set 0). Kinds with unit-norm decoders project the decoder's gradient and
+renormalise after the update (Bricken et al. 2023). Each latent counts the steps since it last fired; one
+idle for ``sae.dead_window`` steps is dead: TopK's auxiliary loss trains it, and at each of
+``sae.resample_steps`` every dead latent is resampled (Bricken et al. 2023, "Towards Monosemanticity"): its
+decoder column becomes the input the SAE reconstructs worst, unit norm, its encoder row that direction at
+0.2 × the mean norm of the live rows, its encoder bias 0 and its Adam moments 0.
+
+The functions here have the toy step's signatures, so that `toyjax.train` runs either family in the same
+block program. This module imports jax, optax, `toyjax.axes`, `toyjax.data`, `toyjax.optim`, `toyjax.plan`,
+`toyjax.sae`, `toyjax.sae_metrics` and `toyjax.state`.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from toyjax import data, optim, sae, sae_metrics
+from toyjax.axes import Point
+from toyjax.plan import Static
+from toyjax.state import State, add_tail, final, start, write_snapshot
+
+RESAMPLE_ENCODER_SCALE = 0.2  # of the live encoder rows' mean norm (Bricken et al. 2023)
+
+
+class Latents(NamedTuple):
+    """Per-latent state of one SAE: how many steps each latent has gone without firing, (M,) int32."""
+
+    idle: jax.Array
+
+
+def init_model(static: Static, point: Point, *, key: jax.Array) -> State:
+    """A fresh SAE of the run's width: params, AdamW state, no latent idle yet, empty history."""
+    params = sae.init_sae(static.sae.kind, static.n_hidden, static.sae.width, key=key)
+    row = {"loss": jnp.zeros(()), "mmcs": jnp.zeros(()), "mmcs_latents": jnp.zeros(())}
+    return start(static, params, optim.adamw(static, point).init(params), row,
+                 latents=Latents(jnp.zeros((static.sae.width,), jnp.int32)))
+
+
+def hidden(static: Static, point: Point, x: jax.Array) -> jax.Array:
+    """The source's activations h (d, batch) of features x (n, batch)."""
+    h = point.source @ x
+    return jax.nn.relu(h) if static.sae.relu_source else h
+
+
+def mask(static: Static, point: Point) -> jax.Array:
+    """(M,) the model's own latents: the first `dict_size` of the width."""
+    return jnp.arange(static.sae.width) < point.dict_size
+
+
+def dead(static: Static, point: Point, latents: Latents) -> jax.Array:
+    """(M,) the model's latents idle for ``sae.dead_window`` steps or more."""
+    return mask(static, point) & (latents.idle >= static.sae.dead_window)
+
+
+def objective(static: Static, params: sae.Params, point: Point, h: jax.Array, latents: Latents):
+    """The training loss of one batch of activations h (d, batch), and the latents (M, batch) it used."""
+    return sae.loss_and_latents(static.sae.kind, params, h, mask(static, point), point.k, point.l1_coefficient,
+                                dead(static, point, latents))
+
+
+def step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array) -> tuple[State, jax.Array]:
+    """One AdamW step of one SAE on the activations of features x (n, batch); returns (state, loss).
+
+    A latent's idle counter restarts when it fires on this step's batch (before the update)."""
+    h = hidden(static, point, x)
+    (value, f), grads = jax.value_and_grad(objective, argnums=1, has_aux=True)(static, state.params, point, h,
+                                                                               state.latents)
+    unit = static.sae.kind in sae.UNIT_DECODER
+    if unit:
+        grads = sae.parallel_free(state.params, grads)
+    updates, opt_state = optim.adamw(static, point).update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    if unit:
+        params = sae.unit_decoder(params)
+    latents = Latents(jnp.where(jnp.any(f > 0, axis=1), 0, state.latents.idle + 1))
+    params, opt_state, latents = jax.lax.cond(
+        resample_due(static, t), lambda ops: resample(static, *ops), lambda ops: ops[:3],
+        (params, opt_state, latents, point, h))
+    return add_tail(static, state._replace(params=params, opt_state=opt_state, latents=latents), value, t), value
+
+
+def resample_due(static: Static, t: jax.Array) -> jax.Array:
+    """Whether step t (0-based) ends at one of ``sae.resample_steps``."""
+    return jnp.any(jnp.asarray(static.sae.resample_steps or (-1,)) == t + 1)
+
+
+def resample(static: Static, params, opt_state, latents: Latents, point: Point, h: jax.Array):
+    """Dead latents restarted on the inputs reconstructed worst (module docstring); the rest unchanged."""
+    kind, live = static.sae.kind, mask(static, point)
+    reborn = dead(static, point, latents)
+    f = sae.latents(kind, params, h, live, point.k)
+    error = jnp.sum((h - sae.decode(params, f)) ** 2, axis=0)
+    worst = jnp.argsort(-error)[jnp.clip(jnp.cumsum(reborn) - 1, 0, h.shape[1] - 1)]  # j-th dead: j-th worst
+    direction = sae_metrics.unit_columns(h[:, worst])  # (d, M)
+    alive = live & ~reborn
+    scale = RESAMPLE_ENCODER_SCALE * jnp.sum(jnp.linalg.norm(params["W_enc"], axis=1) * alive) / jnp.maximum(
+        jnp.sum(alive), 1)
+    new = {"W_dec": jnp.where(reborn[None, :], direction, params["W_dec"]),
+           "W_enc": jnp.where(reborn[:, None], scale * direction.T, params["W_enc"]),
+           "b_enc": jnp.where(reborn, 0.0, params["b_enc"])}
+    params = {**params, **new}
+    return params, _forget(opt_state, reborn), Latents(jnp.where(reborn, 0, latents.idle))
+
+
+def _forget(opt_state, reborn: jax.Array):
+    """The optimiser state with the moments of the `reborn` latents zeroed (their rows, columns and entries)."""
+
+    def zero(path, leaf):
+        name = getattr(path[-1], "key", None)
+        if name in ("W_enc", "b_enc", "log_threshold") and leaf.shape[:1] == reborn.shape:
+            return jnp.where(reborn.reshape((-1,) + (1,) * (leaf.ndim - 1)), 0, leaf)
+        if name == "W_dec" and leaf.shape[-1:] == reborn.shape:
+            return jnp.where(reborn[None, :], 0, leaf)
+        return leaf
+
+    return jax.tree_util.tree_map_with_path(zero, opt_state)
+
+
+def record(static: Static, history: dict, params: sae.Params, point: Point, loss: jax.Array, done: jax.Array
+           ) -> dict:
+    """Write the loss and both MMCS against the source's learned features into row k at the k-th snapshot."""
+
+    def row():
+        found = sae_metrics.mmcs(_truth(static, point), params["W_dec"], mask(static, point), point.learned)
+        return {"loss": loss, "mmcs": found["features_to_latents"], "mmcs_latents": found["latents_to_features"]}
+
+    return write_snapshot(static, history, params, row, done)
+
+
+def _truth(static: Static, point: Point) -> jax.Array:
+    """(d, n) the directions each source feature takes in the activations."""
+    return jax.nn.relu(point.source) if static.sae.relu_source else point.source
+
+
+def finish_model(static: Static, state: State, point: Point, eval_key: jax.Array) -> dict:
+    """Final records of one SAE (`toyjax.state.final`): its objective on an evaluation batch shared by every
+    model is the eval loss, and "sae" holds its numbers (`records`)."""
+    eval_loss, numbers = records(static, state, point, eval_key)
+    return final(static, state, eval_loss, sae=numbers)
+
+
+def records(static: Static, state: State, point: Point, eval_key: jax.Array) -> tuple[jax.Array, dict]:
+    """(the objective on the evaluation batch, the SAE's final numbers), on the same batch for every model."""
+    x = data.sample(static.data, static.sae.eval_samples, point.density, key=eval_key)
+    h = hidden(static, point, x)
+    live = mask(static, point)
+    f = sae.latents(static.sae.kind, state.params, h, live, point.k)
+    out = {**sae_metrics.reconstruction(h, sae.decode(state.params, f)), **sae_metrics.activity(f, live)}
+    truth = _truth(static, point)
+    every = sae_metrics.mmcs(truth, state.params["W_dec"], live, jnp.ones_like(point.learned))
+    learned = sae_metrics.mmcs(truth, state.params["W_dec"], live, point.learned)
+    out.update({f"{k}_all": v for k, v in every.items()})
+    out.update({f"{k}_learned": v for k, v in learned.items()})
+    out["source_features_per_dimension"] = jnp.sum(truth * truth) / truth.shape[0]
+    out.update(features=truth, learned=point.learned)
+    return objective(static, state.params, point, h, state.latents)[0], out

@@ -1,0 +1,167 @@
+"""Where an SAE run's activations come from: the cells of a trained toy run, or synthetic ground truth.
+
+A toy run's source cells are its grid without the seed axis, each cell its best seed by stratified expected
+loss (`toyjax.analysis.aggregate`): the SAE of cell c reads h = W_c x (tied models) or ReLU(W_c x)
+(relu_hidden; W1 of abs_mlp), x drawn from that cell's own densities, and its ground truth is the columns
+of W_c (after the ReLU where there is one); the features the toy model learned are those with
+‖W_i‖ ≥ 0.3 (`toyjax.analysis.geometry.NOT_LEARNED_NORM`). Synthetic ground truth (Sharkey, Braun and
+Millidge 2022) is one cell of `model.n_features` random unit directions in `model.n_hidden` dimensions,
+drawn from ``sae.features_seed``; its data are the config's own, each feature's density scaled by their
+feature-probability scheme: p_i ∝ ``sae.density_decay``^i, with the mean over features kept at the run's
+density (`decay_profile`).
+
+A source ``preset:NAME`` (with ``sae.source_overrides``) is a toy grid trained in the same job: the
+``toyjax`` command trains and publishes it first (`toyjax.cli`), then the SAEs on its directory. Before
+anything trains, `from_plan` gives the cells of such a source from its plan alone (shapes, data, labels;
+directions zero), which is all that validating the SAE run needs.
+
+`adopt` writes what the source fixes (shapes, data kind, activation, the cells of ``source_cell: all``)
+into the run's config, so the saved config says what was trained. This module imports numpy,
+`toyjax.analysis`, `toyjax.config`, `toyjax.errors`, `toyjax.models`, `toyjax.plan`, `toyjax.results`
+and `toyjax.sae_config`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import numpy as np
+
+from toyjax.analysis.aggregate import best_seed, ranking_loss, take_seed
+from toyjax.analysis.geometry import NOT_LEARNED_NORM
+from toyjax.config import Config, to_config
+from toyjax.errors import ConfigError, ResultsError
+from toyjax.models import feature_matrix
+from toyjax.plan import Plan, make_plan
+from toyjax.results import Results
+from toyjax.results import load as load_run
+from toyjax.sae_config import PRESET, SYNTHETIC
+
+DATA_AXES = ("density", "extra_density", "importance_decay", "extra_importance")  # a trained source fixes these
+
+
+class Source(NamedTuple):
+    """Host arrays of every source cell (C cells, d dimensions, n features)."""
+
+    W: np.ndarray  # (C, d, n) feature directions in the activation space
+    learned: np.ndarray  # (C, n) bool, the features the source model learned
+    density: np.ndarray | None  # (C, n) its data's densities; None: the SAE run's own (synthetic)
+    importance: np.ndarray | None  # (C, n)
+    labels: list[str]  # a name per cell, e.g. "density 0.1"
+    settings: dict  # model.n_features, model.n_hidden, the data section, sae.source_activation
+    density_scale: np.ndarray | None = None  # (n,) multiplies the run's own densities (synthetic features)
+
+
+def synthetic(cfg: Config) -> Source:
+    """`model.n_features` random unit directions (d = `model.n_hidden`) from ``sae.features_seed``: one cell."""
+    n, d = cfg.model.n_features, cfg.model.n_hidden
+    W = np.random.default_rng(cfg.sae.features_seed).normal(size=(d, n))
+    W /= np.linalg.norm(W, axis=0, keepdims=True)
+    return Source(W[None], np.ones((1, n), bool), None, None, ["synthetic features"], {},
+                  decay_profile(n, cfg.sae.density_decay))
+
+
+def decay_profile(n: int, decay: float) -> np.ndarray:
+    """(n,) multipliers of a run's density: p_i = density · decay^i / mean_j decay^j (mean p = density).
+
+    Sharkey, Braun and Millidge (2022) draw feature i with a probability that decays as 0.99^i, scaled so
+    that a fixed number of features is active on average; decay 1 gives every feature the same density.
+    """
+    profile = np.asarray(decay, np.float64) ** np.arange(n)
+    return (profile / profile.mean()).astype(np.float32)
+
+
+def from_run(results: Results) -> Source:
+    """Every cell of a trained toy run: its best seed's directions, learned features and data."""
+    kind = results.config["model"]["kind"]
+    if kind == "sae":
+        raise ConfigError("sae.source: the source must be a toy model's run, not an SAE run")
+    W, density, importance = feature_matrix(results.params), results.density, results.importance
+    if "seed" in results.dims:
+        axis = results.dims.index("seed")
+        best = best_seed(ranking_loss(results.eval_loss, results.diverged), axis)
+        W, density, importance = (take_seed(a, best, axis) for a in (W, density, importance))
+    d, n = W.shape[-2:]
+    W, density, importance = W.reshape(-1, d, n), density.reshape(-1, n), importance.reshape(-1, n)
+    relu = kind in ("relu_hidden", "abs_mlp")
+    directions = np.maximum(W, 0) if relu else W
+    learned = np.linalg.norm(directions, axis=-2) >= NOT_LEARNED_NORM
+    settings = {"n_features": n, "n_hidden": d, "data": results.config.get("data", {}),
+                "activation": "relu" if relu else "linear",
+                "name": f"{results.run_info.preset or 'a toy run'} ({kind})"}
+    return Source(W, learned, density, importance, _labels(results), settings)
+
+
+def _labels(results: Results) -> list[str]:
+    return cell_labels(results.dims, results.coords)
+
+
+def cell_labels(dims: tuple[str, ...], coords: dict) -> list[str]:
+    """A label per cell of a grid (its axes but the seed's), in C order: "density 0.1"."""
+    dims = [d for d in dims if d != "seed"]
+    shape = [len(coords[d]) for d in dims]
+    return [", ".join(f"{d} {float(np.ravel(coords[d][i])[0]):.3g}" for d, i in zip(dims, index)) or "model"
+            for index in np.ndindex(*shape)]
+
+
+def from_plan(cfg: Config, plan: Plan) -> Source:
+    """The cells of a toy grid not trained yet, from its plan: shapes, densities, importances and labels,
+    every direction zero and every feature counted as learned (enough to validate an SAE run on it)."""
+    if cfg.model.kind == "sae":
+        raise ConfigError("sae.source: the source must be a toy model's run, not an SAE run")
+
+    def cells(a: np.ndarray) -> np.ndarray:  # (models, ...) -> (cells, ...), the first seed of each cell
+        grid = a.reshape(plan.grid_shape + a.shape[1:])
+        if "seed" in plan.dims:
+            grid = np.take(grid, 0, axis=plan.dims.index("seed"))
+        return grid.reshape((-1,) + a.shape[1:])
+
+    density, importance = cells(plan.points["density"]), cells(plan.points["importance"])
+    n, d = cfg.model.n_features, cfg.model.n_hidden
+    relu = cfg.model.kind in ("relu_hidden", "abs_mlp")
+    settings = {"n_features": n, "n_hidden": d, "data": dataclasses.asdict(cfg.data),
+                "activation": "relu" if relu else "linear", "name": f"a toy grid ({cfg.model.kind})"}
+    return Source(np.zeros((len(density), d, n), np.float32), np.ones((len(density), n), bool), density,
+                  importance, cell_labels(plan.dims, plan.coords), settings)
+
+
+def load(cfg: Config) -> Source:
+    """The source of an SAE run's config: synthetic directions, or a saved toy run's cells."""
+    if cfg.sae.source == SYNTHETIC:
+        return synthetic(cfg)
+    if str(cfg.sae.source).startswith(PRESET):
+        raise ConfigError(f"sae.source: {cfg.sae.source} is a toy grid the toyjax command trains before the SAEs; "
+                          "from Python, train it with toyjax.run, save it and pass its directory")
+    try:
+        return from_run(load_run(cfg.sae.source))
+    except ResultsError as e:
+        raise ConfigError(f"sae.source: {e}") from None
+
+
+def adopt(cfg: Config, source: Source) -> Config:
+    """`cfg` with what its source fixes: shapes, the data section, the activation, and every cell for "all"."""
+    if not source.settings:
+        return cfg
+    data_axes = [a for a in DATA_AXES if a in cfg.grid.axes]
+    if data_axes:
+        raise ConfigError(f"grid.axes.{data_axes[0]}: an SAE on a trained source reads each source cell's own data; "
+                          "vary it in the source (sae.source_overrides) and use the source_cell axis")
+    raw = dataclasses.asdict(cfg)
+    raw["model"].update(n_features=source.settings["n_features"], n_hidden=source.settings["n_hidden"])
+    keep = ("kind", "set_size", "signed")
+    raw["data"].update({k: v for k, v in source.settings["data"].items() if k in keep})
+    raw["sae"].update(source_activation=source.settings["activation"], source_name=source.settings["name"])
+    if raw["grid"]["axes"].get("source_cell") == "all":
+        raw["grid"]["axes"]["source_cell"] = list(range(len(source.W)))
+    return to_config(raw)
+
+
+def plan_run(cfg: Config, source: Source | None = None) -> tuple[Config, Plan]:
+    """The plan of a validated config, and the config it trains: an SAE run's source (`source`, else
+    `load`'s) first adopted (`adopt`), every other run as it is."""
+    if cfg.model.kind != "sae":
+        return cfg, make_plan(cfg)
+    source = load(cfg) if source is None else source
+    cfg = adopt(cfg, source)
+    return cfg, make_plan(cfg, source)
