@@ -78,8 +78,7 @@ NONUNIFORM = Claim(
     "zero, where the two geometries' loss curves cross (a first-order phase change).",
     "Paper: n=5, m=2, 1−S = 0.05 baseline; \"fitting each model multiple times and taking the solution with the "
     "lowest loss\". toyjax: the varied density from 0.005 to 0.1 (24 values), 10 seeds each, 10,000 steps.",
-    ("nonuniform",), measure_nonuniform, lambda runs, found, path: figures.declared(runs["nonuniform"], path),
-    ci=True)
+    ("nonuniform",), measure_nonuniform, lambda runs, found, path: figures.declared(runs["nonuniform"], path))
 
 
 # --------------------------------------------------------------------------- correlated and anticorrelated sets

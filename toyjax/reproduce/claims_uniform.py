@@ -205,4 +205,4 @@ COLLAPSE = Claim(
     "Paper: n=6, m=2, three correlated pairs, regimes read off its figure; seeds and steps not stated. toyjax: "
     "20 densities log-spaced from 0.01 to 1, 64 seeds each (the preset's 4 left the picture noisy), "
     "10,000 steps, best seed by expected loss.",
-    ("collapse",), measure_collapse, lambda runs, found, path: figures.declared(runs["collapse"], path), ci=True)
+    ("collapse",), measure_collapse, lambda runs, found, path: figures.declared(runs["collapse"], path))
