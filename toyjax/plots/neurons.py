@@ -73,7 +73,7 @@ def neurons_figure(results, directory: Path, name: str = "neurons") -> list[Path
             continue
         one = {k: v[index] for k, v in data.items()}
         draw_stack(ax, one, colors)
-        ax.set_title(f"{cells.label(index)}: {neurons.describe_configuration(config, index)}", fontsize=8)
+        ax.set_title(f"{cells.label(index)}\n{neurons.describe_configuration(config, index)}", fontsize=8)
     for ax in axes[:, 0]:
         ax.set_ylabel("weight into neuron\n(normalised W1)" if "W1" in cells.params else "weight w_ki (W row k)",
                       fontsize=8)
