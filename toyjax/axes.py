@@ -33,7 +33,7 @@ class Point(NamedTuple):
     # An SAE run's (model.kind: sae, `toyjax.sae_train`); None in every other run:
     source: Any = None  # (d, n) the source's feature directions: h = act(source @ x)
     learned: Any = None  # (n,) bool, the source features its toy model learned (all, for synthetic ones)
-    l1_coefficient: Any = None  # () λ of the sparsity penalty
+    l1_coefficient: Any = None  # () λ of the L1 (or L0) penalty on the latents
     k: Any = None  # () int32, TopK's active latents
     dict_size: Any = None  # () int32, the model's own dictionary size within the static width
 

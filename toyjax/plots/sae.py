@@ -250,5 +250,5 @@ def frontier_figure(results, directory: Path, name: str = "sae_frontier") -> lis
     image = draw_frontier(ax, [results], [f"{kind}, over {' × '.join(numbers.cell_dims(results)) or 'seeds'}"],
                           annotate=True)
     fig.colorbar(image, ax=ax).set_label("MMCS, features → latents")
-    fig.suptitle(title(results, "sparsity against reconstruction"), fontsize=9)
+    fig.suptitle(title(results, "L0 against reconstruction"), fontsize=9)
     return common.save(fig, directory, name)

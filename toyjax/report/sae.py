@@ -151,6 +151,6 @@ def frontier(results, panel: ModelPanel):
     fig.update_layout(parts.layout(title={"text": "unexplained variance against L0, every model"},
                                    xaxis={"type": "log", "title": "L0 (active latents per input)"},
                                    yaxis={"type": "log", "title": "unexplained variance 1 − FVE"}))
-    return [_section("sparsity against reconstruction", "sae-frontier", fig, "Each point is one SAE, coloured by "
+    return [_section("L0 against reconstruction", "sae-frontier", fig, "Each point is one SAE, coloured by "
                      "MMCS; a click shows it below.")], int(np.ravel(best_flat(results))[_best_cell(results)])
 
