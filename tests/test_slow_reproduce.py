@@ -14,7 +14,6 @@ tests. The paper's size for each is printed (``pytest -m slow -s``) beside the q
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from toyjax.reproduce import CLAIMS, claims_geometry, claims_uniform, store
@@ -48,16 +47,11 @@ def test_nonuniform_pentagon_snaps_to_two_digons_once_where_the_losses_cross(out
     """What holds of §4's pentagon (paper size in docs/reproduction.md): a pentagon when uniform, one switch to
     two digons, the geometries' loss curves crossing. The switch's place does not: 3.76× sparser at paper size
     (24 densities, 10 seeds), 3.16× here, against the paper's "about 2.5×"; it is printed, not asserted."""
-    results = _quick("nonuniform", out)
-    relative, best = claims_geometry._classes(results)
-    snap = claims_geometry.snap_point(relative, best)
-    rel, pentagon, digons = claims_geometry.loss_curves(results)
-    both = np.isfinite(pentagon) & np.isfinite(digons)
+    uniform, snap, cross = claims_geometry.pentagon_observations(_quick("nonuniform", out))
     print(f"\nnonuniform, quick size: the switch at {snap}× sparser (paper: about 2.5×)")
-    assert best[np.argmin(np.abs(np.log(relative)))] == 0  # pentagon when uniform
+    assert uniform  # a pentagon when uniform
     assert snap is not None  # one switch, from pentagon to two digons
-    sign = np.sign(pentagon - digons)[both]
-    assert sign[np.argmax(rel[both])] < 0 < sign[np.argmin(rel[both])]
+    assert cross
 
 
 def test_correlated_pairs_collapse_progressively_as_density_rises(out):

@@ -48,16 +48,21 @@ def loss_curves(results) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return relative, curves[0], curves[1]
 
 
-def measure_nonuniform(runs) -> Finding:
-    results = runs["nonuniform"]
+def pentagon_observations(results) -> tuple[bool, float | None, bool]:
+    """(the best seed is a pentagon when uniform, the snap point or None, the two geometries' lowest losses
+    cross: pentagon below two digons at the densest end and above at the sparsest)."""
     relative, best = _classes(results)
     uniform = int(best[np.argmin(np.abs(np.log(relative)))]) == 0
-    snap = snap_point(relative, best)
-    in_range = snap is not None and SNAP / SNAP_FACTOR <= snap <= SNAP * SNAP_FACTOR
     rel, pent, dig = loss_curves(results)
     both = np.isfinite(pent) & np.isfinite(dig)
     sign = np.sign(pent - dig)[both]
     cross = bool(both.any() and sign[np.argmax(rel[both])] < 0 < sign[np.argmin(rel[both])])
+    return uniform, snap_point(relative, best), cross
+
+
+def measure_nonuniform(runs) -> Finding:
+    uniform, snap, cross = pentagon_observations(runs["nonuniform"])
+    in_range = snap is not None and SNAP / SNAP_FACTOR <= snap <= SNAP * SNAP_FACTOR
     checks = [uniform, in_range, cross]
     words = (f"pentagon when uniform {mark(uniform)}; two digons with the varied feature dropped once it is "
              f"{snap:.2f}× sparser than the others {mark(in_range)}" if snap else
