@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from toyjax.analysis import adversarial
+from toyjax.architecture import SHORTHANDS, Architecture
 from toyjax.data import DataSpec, sample
-from toyjax.models import APPLY
+
+TIED = [name for name, arch in SHORTHANDS.items() if arch.tied]  # linear, relu_output, relu_hidden
 
 
 @pytest.fixture
@@ -22,7 +24,7 @@ def reference_params(n: int, m: int, density: float) -> dict:
     return {"W": W, "b": b}
 
 
-@pytest.mark.parametrize("kind", adversarial.TIED_KINDS)
+@pytest.mark.parametrize("kind", TIED)
 def test_reference_model_has_vulnerability_one(kind, key):
     n, m, density = 5, 2, 0.3
     importance = 0.7 ** np.arange(n)
@@ -84,11 +86,20 @@ def test_attack_directions_and_errors(key):
         adversarial.attack("abs_mlp", params, np.ones(3), np.ones(3), DataSpec(n_features=3), key=key)
 
 
-def test_apply_registry_is_what_the_attack_uses():
-    assert set(adversarial.TIED_KINDS) <= set(APPLY)
+def test_the_attack_reads_the_architecture_not_the_name(key):
+    """A described tied model is attacked like its shorthand; any untied one is refused, in one line."""
+    n, m, density = 5, 2, 0.3
+    args = (reference_params(n, m, density), np.full(n, density), np.ones(n), DataSpec(n_features=n))
+    described = adversarial.attack(Architecture(hidden_activation="relu"), *args, key=key, batch=1024)
+    named = adversarial.attack("relu_hidden", *args, key=key, batch=1024)
+    assert described["vulnerability"] == pytest.approx(named["vulnerability"])
+    assert set(TIED) == {"linear", "relu_output", "relu_hidden"}
+    with pytest.raises(ValueError, match=r"^model: the §6 attack needs a tied encoder \(model.encoder: tied\), "
+                       "got untied$"):
+        adversarial.attack(Architecture(encoder="untied"), *args, key=key)
 
 
-@pytest.mark.parametrize("kind", adversarial.TIED_KINDS)
+@pytest.mark.parametrize("kind", TIED)
 def test_per_input_size_also_gives_the_reference_vulnerability_one(kind, key):
     n, m, density = 5, 2, 0.3
     params = reference_params(n, m, density)

@@ -5,8 +5,14 @@ import json
 import numpy as np
 import pytest
 
+import toyjax
 from toyjax.analysis import SUMMARIES, summarize, theory
 from toyjax.analysis.summary import rank_correlation
+from toyjax.architecture import architecture_of
+from toyjax.config import ReportConfig, to_config
+from toyjax.errors import ConfigError
+from toyjax.labels import param_dims
+from toyjax.publish import check_report
 from toyjax.results import Results
 
 
@@ -61,10 +67,76 @@ def test_only_the_declared_summaries_are_computed():
 def test_summaries_say_which_runs_they_do_not_fit():
     config = {"model": {"kind": "linear", "n_features": 5, "n_hidden": 2}}
     assert "n=2, m=1 or n=3, m=2" in SUMMARIES["phase_agreement"].unfit(config, ("density", "extra_importance"))
-    assert SUMMARIES["neurons"].unfit(config, ()) == "needs model.kind in relu_hidden, abs_mlp, got linear"
+    assert SUMMARIES["neurons"].unfit(config, ()) == ("needs a privileged hidden basis (model.hidden_activation: "
+                                                     "relu, gelu or solu), got none")
     fit = {"model": {"kind": "relu_output", "n_features": 3, "n_hidden": 2}}
     assert SUMMARIES["phase_agreement"].unfit(fit, ("density", "extra_importance", "seed")) is None
     assert "extra_importance" in SUMMARIES["phase_agreement"].unfit(fit, ("density",))
+
+
+def toy_model(**fields) -> dict:
+    """A ``model:`` section as the config saves it: ``kind: toy``, unset description fields None."""
+    model = {"kind": "toy", "n_features": 3, "n_hidden": 2, "encoder": None, "hidden_activation": None,
+             "hidden_bias": None, "output_activation": None, "target": None, "activation_l1": 0.0}
+    return {"model": {**model, **fields}}
+
+
+PHASE_AXES = ("density", "extra_importance")
+
+
+def test_summaries_fit_a_model_by_what_it_is_not_by_its_name():
+    """A ``kind: toy`` description fits a summary exactly where its shorthand twin does."""
+    assert SUMMARIES["phase_agreement"].unfit(toy_model(), PHASE_AXES) is None  # relu_output, described
+    assert SUMMARIES["neurons"].unfit(toy_model(hidden_activation="relu"), ()) is None  # relu_hidden, described
+    assert SUMMARIES["neurons"].unfit(toy_model(hidden_activation="solu", encoder="untied"), ()) is None
+    assert SUMMARIES["geometry"].unfit(toy_model(hidden_activation="gelu", hidden_bias=True), ()) is None
+    for name in ("phase_agreement", "geometry", "adversarial", "neurons"):
+        assert SUMMARIES[name].unfit({"model": {"kind": "abs_mlp", "n_features": 3, "n_hidden": 2}}, PHASE_AXES) \
+            == SUMMARIES[name].unfit(toy_model(encoder="untied", hidden_activation="relu", target="abs"), PHASE_AXES)
+
+
+def test_an_untied_model_is_refused_by_what_needs_a_tied_one():
+    untied = toy_model(encoder="untied")
+    for name in ("geometry", "adversarial"):
+        assert SUMMARIES[name].unfit(untied, PHASE_AXES) == "needs a tied encoder (model.encoder: tied), got untied"
+    assert SUMMARIES["phase_agreement"].unfit(untied, PHASE_AXES) == (
+        "the §3 analytic phase model is for relu_output with n=2, m=1 or n=3, m=2: model.encoder tied, got untied")
+    sae = {"model": {"kind": "sae", "n_features": 3, "n_hidden": 2}}
+    assert SUMMARIES["geometry"].unfit(sae, ()) == "needs a tied encoder (model.encoder: tied), got model.kind=sae"
+    assert "got model.kind=sae" in SUMMARIES["phase_agreement"].unfit(sae, PHASE_AXES)
+
+
+def test_the_phase_closed_forms_need_exactly_the_relu_output_model():
+    unfit = SUMMARIES["phase_agreement"].unfit
+    assert unfit(toy_model(hidden_activation="gelu"), PHASE_AXES) == (
+        "the §3 analytic phase model is for relu_output with n=2, m=1 or n=3, m=2: model.hidden_activation none, "
+        "got gelu")
+    assert "model.hidden_bias False, got True" in unfit(toy_model(hidden_bias=True), PHASE_AXES)
+    assert "model.target x, got abs" in unfit(toy_model(target="abs"), PHASE_AXES)
+    assert unfit(toy_model(n_features=5), PHASE_AXES).endswith("got n=5, m=2")
+    assert "L1 penalty" in unfit(toy_model(activation_l1=0.01), PHASE_AXES)
+    assert "L1 penalty" in unfit(toy_model(), (*PHASE_AXES, "activation_l1"))
+
+
+def test_declared_summaries_are_checked_against_the_described_model():
+    cfg = to_config(toyjax.compose("intro", ["model.kind=toy", "model.encoder=untied"]))
+    for name in ("geometry", "adversarial", "phase_agreement"):
+        with pytest.raises(ConfigError, match=f"^report.summaries: {name} ") as error:
+            check_report(ReportConfig(summaries=[name]), cfg)
+        assert "untied" in str(error.value) and "\n" not in str(error.value)
+    cfg = to_config(toyjax.compose("intro", ["model.kind=toy", "model.hidden_activation=gelu"]))
+    with pytest.raises(ConfigError, match="^report.summaries: phase_agreement the §3 analytic .* got gelu$"):
+        check_report(ReportConfig(summaries=["phase_agreement"]), cfg)
+    check_report(ReportConfig(summaries=["geometry", "neurons", "adversarial"]), cfg)
+
+
+def test_a_described_relu_hidden_model_gets_the_neuron_analysis(tiny):
+    model = {"kind": "toy", "hidden_activation": "relu", "n_features": 4, "n_hidden": 3}
+    results = toyjax.run(tiny({"density": [1.0, 0.1]}, model=model, train={"steps": 20}, record={"snapshots": 2}))
+    out = summarize(results, ["neurons", "geometry"])
+    assert out["model"] == "toy" and len(out["neurons"]["fraction_monosemantic_by_density"]) == 2
+    assert SUMMARIES["neurons"].unfit(results.config, ()) is None
+    assert param_dims(architecture_of(results.config["model"])) == {"W": ("neuron", "feature"), "b": ("feature",)}
 
 
 def test_missing_models_are_their_own_state():

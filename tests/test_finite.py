@@ -17,8 +17,8 @@ import toyjax
 from toyjax import data, datasets, finite, metrics, models
 from toyjax.axes import Point
 from toyjax.config import to_config
+from toyjax.families import plan_of
 from toyjax.merge import merge
-from toyjax.plan import make_plan
 from toyjax.runner import Runner
 from toyjax.train import model_keys
 
@@ -125,7 +125,7 @@ def test_shards_merge_to_the_single_run(tmp_path):
 
 def _engine(axes: dict, **train):
     cfg = to_config({**FINITE, "train": {**FINITE["train"], **train}, "grid": {"axes": axes, "block_size": 4}})
-    runner = Runner(make_plan(cfg), cfg)
+    runner = Runner(plan_of(cfg), cfg)
     block = runner.block(0)
     return runner.plan.static, block, runner.programs.engine.init(block)
 
@@ -133,7 +133,7 @@ def _engine(axes: dict, **train):
 def test_a_full_batch_sees_only_the_first_T_points():
     """The loss and gradients of the full batch are those of the T points alone, whatever the stored rest holds."""
     static, block, state = _engine({"dataset_size": [3, 40]}, chunk_size=16)
-    stored = state.dataset.points
+    stored = state.extra.points
     noisy = stored._replace(value=stored.value.at[:, 3:].set(1e3))  # garbage beyond T = 3 for every model
     params = jax.tree.map(lambda p: p[:1], state.params)
     first = Point(*[None if leaf is None else leaf[:1] for leaf in block.points])
@@ -149,7 +149,7 @@ def test_a_full_batch_sees_only_the_first_T_points():
 
 def test_a_minibatch_draws_only_from_the_first_T_points():
     static, block, state = _engine({"dataset_size": [3, 40]}, full_batch=False, batch_size=4)
-    stored = jax.tree.map(lambda a: a[0], state.dataset.points)
+    stored = jax.tree.map(lambda a: a[0], state.extra.points)
     point = Point(*[None if leaf is None else leaf[0] for leaf in block.points])
     u = jnp.array([0.0, 0.34, 0.67, 1.0 - 2.0**-24])
     loss, _ = finite.minibatch(static, jax.tree.map(lambda p: p[0], state.params), stored, point, u)
@@ -176,7 +176,7 @@ def test_a_training_set_is_the_stream_of_its_data_distribution_stored_exactly():
 
 
 def test_the_stored_features_per_point_are_exceeded_with_tiny_probability():
-    plan = make_plan(to_config({**FINITE, "model": {"n_features": 10_000, "n_hidden": 2},
+    plan = plan_of(to_config({**FINITE, "model": {"n_features": 10_000, "n_hidden": 2},
                                 "data": {"density": 0.001, "normalize": True},
                                 "grid": {"axes": {"dataset_size": [100]}}}))
     assert plan.static.active == 39  # P(more than 39 of 10,000 at density 0.001) < 1e-12
@@ -251,7 +251,7 @@ def test_the_follow_ups_schedule_warms_up_to_the_peak_then_decays_to_zero():
     """2,500 linear steps to lr 1e-3, then cosine to 0 at step 50,000 (Henighan et al. 2023)."""
     from toyjax import optim
 
-    static = make_plan(to_config(toyjax.compose("double_descent", ["grid.axes.dataset_size=[3]"]))).static
+    static = plan_of(to_config(toyjax.compose("double_descent", ["grid.axes.dataset_size=[3]"]))).static
     lr = [1e-3 * float(optim.unit_schedule(static)(t)) for t in (0, 1250, 2500, 26_250, 50_000)]
     np.testing.assert_allclose(lr, [0.0, 5e-4, 1e-3, 5e-4, 0.0], atol=1e-9)
     assert (static.steps, static.warmup_steps, static.full_batch) == (50_000, 2500, True)

@@ -12,7 +12,8 @@ import pytest
 
 import toyjax
 from toyjax.config import to_config
-from toyjax.plan import make_plan, snapshot_steps
+from toyjax.families import plan_of
+from toyjax.plan import snapshot_steps
 
 
 def assert_same(a: toyjax.Results, b: toyjax.Results, index=...) -> None:
@@ -118,7 +119,7 @@ def test_snapshot_steps_are_log_spaced_and_end_at_steps():
 
 
 def test_plan_puts_per_feature_density_on_every_model(tiny):
-    plan = make_plan(to_config(tiny({"density": [[1.0, 0.5, 0.1], [0.2, 0.2, 0.2]]})))
+    plan = plan_of(to_config(tiny({"density": [[1.0, 0.5, 0.1], [0.2, 0.2, 0.2]]})))
     np.testing.assert_allclose(plan.points["density"], [[1.0, 0.5, 0.1], [0.2, 0.2, 0.2]])
 
 

@@ -271,3 +271,38 @@ def test_the_combined_figure_scales_to_the_data_and_leaves_shards_out(tmp_path):
     assert combined.combined_figure(shards, tmp_path) == []  # never one curve per shard of one grid
     whole = [synthetic("uniform_geometry", seed=k) for k in range(2)]
     assert [p.name for p in combined.combined_figure(whole, tmp_path)] == ["combined.png", "combined.svg"]
+
+
+def described(preset: str, **fields) -> Results:
+    """`synthetic(preset)` saved as a ``kind: toy`` run described by `fields` (untied: W1, W2 for W)."""
+    r = synthetic(preset)
+    r.config["model"].update(kind="toy", **fields)
+    if fields.get("encoder") == "untied":
+        W = r.params.pop("W")
+        r.params.update(W1=W, W2=np.swapaxes(W, -1, -2))
+    return r
+
+
+def test_figures_read_what_a_model_is_not_its_name(tmp_path):
+    """The §6 figure draws a described tied model and nothing for an untied one; neurons draw a described
+    relu_hidden model."""
+    from toyjax.plots import adversarial, neurons
+
+    assert adversarial.adversarial_figure(described("adversarial", encoder="untied"), tmp_path) == []
+    assert len(adversarial.adversarial_figure(described("adversarial", hidden_activation="relu"), tmp_path)) == 2
+    assert len(neurons.neurons_figure(described("privileged_basis", hidden_activation="relu"), tmp_path)) == 2
+
+
+def test_combined_rows_and_labels_follow_the_architecture(tmp_path, monkeypatch):
+    from toyjax.plots import combined
+
+    runs = [synthetic("demonstrating_superposition", seed=0), synthetic("demonstrating_superposition", seed=1)]
+    runs[1].config["model"]["kind"] = "linear"
+    assert combined.job_labels(runs) == ["relu_output", "linear"]  # the shorthands' labels, as before
+    rows = []
+    monkeypatch.setattr(combined, "demo_rows_figure", lambda ordered, *_: rows.extend(ordered) or [])
+    combined.combined_figure(runs, tmp_path)
+    assert rows == [runs[1], runs[0]]  # no output activation (linear) first
+    runs[0].config["model"].update(kind="toy", hidden_activation="gelu")
+    runs[1].config["model"]["kind"] = "relu_hidden"
+    assert combined.job_labels(runs) == ["toy, hidden gelu", "relu_hidden, hidden relu"]

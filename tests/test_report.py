@@ -189,3 +189,15 @@ def test_the_multirun_index_links_each_jobs_report(tmp_path):
 def test_registry_builds_without_writing(tmp_path):
     text = registry.build(synthetic("adversarial"))
     assert text.startswith("<!doctype html>") and "vulnerability" in text
+
+
+def test_the_attack_section_reads_the_architecture():
+    from tests.test_plots import described
+    from toyjax.report import superposition
+
+    untied = described("adversarial", encoder="untied")
+    assert superposition.adversarial(untied, model.model_panel(untied)) == ([], -1)
+    tied = described("adversarial", hidden_activation="relu", hidden_bias=True)
+    tied.params["b_hidden"] = np.zeros(tied.grid_shape + (2,))
+    sections, _ = superposition.adversarial(tied, model.model_panel(tied))
+    assert sections

@@ -94,3 +94,26 @@ def test_neurons_are_named_neurons():
 
     assert param_dims("relu_hidden")["W"] == ("neuron", "feature")
     assert param_dims("abs_mlp") == {"W1": ("neuron", "feature"), "W2": ("feature", "neuron"), "b": ("feature",)}
+
+
+def test_parameter_axes_come_from_the_architecture():
+    from toyjax.architecture import Architecture, architecture_of
+    from toyjax.labels import param_dims
+
+    untied = Architecture(encoder="untied", hidden_bias=True, output_activation="none")
+    assert param_dims(untied) == {"W1": ("hidden", "feature"), "W2": ("feature", "hidden"), "b": ("feature",),
+                                  "b_hidden": ("hidden",)}
+    gelu = architecture_of({"kind": "toy", "encoder": "untied", "hidden_activation": "gelu", "hidden_bias": True})
+    assert param_dims(gelu) == {"W1": ("neuron", "feature"), "W2": ("feature", "neuron"), "b": ("feature",),
+                                "b_hidden": ("neuron",)}
+    assert param_dims(architecture_of({"kind": "toy", "hidden_activation": "relu"})) == param_dims("relu_hidden")
+    assert param_dims("linear") == param_dims("relu_output") == {"W": ("hidden", "feature"), "b": ("feature",)}
+
+
+def test_to_xarray_names_a_described_model_by_its_architecture(tiny):
+    pytest.importorskip("xarray")
+    model = {"kind": "toy", "encoder": "untied", "hidden_activation": "relu", "hidden_bias": True}
+    results = toyjax.run(tiny({"density": [1.0, 0.3]}, model=model, train={"steps": 20}, record={"snapshots": 2}))
+    ds = results.to_xarray()
+    assert ds["W1"].dims == ("density", "neuron", "feature") and ds["W2"].dims == ("density", "feature", "neuron")
+    assert ds["b_hidden"].dims == ("density", "neuron") and ds["b"].dims == ("density", "feature")

@@ -15,7 +15,7 @@ from toyjax import runner as runner_lib
 from toyjax import sae, sae_train, sources
 from toyjax.config import to_config
 from toyjax.errors import ConfigError
-from toyjax.plan import make_plan
+from toyjax.families import plan_of
 from toyjax.runner import Runner
 from toyjax.sources import plan_run
 from toyjax.train import model_keys
@@ -118,11 +118,11 @@ def test_the_engine_counts_the_steps_each_latent_goes_without_firing():
     static, engine, block = engine_of(sae_cfg({"l1_coefficient": [0.0, 0.1]}, sae={"dead_window": 30}))
     state = silenced(jax.jit(engine.init)(block), latent=3)
     state = jax.jit(engine.train)(state, block, jnp.int32(0), jnp.int32(50))
-    idle = np.asarray(state.latents.idle)
+    idle = np.asarray(state.extra.idle)
     np.testing.assert_array_equal(idle[:, 3], 50)  # never fired: counted every step
     assert np.all(idle[:, np.arange(8) != 3] < 30)  # the rest fire at least once in 30 steps
     point = jax.tree.map(lambda a: a[0], block.points)
-    dead = sae_train.dead(static, point, sae_train.Latents(state.latents.idle[0]))
+    dead = sae_train.dead(static, point, sae_train.Latents(state.extra.idle[0]))
     np.testing.assert_array_equal(np.asarray(dead), np.arange(8) == 3)
     records = jax.jit(engine.finish)(state, block)
     assert np.asarray(records["sae"]["dead"])[:, 3].all()  # and it is dead on the evaluation batch too
@@ -134,10 +134,10 @@ def test_resampling_revives_dead_latents_on_the_inputs_reconstructed_worst():
     static, engine, block = engine_of(cfg)
     state = silenced(jax.jit(engine.init)(block), latent=5)
     before = jax.jit(engine.train)(state, block, jnp.int32(0), jnp.int32(39))
-    assert before.latents.idle[0, 5] == 39 and np.asarray(before.params["b_enc"])[0, 5] == -1e3
+    assert before.extra.idle[0, 5] == 39 and np.asarray(before.params["b_enc"])[0, 5] == -1e3
     after = jax.jit(engine.train)(before, block, jnp.int32(39), jnp.int32(40))
     W_dec, W_enc = np.asarray(after.params["W_dec"][0]), np.asarray(after.params["W_enc"][0])
-    assert np.asarray(after.params["b_enc"])[0, 5] == 0 and after.latents.idle[0, 5] == 0
+    assert np.asarray(after.params["b_enc"])[0, 5] == 0 and after.extra.idle[0, 5] == 0
     assert np.linalg.norm(W_dec[:, 5]) == pytest.approx(1, rel=1e-5)
     cos = W_enc[5] @ W_dec[:, 5] / np.linalg.norm(W_enc[5])
     assert cos == pytest.approx(1, rel=1e-5)  # the encoder row points along its new decoder column
@@ -147,11 +147,11 @@ def test_resampling_revives_dead_latents_on_the_inputs_reconstructed_worst():
     for moment in (adam.mu, adam.nu):
         assert not np.any(np.asarray(moment["W_enc"])[0, 5]) and np.asarray(moment["b_enc"])[0, 5] == 0
     trained = jax.jit(engine.train)(after, block, jnp.int32(40), jnp.int32(80))
-    assert trained.latents.idle[0, 5] < 20  # it fires again
+    assert trained.extra.idle[0, 5] < 20  # it fires again
     assert not np.asarray(jax.jit(engine.finish)(trained, block)["sae"]["dead"])[0, 5]
     _, plain, block = engine_of(sae_cfg(sae={"dead_window": 20}))
     never = jax.jit(plain.train)(silenced(jax.jit(plain.init)(block), 5), block, jnp.int32(0), jnp.int32(80))
-    assert never.latents.idle[0, 5] == 80  # without resampling it stays dead
+    assert never.extra.idle[0, 5] == 80  # without resampling it stays dead
 
 
 def test_a_saved_toy_run_is_a_source_of_its_cells(tmp_path, tiny):
@@ -171,12 +171,27 @@ def test_a_saved_toy_run_is_a_source_of_its_cells(tmp_path, tiny):
 
 def test_a_preset_source_is_planned_from_its_plan_without_training(tiny):
     toy = to_config(tiny({"density": [1.0, 0.3, 0.1], "seed": 4}, model={"kind": "relu_hidden", "n_features": 5}))
-    source = sources.from_plan(toy, make_plan(toy))
+    source = sources.from_plan(toy, plan_of(toy))
     assert source.W.shape == (3, 2, 5) and source.labels == ["density 1", "density 0.3", "density 0.1"]
     np.testing.assert_allclose(source.density[:, 0], [1.0, 0.3, 0.1])
     conf, plan = plan_run(to_config(sae_cfg({"source_cell": "all"})), source)
     assert conf.sae.source_activation == "relu" and plan.grid_shape == (3,)
     assert conf.model.n_features == 5 and plan.points["source"].shape == (3, 2, 5)
+
+
+def test_a_source_is_read_by_its_architecture(tiny):
+    """relu for a ReLU hidden activation, linear for none, whatever the kind is called; anything the SAE family
+    cannot read is refused in one line naming sae.source."""
+    assert sources.source_activation({"kind": "abs_mlp"}) == "relu"  # a run saved before the description
+    assert sources.source_activation({"kind": "linear"}) == sources.source_activation({"kind": "relu_output"}) \
+        == "linear"
+    toy = to_config(tiny({"density": [1.0, 0.3]}, model={"kind": "toy", "hidden_activation": "relu", "n_features": 5}))
+    assert sources.from_plan(toy, plan_of(toy)).settings["activation"] == "relu"
+    for fields, got in (({"hidden_activation": "gelu"}, "got hidden_activation gelu"),
+                        ({"hidden_activation": "relu", "hidden_bias": True}, "got a hidden bias")):
+        toy = to_config(tiny(model={"kind": "toy", **fields}))
+        with pytest.raises(ConfigError, match=f"^sae.source: an SAE reads W x or ReLU\\(W x\\) .*; {got}$"):
+            sources.from_plan(toy, plan_of(toy))
 
 
 def test_synthetic_features_draw_their_density_by_the_decay_scheme():

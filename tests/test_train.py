@@ -11,7 +11,7 @@ import pytest
 import toyjax
 from toyjax import optim
 from toyjax.config import to_config
-from toyjax.plan import Static, make_plan
+from toyjax.families import plan_of
 from toyjax.runner import Runner
 
 
@@ -32,7 +32,7 @@ def test_the_whole_run_in_one_call_is_bit_identical_to_the_grid(tiny):
     """`Engine.run`, jitted as one program, is the run `toyjax.run` makes segment by segment."""
     cfg = to_config(tiny({"density": [1.0, 0.1], "seed": 3}, train={"steps": 150}))
     grid = toyjax.run(cfg)
-    runner = Runner(make_plan(cfg), cfg)
+    runner = Runner(plan_of(cfg), cfg)
     models = runner.layout.blocks[0][:6]  # the block is padded to 8 with repeats
     out = jax.jit(runner.programs.engine.run)(runner.block(0))
     for got, want in [(out["params"]["W"], grid.params["W"]), (out["eval_loss"], grid.eval_loss),
@@ -56,7 +56,8 @@ def test_how_a_run_is_cut_into_segments_changes_no_bit(tiny, monkeypatch):
 
 @pytest.mark.parametrize("schedule", ["constant", "linear", "cosine", "warmup_cosine"])
 def test_unit_schedules(tiny, schedule):
-    static = dataclasses.replace(Static.of(to_config(tiny(train={"steps": 100}))), schedule=schedule, warmup_steps=10)
+    static = plan_of(to_config(tiny(train={"steps": 100}))).static
+    static = dataclasses.replace(static, schedule=schedule, warmup_steps=10)
     lr = np.array([optim.unit_schedule(static)(t) for t in (0, 10, 50, 100)])
     expected = {
         "constant": [1, 1, 1, 1],

@@ -29,6 +29,7 @@ class Point(NamedTuple):
     lr: Any  # () peak learning rate
     weight_decay: Any  # () AdamW weight decay, on W and b
     init_scale: Any  # () multiplies the Xavier-normal std
+    activation_l1: Any  # () λ of the §9 penalty λ‖h‖₁ on the hidden activations (toy models)
     dataset_size: Any = None  # () T, the number of training points (float32); None: a fresh batch every step
     # An SAE run's (model.kind: sae, `toyjax.sae_train`); None in every other run:
     source: Any = None  # (d, n) the source's feature directions: h = act(source @ x)
@@ -110,6 +111,7 @@ AXES = {
     "lr": Axis("train.lr", _positive),
     "weight_decay": Axis("train.weight_decay", _non_negative),
     "init_scale": Axis("model.init_scale", _positive),
+    "activation_l1": Axis("model.activation_l1", _non_negative),
     "dataset_size": Axis("data.dataset_size", _dataset_size, integer=True),
     "seed": Axis("train.seed_index", _seed_index, integer=True, count=True),
     "l1_coefficient": Axis("sae.l1_coefficient", _non_negative),

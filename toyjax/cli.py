@@ -35,7 +35,7 @@ from toyjax import blocks, grid, multirun, presets, publish, sources
 from toyjax.analysis.summary import headline
 from toyjax.config import run_info, to_config
 from toyjax.errors import CheckpointError, ConfigError, ResultsError, ToyjaxDeprecationWarning
-from toyjax.plan import make_plan
+from toyjax.families import plan_of
 from toyjax.results import load
 from toyjax.sae_config import PRESET
 from toyjax.sources import plan_run
@@ -146,7 +146,7 @@ def check_source(source: DictConfig):
         cfg = to_config(source)
         if cfg.model.kind == "sae":
             raise ConfigError("the source must be a toy model's preset, not an SAE run")
-        plan = make_plan(cfg)
+        plan = plan_of(cfg)
         blocks.plan_layout(plan, cfg.grid.block_size, cfg.grid.shard, cfg.grid.num_shards)
         publish.check_report(run_info(source).report, cfg)
     except ConfigError as e:

@@ -7,23 +7,26 @@ structured configs (`toyjax.presets`); the engine only ever sees the plain datac
 people (its preset, title, figure and summaries) is a `RunInfo`, kept apart from the engine's config.
 
 Vocabulary follows Elhage et al., "Toy Models of Superposition" (2022): density = 1 - S is the probability
-that a feature is non-zero; it is never called "sparsity". This module imports `toyjax.axes`,
+that a feature is non-zero; it is never called "sparsity". This module imports `toyjax.architecture`, `toyjax.axes`,
 `toyjax.checks`, `toyjax.errors` and `toyjax.sae_config` (the ``sae`` section).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from toyjax import checks
+from toyjax import architecture, checks
 from toyjax.axes import AXES, SAE_AXES, axis_values, check_axes, get_field, largest
 from toyjax.errors import ConfigError, ToyjaxDeprecationWarning
 from toyjax.sae_config import SAEConfig, check_combinations, validate_sae
 
-MODEL_KINDS = ("linear", "relu_output", "relu_hidden", "abs_mlp", "sae")  # sae: dictionaries (`toyjax.sae_config`)
+# A shorthand (`toyjax.architecture`), "toy" (described), "sae", or a family's import path (`toyjax.families`).
+MODEL_KINDS = (*architecture.SHORTHANDS, "toy", "sae")
+IMPORT_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
 DATA_KINDS = ("independent", "correlated", "anticorrelated")
 SCHEDULES = ("constant", "linear", "cosine", "warmup_cosine")
 # Old spellings still accepted for one release, with a DeprecationWarning: old dotted key -> new one.
@@ -32,12 +35,24 @@ RENAMED_KEYS = {"train.seed": "train.base_seed"}
 
 @dataclass
 class ModelConfig:
-    """Architecture (static per run) and the init scale (per model)."""
+    """Architecture (static per run), the init scale and the §9 activation penalty (per model).
+
+    ``kind: toy`` describes a toy model by the fields from `encoder` to `target` (`toyjax.architecture`); a
+    shorthand kind fixes them (None: the kind's). A family of one's own (``kind: package.module``) reads
+    `options` and checks them itself (`toyjax.family.Family.check`). `activation_l1` is λ of λ‖h‖₁ (§9).
+    """
 
     kind: str = "relu_output"
     n_features: int = 5
     n_hidden: int = 2
     init_scale: float = 1.0
+    encoder: str | None = None
+    hidden_activation: str | None = None
+    hidden_bias: bool | None = None
+    output_activation: str | None = None
+    target: str | None = None
+    activation_l1: float = 0.0
+    options: dict[str, Any] = field(default_factory=dict)  # a family of one's own's static settings
 
 
 @dataclass
@@ -212,7 +227,8 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
 def validate(cfg: Config) -> None:
     """Check every field of `cfg`; raise `ConfigError` naming the first bad one."""
     m, d, t, r = cfg.model, cfg.data, cfg.train, cfg.record
-    checks.choice("model.kind", m.kind, MODEL_KINDS)
+    if not IMPORT_PATH.fullmatch(str(m.kind)):
+        checks.choice("model.kind", m.kind, MODEL_KINDS)
     checks.choice("data.kind", d.kind, DATA_KINDS)
     checks.choice("train.schedule", t.schedule, SCHEDULES)
     for name in ("model.n_features", "model.n_hidden", "train.steps", "train.batch_size", "data.set_size",
@@ -229,6 +245,7 @@ def validate(cfg: Config) -> None:
         checks.boolean(name, value)
     if not 0.0 <= checks.number("record.eval_tail", r.eval_tail) < 1.0:
         raise ConfigError(f"record.eval_tail: must be in [0, 1), got {r.eval_tail}")
+    architecture.check_section(m, known=MODEL_KINDS)
     _validate_data(cfg)
     _validate_grid(cfg.grid)
     check_axes(cfg)

@@ -56,11 +56,19 @@ def training_set(static: Static, point: Point, *, key: jax.Array) -> TrainingSet
     return TrainingSet(stored, truncated)
 
 
-def weighted_loss(static: Static, params: models.Params, points: Dataset, weight: jax.Array,
-                  importance: jax.Array) -> jax.Array:
-    """Σ_p w_p Σ_i I_i (y_pi − x'_pi)² over stored points (P, K) with weights (P,)."""
+def sample_losses(static: Static, params: models.Params, x: jax.Array, point: Point) -> jax.Array:
+    """Each sample's loss (batch,) of x (n, batch): the weighted error, plus λ‖h‖₁ when the run has the §9
+    penalty (`Static.activation_l1`; without it the program has no trace of the penalty)."""
+    if static.activation_l1:
+        return models.penalized_loss(static.model, params, x, point.importance, point.activation_l1)
+    return models.sample_loss(static.model, params, x, point.importance)
+
+
+def weighted_loss(static: Static, params: models.Params, points: Dataset, weight: jax.Array, point: Point
+                  ) -> jax.Array:
+    """Σ_p w_p L_p over stored points (P, K) with weights (P,) (`sample_losses`)."""
     x = datasets.densify(static.n_features, points)
-    return jnp.sum(weight * models.sample_loss(static.model, params, x, importance))
+    return jnp.sum(weight * sample_losses(static, params, x, point))
 
 
 def pass_loss(static: Static, params: models.Params, stored: Dataset, point: Point, c: jax.Array) -> jax.Array:
@@ -68,7 +76,7 @@ def pass_loss(static: Static, params: models.Params, stored: Dataset, point: Poi
     start = c * static.chunk
     t = start + jnp.arange(static.chunk)
     weight = jnp.where(t < point.dataset_size, 1.0 / point.dataset_size, 0.0)
-    return weighted_loss(static, params, datasets.rows(stored, start, static.chunk), weight, point.importance)
+    return weighted_loss(static, params, datasets.rows(stored, start, static.chunk), weight, point)
 
 
 def full_batch(static: Static, params: models.Params, stored: Dataset, points: Point
@@ -100,7 +108,7 @@ def minibatch(static: Static, params: models.Params, stored: Dataset, point: Poi
     weight = jnp.full(u.shape, 1.0 / u.shape[0])
 
     def loss(p):
-        return weighted_loss(static, p, datasets.take(stored, which), weight, point.importance)
+        return weighted_loss(static, p, datasets.take(stored, which), weight, point)
 
     return jax.value_and_grad(loss)(params)
 

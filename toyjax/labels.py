@@ -1,11 +1,13 @@
 """Names for every axis of a trained grid, and its view as a labelled `xarray.Dataset`.
 
-Grid axes are named by the run (``density``, ``seed``, ...). Parameter axes are named after what they index:
-W (m, n) is ``hidden × feature``, or ``neuron × feature`` where the hidden layer has a ReLU and so a
-privileged basis (relu_hidden, and W1 of abs_mlp); W2 (n, m) is ``feature × neuron``; b is ``feature``.
-The history has a ``snapshot_step`` axis; a finite training set's records (``train_set_*``) and the
-training points' D_t have a ``point`` axis. xarray is optional (``pip install 'toyjax[xarray]'``); this
-module imports only numpy, and xarray when a Dataset is asked for.
+Grid axes are named by the run (``density``, ``seed``, ...). Parameter axes are named after what they index,
+as the model's `Architecture` says: W (m, n) is ``hidden × feature``, or ``neuron × feature`` where a hidden
+activation makes the basis privileged (relu_hidden, abs_mlp, any ``hidden_activation`` but none); an untied
+model's W1 (m, n) is the same and its W2 (n, m) ``feature × hidden``; b is ``feature``, a hidden bias
+b_hidden ``hidden`` (or ``neuron``). The history has a ``snapshot_step`` axis; a finite training set's
+records (``train_set_*``) and the training points' D_t have a ``point`` axis. xarray is optional
+(``pip install 'toyjax[xarray]'``); this module imports numpy and `toyjax.architecture`, and xarray when a
+Dataset is asked for.
 """
 
 from __future__ import annotations
@@ -15,15 +17,28 @@ from typing import Any
 
 import numpy as np
 
-PRIVILEGED = ("relu_hidden", "abs_mlp")  # models whose hidden units are neurons (a ReLU after W or W1)
+from toyjax.architecture import Architecture, architecture_of, describes_toy
 
 
-def param_dims(kind: str) -> dict[str, tuple[str, ...]]:
-    """The axis names of each parameter of a model of kind `kind`."""
-    hidden = "neuron" if kind in PRIVILEGED else "hidden"
-    if kind == "abs_mlp":
-        return {"W1": (hidden, "feature"), "W2": ("feature", hidden), "b": ("feature",)}
-    return {"W": (hidden, "feature"), "b": ("feature",)}
+def param_dims(model: Architecture | str) -> dict[str, tuple[str, ...]]:
+    """The axis names of each parameter of a model: its `Architecture`, or a shorthand kind."""
+    arch = model if isinstance(model, Architecture) else architecture_of({"kind": model})
+    hidden = "neuron" if arch.privileged else "hidden"
+    if arch.tied:
+        names = {"W": (hidden, "feature"), "b": ("feature",)}
+    else:
+        names = {"W1": (hidden, "feature"), "W2": ("feature", hidden), "b": ("feature",)}
+    return {**names, "b_hidden": (hidden,)} if arch.hidden_bias else names
+
+
+def param_names(results: Any) -> dict[str, tuple[str, ...]]:
+    """The axis names of each of `results`' params: a toy model's from its architecture (`param_dims`), any
+    other's (an SAE's, a family of one's own's) generic, ``<param>_dim0``, ``<param>_dim1``, ..."""
+    model = results.config.get("model", {})
+    known = param_dims(architecture_of(model)) if describes_toy(model.get("kind", "toy")) else {}
+    grid = len(results.dims)
+    return {name: known.get(name) or tuple(f"{name}_dim{i}" for i in range(np.ndim(value) - grid))
+            for name, value in results.params.items()}
 
 
 def to_xarray(results: Any):
@@ -33,7 +48,7 @@ def to_xarray(results: Any):
     except ImportError:
         raise ImportError("Results.to_xarray needs xarray: pip install 'toyjax[xarray]'") from None
     grid = list(results.dims)
-    names = param_dims(str(results.config.get("model", {}).get("kind", "")))
+    names = param_names(results)
     data = {
         "loss": (grid, results.loss),
         "eval_loss": (grid, results.eval_loss),
@@ -42,8 +57,9 @@ def to_xarray(results: Any):
         "importance": (grid + ["feature"], results.importance),
     }
     data.update({name: (grid + list(names[name]), value) for name, value in results.params.items()})
-    data.update(_history(results.history, grid, names))
-    data.update(_train_set(getattr(results, "train_set", None) or {}, grid, names["W" if "W" in names else "W1"][0]))
+    data.update(_history(results.history, grid, names, np.shape(results.density)[-1]))
+    hidden = names.get("W", names.get("W1", ("hidden",)))[0]
+    data.update(_train_set(getattr(results, "train_set", None) or {}, grid, hidden))
     coords = {d: results.coords[d] if np.ndim(results.coords[d]) == 1 else np.arange(len(results.coords[d]))
               for d in grid}
     if "step" in results.history:
@@ -51,8 +67,9 @@ def to_xarray(results: Any):
     return xr.Dataset(data, coords=coords, attrs={"config": json.dumps(results.config)})
 
 
-def _history(history: dict, grid: list[str], names: dict) -> dict:
-    """The history's arrays as ``history_<name>`` variables with a ``snapshot_step`` axis."""
+def _history(history: dict, grid: list[str], names: dict, n: int) -> dict:
+    """The history's arrays as ``history_<name>`` variables with a ``snapshot_step`` axis; a row that is not
+    per feature (of the n) nor per training point gets generic axes ``<name>_dim0``, ..."""
     out = {}
     for key, value in history.items():
         if key == "step":
@@ -60,8 +77,9 @@ def _history(history: dict, grid: list[str], names: dict) -> dict:
         if key == "params":
             out.update({f"history_{p}": (grid + ["snapshot_step", *names[p]], v) for p, v in value.items()})
         else:
-            per = "point" if key == "data_dimensionality" else "feature"
-            trailing = [] if np.ndim(value) == len(grid) + 1 else [per]
+            shape = np.shape(value)[len(grid) + 1:]
+            per = "point" if key == "data_dimensionality" else "feature" if shape == (n,) else None
+            trailing = [per] if per and shape else [f"{key}_dim{i}" for i in range(len(shape))]
             out[f"history_{key}"] = (grid + ["snapshot_step", *trailing], value)
     return out
 

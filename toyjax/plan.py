@@ -9,7 +9,7 @@ A run with a finite training set (Henighan et al. 2023) also fixes its largest T
 a full batch and the non-zero features stored per point (`toyjax.datasets`); the stratified evaluation
 may leave out the strata of most active units below ``record.eval_tail`` of probability.
 
-This module imports numpy, `toyjax.axes`, `toyjax.config`, `toyjax.data`, `toyjax.datasets` and
+This module imports numpy, `toyjax.architecture`, `toyjax.axes`, `toyjax.config`, `toyjax.data`, `toyjax.datasets` and
 `toyjax.errors`; it does no JAX work.
 """
 
@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from toyjax import axes, data, datasets
+from toyjax.architecture import Architecture, architecture_of, describes_toy
 from toyjax.config import Config
 from toyjax.errors import ConfigError
+from toyjax.family import Family
 from toyjax.sae_config import SAEStatic
 
 
@@ -36,7 +38,6 @@ def _from(dotted: str):
 class Static:
     """Everything fixed per compiled program: shapes, step counts, kinds. Progress and logging are not here."""
 
-    model: str = _from("model.kind")
     n_features: int = _from("model.n_features")
     n_hidden: int = _from("model.n_hidden")
     batch_size: int = _from("train.batch_size")
@@ -52,7 +53,15 @@ class Static:
     dataset_max: int | None = None  # the largest T of a finite training set; None: a fresh batch every step
     chunk: int = 0  # points per pass of a full batch
     active: int = 0  # non-zero features stored per training point
+    family: Family | None = None  # the model family the engine is handed (`toyjax.family`)
+    model: Architecture | None = None  # what a toy model is (`toyjax.architecture`); None for SAE runs
     sae: SAEStatic | None = None  # an SAE run's static settings (model "sae"); None for toy models
+    activation_l1: bool = False  # whether the loss has the §9 penalty λ‖h‖₁ (some model's λ > 0)
+    options: tuple = ()  # a family of one's own's ``model.options``, as sorted (name, value) pairs
+
+    def option(self, name: str, default=None):
+        """One of ``model.options`` (lists come back as tuples), or `default`."""
+        return dict(self.options).get(name, default)
 
     @property
     def rows(self) -> int:
@@ -60,12 +69,22 @@ class Static:
         return -(-self.dataset_max // self.chunk) * self.chunk if self.dataset_max else 0
 
     @classmethod
-    def of(cls, cfg: Config) -> Static:
-        """The `Static` of a validated config."""
+    def of(cls, cfg: Config, family: Family) -> Static:
+        """The `Static` of a validated config, trained by `family`."""
         copied = {f.name: axes.get_field(cfg, f.metadata["config"]) for f in dataclasses.fields(cls) if f.metadata}
-        return cls(**copied, data=data.spec_of(dataclasses.asdict(cfg)),
+        return cls(**copied, family=family, data=data.spec_of(dataclasses.asdict(cfg)),
                    snapshot_steps=snapshot_steps(cfg.train.steps, cfg.record.snapshots),
-                   sae=SAEStatic.of(cfg.sae) if cfg.model.kind == "sae" else None)
+                   sae=SAEStatic.of(cfg.sae) if cfg.model.kind == "sae" else None,
+                   model=architecture_of(cfg.model) if describes_toy(cfg.model.kind) else None,
+                   options=_frozen(cfg.model.options),
+                   activation_l1=axes.largest(cfg, "activation_l1") > 0)
+
+
+def _frozen(value):
+    """A hashable copy of plain config values: dicts as sorted pairs, lists as tuples."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    return tuple(_frozen(v) for v in value) if isinstance(value, list | tuple) else value
 
 
 def snapshot_steps(steps: int, count: int) -> tuple[int, ...]:
@@ -94,8 +113,8 @@ class Plan:
         return len(self.points["seed"])
 
 
-def make_plan(cfg: Config, source=None) -> Plan:
-    """Expand the axes of a validated config into per-model arrays (no JAX work).
+def make_plan(cfg: Config, family: Family, source=None) -> Plan:
+    """Expand the axes of a validated config into per-model arrays (no JAX work), for models of `family`.
 
     An SAE run needs its `source` (`toyjax.sources.Source`): every model takes the feature directions,
     densities and importances of its source cell.
@@ -108,7 +127,7 @@ def make_plan(cfg: Config, source=None) -> Plan:
     if cfg.model.kind == "sae":
         points = _with_source(points, source)
     coords = {a: np.asarray(values[a], dtype=np.int64 if axes.AXES[a].integer else np.float64) for a in dims}
-    static = Static.of(cfg)
+    static = Static.of(cfg, family)
     if static.data.kind != "independent":
         _check_set_density(static.data, points["density"])
     return Plan(dataclasses.replace(static, **sizes(cfg, static.data, points["density"])), dims, coords, points)

@@ -10,9 +10,9 @@ idle for ``sae.dead_window`` steps is dead: TopK's auxiliary loss trains it, and
 decoder column becomes the input the SAE reconstructs worst, unit norm, its encoder row that direction at
 0.2 × the mean norm of the live rows, its encoder bias 0 and its Adam moments 0.
 
-The functions here have the toy step's signatures, so that `toyjax.train` runs either family in the same
-block program. This module imports jax, optax, `toyjax.axes`, `toyjax.data`, `toyjax.optim`, `toyjax.plan`,
-`toyjax.sae`, `toyjax.sae_metrics` and `toyjax.state`.
+`FAMILY` is the family as the engine takes it (`toyjax.family`), so that `toyjax.train` runs SAEs in the
+same block programs as toy models. This module imports jax, optax, `toyjax.axes`, `toyjax.data`,
+`toyjax.family`, `toyjax.optim`, `toyjax.plan`, `toyjax.sae`, `toyjax.sae_metrics` and `toyjax.state`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import optax
 
 from toyjax import data, optim, sae, sae_metrics
 from toyjax.axes import Point
+from toyjax.family import Block, Family, Keys, draw, for_each_model
 from toyjax.plan import Static
 from toyjax.state import State, add_tail, final, start, write_snapshot
 
@@ -42,7 +43,12 @@ def init_model(static: Static, point: Point, *, key: jax.Array) -> State:
     params = sae.init_sae(static.sae.kind, static.n_hidden, static.sae.width, key=key)
     row = {"loss": jnp.zeros(()), "mmcs": jnp.zeros(()), "mmcs_latents": jnp.zeros(())}
     return start(static, params, optim.adamw(static, point).init(params), row,
-                 latents=Latents(jnp.zeros((static.sae.width,), jnp.int32)))
+                 Latents(jnp.zeros((static.sae.width,), jnp.int32)))
+
+
+def init(static: Static, point: Point, keys: Keys) -> State:
+    """A fresh SAE (`init_model`) from the model's init key."""
+    return init_model(static, point, key=keys.init)
 
 
 def hidden(static: Static, point: Point, x: jax.Array) -> jax.Array:
@@ -73,7 +79,7 @@ def step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array)
     A latent's idle counter restarts when it fires on this step's batch (before the update)."""
     h = hidden(static, point, x)
     (value, f), grads = jax.value_and_grad(objective, argnums=1, has_aux=True)(static, state.params, point, h,
-                                                                               state.latents)
+                                                                               state.extra)
     unit = static.sae.kind in sae.UNIT_DECODER
     if unit:
         grads = sae.parallel_free(state.params, grads)
@@ -81,11 +87,11 @@ def step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array)
     params = optax.apply_updates(state.params, updates)
     if unit:
         params = sae.unit_decoder(params)
-    latents = Latents(jnp.where(jnp.any(f > 0, axis=1), 0, state.latents.idle + 1))
+    latents = Latents(jnp.where(jnp.any(f > 0, axis=1), 0, state.extra.idle + 1))
     params, opt_state, latents = jax.lax.cond(
         resample_due(static, t), lambda ops: resample(static, *ops), lambda ops: ops[:3],
         (params, opt_state, latents, point, h))
-    return add_tail(static, state._replace(params=params, opt_state=opt_state, latents=latents), value, t), value
+    return add_tail(static, state._replace(params=params, opt_state=opt_state, extra=latents), value, t), value
 
 
 def resample_due(static: Static, t: jax.Array) -> jax.Array:
@@ -162,4 +168,15 @@ def records(static: Static, state: State, point: Point, eval_key: jax.Array) -> 
     out.update({f"{k}_learned": v for k, v in learned.items()})
     out["source_features_per_dimension"] = jnp.sum(truth * truth) / truth.shape[0]
     out.update(features=truth, learned=point.learned)
-    return objective(static, state.params, point, h, state.latents)[0], out
+    return objective(static, state.params, point, h, state.extra)[0], out
+
+
+def train_step(static: Static, block: Block, data_keys: jax.Array, t: jax.Array, state: State) -> State:
+    """Step t of every SAE of the block: each reads its source's activations of its slot's features."""
+    core, loss = for_each_model(static, step, state._replace(history={}), block, draw(static, data_keys, t), t)
+    history = jax.vmap(lambda h, p, pt, v: record(static, h, p, pt, v, t + 1))(
+        state.history, core.params, block.points, loss)
+    return core._replace(history=history)
+
+
+FAMILY = Family("sae", init, train_step, finish_model)

@@ -1,9 +1,11 @@
 """Where an SAE run's activations come from: the cells of a trained toy run, or synthetic ground truth.
 
 A toy run's source cells are its grid without the seed axis, each cell its best seed by stratified expected
-loss (`toyjax.analysis.aggregate`): the SAE of cell c reads h = W_c x (tied models) or ReLU(W_c x)
-(relu_hidden; W1 of abs_mlp), x drawn from that cell's own densities, and its ground truth is the columns
-of W_c (after the ReLU where there is one); the features the toy model learned are those with
+loss (`toyjax.analysis.aggregate`): the SAE of cell c reads h = W_c x (no hidden activation) or ReLU(W_c x)
+(a ReLU hidden activation, as relu_hidden; W_c is W1 of an untied model, as abs_mlp), x drawn from that cell's
+own densities, and its ground truth is the columns of W_c (after the ReLU where there is one); the source's
+`Architecture` says which (`source_activation`), and a source the SAE family cannot read (another hidden
+activation, or a hidden bias) is refused; the features the toy model learned are those with
 ‖W_i‖ ≥ 0.3 (`toyjax.analysis.geometry.NOT_LEARNED_NORM`). Synthetic ground truth (Sharkey, Braun and
 Millidge 2022) is one cell of `model.n_features` random unit directions in `model.n_hidden` dimensions,
 drawn from ``sae.features_seed``; its data are the config's own, each feature's density scaled by their
@@ -17,8 +19,8 @@ directions zero), which is all that validating the SAE run needs.
 
 `adopt` writes what the source fixes (shapes, data kind, activation, the cells of ``source_cell: all``)
 into the run's config, so the saved config says what was trained. This module imports numpy,
-`toyjax.analysis`, `toyjax.config`, `toyjax.errors`, `toyjax.models`, `toyjax.plan`, `toyjax.results`
-and `toyjax.sae_config`.
+`toyjax.analysis`, `toyjax.architecture`, `toyjax.config`, `toyjax.errors`, `toyjax.models`, `toyjax.plan`,
+`toyjax.results` and `toyjax.sae_config`.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ import numpy as np
 
 from toyjax.analysis.aggregate import best_seed, ranking_loss, take_seed
 from toyjax.analysis.geometry import NOT_LEARNED_NORM
+from toyjax.architecture import architecture_of
 from toyjax.config import Config, to_config
 from toyjax.errors import ConfigError, ResultsError
+from toyjax.families import plan_of
 from toyjax.models import feature_matrix
-from toyjax.plan import Plan, make_plan
+from toyjax.plan import Plan
 from toyjax.results import Results
 from toyjax.results import load as load_run
 from toyjax.sae_config import PRESET, SYNTHETIC
@@ -72,6 +76,19 @@ def decay_profile(n: int, decay: float) -> np.ndarray:
     return (profile / profile.mean()).astype(np.float32)
 
 
+def source_activation(model) -> str:
+    """What an SAE reads of a toy model (a ``model:`` section): "relu" for ReLU(W x), "linear" for W x.
+
+    Raises:
+        ConfigError: ``sae.source: ...``, one line, for any other hidden activation or a hidden bias.
+    """
+    arch = architecture_of(model)
+    if arch.hidden_activation not in ("none", "relu") or arch.hidden_bias:
+        got = "a hidden bias" if arch.hidden_bias else f"hidden_activation {arch.hidden_activation}"
+        raise ConfigError(f"sae.source: an SAE reads W x or ReLU(W x) of a source with no hidden bias; got {got}")
+    return "relu" if arch.hidden_activation == "relu" else "linear"
+
+
 def from_run(results: Results) -> Source:
     """Every cell of a trained toy run: its best seed's directions, learned features and data."""
     kind = results.config["model"]["kind"]
@@ -84,11 +101,10 @@ def from_run(results: Results) -> Source:
         W, density, importance = (take_seed(a, best, axis) for a in (W, density, importance))
     d, n = W.shape[-2:]
     W, density, importance = W.reshape(-1, d, n), density.reshape(-1, n), importance.reshape(-1, n)
-    relu = kind in ("relu_hidden", "abs_mlp")
-    directions = np.maximum(W, 0) if relu else W
+    activation = source_activation(results.config["model"])
+    directions = np.maximum(W, 0) if activation == "relu" else W
     learned = np.linalg.norm(directions, axis=-2) >= NOT_LEARNED_NORM
-    settings = {"n_features": n, "n_hidden": d, "data": results.config.get("data", {}),
-                "activation": "relu" if relu else "linear",
+    settings = {"n_features": n, "n_hidden": d, "data": results.config.get("data", {}), "activation": activation,
                 "name": f"{results.run_info.preset or 'a toy run'} ({kind})"}
     return Source(W, learned, density, importance, _labels(results), settings)
 
@@ -119,9 +135,8 @@ def from_plan(cfg: Config, plan: Plan) -> Source:
 
     density, importance = cells(plan.points["density"]), cells(plan.points["importance"])
     n, d = cfg.model.n_features, cfg.model.n_hidden
-    relu = cfg.model.kind in ("relu_hidden", "abs_mlp")
     settings = {"n_features": n, "n_hidden": d, "data": dataclasses.asdict(cfg.data),
-                "activation": "relu" if relu else "linear", "name": f"a toy grid ({cfg.model.kind})"}
+                "activation": source_activation(cfg.model), "name": f"a toy grid ({cfg.model.kind})"}
     return Source(np.zeros((len(density), d, n), np.float32), np.ones((len(density), n), bool), density,
                   importance, cell_labels(plan.dims, plan.coords), settings)
 
@@ -161,7 +176,7 @@ def plan_run(cfg: Config, source: Source | None = None) -> tuple[Config, Plan]:
     """The plan of a validated config, and the config it trains: an SAE run's source (`source`, else
     `load`'s) first adopted (`adopt`), every other run as it is."""
     if cfg.model.kind != "sae":
-        return cfg, make_plan(cfg)
+        return cfg, plan_of(cfg)
     source = load(cfg) if source is None else source
     cfg = adopt(cfg, source)
-    return cfg, make_plan(cfg, source)
+    return cfg, plan_of(cfg, source)

@@ -1,7 +1,7 @@
 """What one model carries through training, and the bookkeeping every family of models shares.
 
 `State` is one model's params, optimiser state, the sum of its last losses, its divergence flag, its
-snapshot history, and what its family adds (a finite training set; an SAE's latent counters). Snapshots
+snapshot history, and what its family adds (`extra`: a finite training set; an SAE's latent counters). Snapshots
 are written by `write_snapshot` only on the snapshot steps (a real branch: the step is the same for
 every model of a block), and `final` turns a trained state into the records every model returns. This
 module imports jax, optax and `toyjax.plan`.
@@ -29,17 +29,16 @@ class State(NamedTuple):
     tail_loss: jax.Array  # () sum of the losses of the last TAIL_STEPS steps so far
     diverged: jax.Array  # () bool, a non-finite loss was seen
     history: dict  # one array per recorded quantity, its first axis the snapshots; "params" {name: (K, ...)}
-    dataset: Any = ()  # a finite training set (`toyjax.finite.TrainingSet`); () with a fresh batch every step
-    latents: Any = ()  # an SAE's per-latent counters (`toyjax.sae_train.Latents`); () for toy models
+    extra: Any = ()  # what the family adds: a toy model's finite training set, an SAE's latent counters; or ()
 
 
-def start(static: Static, params: dict, opt_state: optax.OptState, row: dict, **family) -> State:
+def start(static: Static, params: dict, opt_state: optax.OptState, row: dict, extra: Any = ()) -> State:
     """A fresh state whose history has room for `row` (name -> one snapshot's array) at every snapshot."""
     k = len(static.snapshot_steps)
     history = jax.tree.map(lambda r: jnp.zeros((k, *jnp.shape(r)), jnp.result_type(r)), row)
     if static.snapshot_params:
         history["params"] = jax.tree.map(lambda p: jnp.zeros((k, *p.shape), p.dtype), params)
-    return State(params, opt_state, jnp.zeros(()), jnp.zeros((), bool), history, **family)
+    return State(params, opt_state, jnp.zeros(()), jnp.zeros((), bool), history, extra)
 
 
 def add_tail(static: Static, state: State, value: jax.Array, t: jax.Array) -> State:

@@ -38,13 +38,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from toyjax import data, models
+from toyjax.architecture import Architecture
 
 ENUMERATE_MAX_UNITS = 8
 EVAL_BUDGET = 2**17  # samples per model at least, spread over the strata
 
 
 def expected_loss(
-    kind: str,
+    kind: Architecture | str,
     spec: data.DataSpec,
     params: models.Params,
     density: jax.Array,

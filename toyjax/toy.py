@@ -7,8 +7,9 @@ drops the loss's own reduction over the batch; the last `TAIL_STEPS` steps and t
 `recorded_step`. With a finite training set (Henighan et al. 2023) the snapshot row also holds every
 training point's dimensionality, and the final records its training-set records (`toyjax.finite`).
 
-This module imports jax, optax, `toyjax.axes`, `toyjax.finite`, `toyjax.metrics`, `toyjax.models`,
-`toyjax.optim`, `toyjax.plan`, `toyjax.state` and `toyjax.stratified`.
+`FAMILY` is the family as the engine takes it (`toyjax.family`). This module imports jax, optax,
+`toyjax.axes`, `toyjax.family`, `toyjax.finite`, `toyjax.metrics`, `toyjax.models`, `toyjax.optim`,
+`toyjax.plan`, `toyjax.state` and `toyjax.stratified`.
 """
 
 from __future__ import annotations
@@ -19,24 +20,36 @@ import optax
 
 from toyjax import finite, models, optim, stratified
 from toyjax.axes import Point
+from toyjax.family import Block, Family, Keys, draw, for_each_model
 from toyjax.metrics import feature_dimensionality, feature_norms
 from toyjax.plan import Static
-from toyjax.state import State, add_tail, final, start, write_snapshot
+from toyjax.state import State, add_tail, final, records_loss, start, write_snapshot
 
 
-def loss_fn(static: Static, params: models.Params, x: jax.Array, importance: jax.Array) -> jax.Array:
-    """L = mean over the batch of Σ_i I_i (y_i − x'_i)², for x (n, batch); y = x, or |x| for abs_mlp."""
-    return jnp.mean(models.sample_loss(static.model, params, x, importance))
+def loss_fn(static: Static, params: models.Params, x: jax.Array, point: Point) -> jax.Array:
+    """L = mean over the batch of Σ_i I_i (y_i − x'_i)² (+ λ‖h‖₁ when the run has the §9 penalty), for x (n, batch).
+
+    y = x, or |x| (``target: abs``); the penalty's switch is `toyjax.finite.sample_losses`.
+    """
+    return jnp.mean(finite.sample_losses(static, params, x, point))
 
 
 def init_model(static: Static, point: Point, *, key: jax.Array) -> State:
     """Xavier-normal params scaled by `point.init_scale`, fresh AdamW state and empty history."""
-    params = models.INIT[static.model](static.n_features, static.n_hidden, point.init_scale, key=key)
+    params = models.init(static.model, static.n_features, static.n_hidden, point.init_scale, key=key)
     n = static.n_features
     row = {"loss": jnp.zeros(()), "W_norm": jnp.zeros((n,)), "dimensionality": jnp.zeros((n,))}
     if static.dataset_max is not None:
         row["data_dimensionality"] = jnp.zeros((static.dataset_max,))
     return start(static, params, optim.adamw(static, point).init(params), row)
+
+
+def init(static: Static, point: Point, keys: Keys) -> State:
+    """A fresh model (`init_model`), and its finite training set drawn from its data key when the run has one."""
+    state = init_model(static, point, key=keys.init)
+    if static.dataset_max is None:
+        return state
+    return state._replace(extra=finite.training_set(static, point, key=keys.data))
 
 
 def _update(static: Static, state: State, point: Point, grads: models.Params) -> tuple[models.Params, optax.OptState]:
@@ -46,14 +59,14 @@ def _update(static: Static, state: State, point: Point, grads: models.Params) ->
 
 def plain_step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array) -> tuple[State, jax.Array]:
     """One AdamW step on the batch x (n, batch) that skips the loss itself (a reduction over the batch); loss 0."""
-    grads = jax.grad(lambda p: loss_fn(static, p, x, point.importance))(state.params)
+    grads = jax.grad(lambda p: loss_fn(static, p, x, point))(state.params)
     params, opt_state = _update(static, state, point, grads)
     return state._replace(params=params, opt_state=opt_state), jnp.zeros(())
 
 
 def recorded_step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array) -> tuple[State, jax.Array]:
     """One AdamW step at step index t (0-based) that also returns its loss, adding it to the tail loss."""
-    value, grads = jax.value_and_grad(lambda p: loss_fn(static, p, x, point.importance))(state.params)
+    value, grads = jax.value_and_grad(lambda p: loss_fn(static, p, x, point))(state.params)
     return descend(static, state, point, value, grads, t), value
 
 
@@ -90,5 +103,46 @@ def finish_model(static: Static, state: State, point: Point, eval_key: jax.Array
         samples=static.eval_samples, key=eval_key, units=static.eval_units,
     )
     extra = {} if static.dataset_max is None else {"train_set": finite.records(static, state.params,
-                                                                                 state.dataset, point)}
+                                                                                 state.extra, point)}
     return final(static, state, eval_loss, **extra)
+
+
+def train_step(static: Static, block: Block, data_keys: jax.Array, t: jax.Array, state: State) -> State:
+    """Step t of every model in the block: the shared draws, the step, and the snapshot when one is due.
+
+    The draw is made outside the branches, so XLA keeps it as one buffer per data key instead of fusing
+    the hash into every model's batch; the history stays outside them too, so that the steps that write no
+    snapshot do not copy it. The branch depends on t alone, the same for every model, so under vmap it
+    stays a real branch. A run with a finite training set takes `finite_step` instead.
+    """
+    if static.dataset_max is not None:
+        return finite_step(static, block, data_keys, t, state)
+    noise = draw(static, data_keys, t)
+
+    def branch(step):
+        return lambda core: for_each_model(static, step, core, block, noise, t)
+
+    core, loss = jax.lax.cond(records_loss(static, t), branch(recorded_step), branch(plain_step),
+                              state._replace(history={}))
+    history = jax.vmap(lambda h, p, v: record(static, h, p, v, t + 1))(state.history, core.params, loss)
+    return core._replace(history=history)
+
+
+def finite_step(static: Static, block: Block, data_keys: jax.Array, t: jax.Array, state: State) -> State:
+    """Step t of every model on its own training set: the full batch, or a minibatch drawn from it."""
+    if static.full_batch:
+        loss, grads = finite.full_batch(static, state.params, state.extra.points, block.points)
+    else:
+        u = jax.vmap(lambda key: finite.minibatch_noise(static, key, t))(data_keys)
+        loss, grads = jax.vmap(lambda p, s, pt, slot: finite.minibatch(static, p, s, pt, u[slot]))(
+            state.params, state.extra.points, block.points, block.slot)
+    core = jax.vmap(lambda s, p, v, g: descend(static, s, p, v, g, t))(state._replace(history={}),
+                                                                       block.points, loss, grads)
+
+    def write(h, p, v, train_set, point):
+        return record(static, h, p, v, t + 1, (train_set, point))
+
+    return core._replace(history=jax.vmap(write)(state.history, core.params, loss, state.extra, block.points))
+
+
+FAMILY = Family("toy", init, train_step, finish_model)

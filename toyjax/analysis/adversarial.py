@@ -1,6 +1,7 @@
 """The analytic L2 adversarial attack of Elhage et al. (2022) §6, and vulnerability relative to a reference.
 
-For a tied model (linear, relu_output, relu_hidden), the attack on feature i adds the perturbation
+For a tied model (its decoder is Wᵀ: linear, relu_output, relu_hidden, or any ``encoder: tied`` description),
+the attack on feature i adds the perturbation
 
     δ_i = λ (WᵀW)_i / ‖(WᵀW)_i‖
 
@@ -37,13 +38,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from toyjax.architecture import Architecture, architecture_of, as_architecture
 from toyjax.data import DataSpec, sample, spec_of
 from toyjax.metrics import _safe_divide, features_per_dimension, gram
-from toyjax.models import APPLY, weighted_error
+from toyjax.models import apply, weighted_error
 
 ATTACK_SCALE = 0.1  # λ = ATTACK_SCALE × mean input norm (§6)
 ATTACK_SIZES = ("shared", "per_input")  # module docstring
-TIED_KINDS = ("linear", "relu_output", "relu_hidden")
 
 
 def attack_directions(W):
@@ -71,19 +72,18 @@ def reference_harm(importance, scale):
     return scale**2 * np.max(np.asarray(importance), axis=-1)
 
 
-def _make_attack_one(kind: str, spec: DataSpec, batch: int, key: jax.Array, size: str):
+def _make_attack_one(arch: Architecture, spec: DataSpec, batch: int, key: jax.Array, size: str):
     """The per-model attack: (params, density (n,), importance (n,)) -> (L, L' per feature (n,), rms λ)."""
-    apply = APPLY[kind]
     feature_chunk = min(spec.n_features, 32)
 
     def attack_one(params, density, importance):
         x = sample(spec, batch, density, key=key)  # one key for all models: common random numbers
         norms = jnp.linalg.norm(x, axis=0)
         scale = ATTACK_SCALE * (jnp.mean(norms) if size == "shared" else norms)  # () or (batch,)
-        clean = jnp.mean(weighted_error(importance, x, apply(params, x)))
+        clean = jnp.mean(weighted_error(importance, x, apply(arch, params, x)))
 
         def attacked(direction):
-            return jnp.mean(weighted_error(importance, x, apply(params, x + direction[:, None] * scale)))
+            return jnp.mean(weighted_error(importance, x, apply(arch, params, x + direction[:, None] * scale)))
 
         harmed = jax.lax.map(attacked, attack_directions(params["W"]), batch_size=feature_chunk)
         return clean, harmed, jnp.sqrt(jnp.mean(scale**2))
@@ -91,25 +91,25 @@ def _make_attack_one(kind: str, spec: DataSpec, batch: int, key: jax.Array, size
     return attack_one
 
 
-def _attack_grid(kind: str, params, density, importance, spec: DataSpec, key, batch: int, size: str):
+def _attack_grid(arch: Architecture, params, density, importance, spec: DataSpec, key, batch: int, size: str):
     """(L, L' per feature, rms λ) of every model, grid-shaped, from one vmapped, jitted attack."""
     grid = np.shape(params["W"])[:-2]
     flat = {name: jnp.reshape(jnp.asarray(p), (-1,) + p.shape[len(grid) :]) for name, p in params.items()}
     per_feature = (math.prod(grid), spec.n_features)
     density = jnp.broadcast_to(jnp.asarray(density, jnp.float32), grid + (spec.n_features,)).reshape(per_feature)
-    attack_all = jax.jit(jax.vmap(_make_attack_one(kind, spec, batch, key, size)))
+    attack_all = jax.jit(jax.vmap(_make_attack_one(arch, spec, batch, key, size)))
     out = attack_all(flat, density, jnp.asarray(importance.reshape(per_feature)))
     return tuple(np.asarray(a).reshape(grid + a.shape[1:]) for a in out)
 
 
-def _check(kind: str, size: str) -> None:
-    if kind not in TIED_KINDS:
-        raise ValueError(f"kind: the §6 attack needs a tied model, one of {TIED_KINDS}; got {kind!r}")
+def _check(arch: Architecture, size: str) -> None:
+    if not arch.tied:
+        raise ValueError(f"model: the §6 attack needs a tied encoder (model.encoder: tied), got {arch.encoder}")
     if size not in ATTACK_SIZES:
         raise ValueError(f"size: unknown attack size {size!r}; allowed: {', '.join(ATTACK_SIZES)}")
 
 
-def attack(kind: str, params, density, importance, spec: DataSpec, *, key: jax.Array, batch: int = 8192,
+def attack(model: Architecture | str, params, density, importance, spec: DataSpec, *, key: jax.Array, batch: int = 8192,
            size: str = "shared"):
     """Run the §6 analytic L2 attack on every model of a grid and measure its vulnerability.
 
@@ -117,7 +117,7 @@ def attack(kind: str, params, density, importance, spec: DataSpec, *, key: jax.A
     grid points are not sampling noise.
 
     Args:
-        kind: model kind, one of TIED_KINDS (the attack is defined through the tied WᵀW).
+        model: the models' `Architecture`, or its shorthand; tied (the attack is defined through WᵀW).
         params: {"W": grid + (m, n), "b": grid + (n,)}.
         density: grid + (n,) per-feature density.
         importance: grid + (n,) per-feature importance.
@@ -131,10 +131,11 @@ def attack(kind: str, params, density, importance, spec: DataSpec, *, key: jax.A
         i), "scale" λ (root mean square for per-input sizes), "harm" L' − L, "reference_harm" L'₀ − L₀,
         "vulnerability", "features_per_dimension".
     """
-    _check(kind, size)
+    arch = as_architecture(model)
+    _check(arch, size)
     grid = np.shape(params["W"])[:-2]
     importance = np.broadcast_to(np.asarray(importance, np.float32), grid + (spec.n_features,))
-    clean, harmed, scale = _attack_grid(kind, params, density, importance, spec, key, batch, size)
+    clean, harmed, scale = _attack_grid(arch, params, density, importance, spec, key, batch, size)
     harm = harmed.max(axis=-1) - clean
     ref = reference_harm(importance, scale)
     return {
@@ -157,7 +158,7 @@ def attack_results(results, size: str = "shared", batch: int = 4096) -> dict:
     object and size, so that the run's summary and its figure share one attack."""
     found = _RUNS.setdefault(results, {})
     if size not in found:
-        kind = str(results.config["model"]["kind"])
-        found[size] = attack(kind, results.params, results.density, results.importance, spec_of(results.config),
+        arch = architecture_of(results.config["model"])
+        found[size] = attack(arch, results.params, results.density, results.importance, spec_of(results.config),
                              key=jax.random.PRNGKey(0), batch=batch, size=size)
     return found[size]

@@ -2,8 +2,9 @@
 
 One home for what every summary and figure needs: diverged or missing models rank last (`ranking_loss`),
 the best seed of a cell is the one with the lowest stratified expected loss (`best_seed`, `take_seed`), and
-grid-shaped values reduce to JSON-friendly numbers (`stats`, `by_axis`, `fractions`). Inputs are NumPy
-arrays with the grid dimensions first. This module imports only numpy.
+grid-shaped values reduce to JSON-friendly numbers (`stats`, `by_axis`, `fractions`, `jsonable`), two
+samples to their rank correlation (`rank_correlation`). Inputs are NumPy arrays with the grid dimensions
+first. This module imports only numpy.
 """
 
 from __future__ import annotations
@@ -46,6 +47,21 @@ def plain(x) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def jsonable(obj):
+    """Recursively turn NumPy scalars into Python ones and non-finite floats into None."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, bool | np.bool_):
+        return bool(obj)
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        return plain(obj)
+    return obj
+
+
 def stats(values, valid) -> dict[str, float | None]:
     """min / median / max of `values` over the `valid`, finite entries."""
     v = np.asarray(values, dtype=np.float64)[np.asarray(valid) & np.isfinite(values)]
@@ -68,3 +84,15 @@ def fractions(codes, names: tuple[str, ...]) -> dict[str, float]:
     codes = np.asarray(codes).ravel()
     counts = np.bincount(codes, minlength=len(names))
     return {name: float(c / max(codes.size, 1)) for name, c in zip(names, counts)}
+
+
+def rank_correlation(a, b) -> float | None:
+    """Spearman's rank correlation of two 1-D samples (average ranks for ties); None when either is constant."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    ranks = [np.argsort(np.argsort(v, kind="stable"), kind="stable").astype(float) for v in (a, b)]
+    for v, r in zip((a, b), ranks):
+        for value in np.unique(v):  # ties share their mean rank
+            r[v == value] = r[v == value].mean()
+    if any(np.std(r) == 0 for r in ranks):
+        return None
+    return float(np.corrcoef(*ranks)[0, 1])

@@ -1,10 +1,11 @@
 """Per-neuron analysis of privileged-basis models, Elhage et al. (2022) §7 (relu_hidden) and §8 (abs_mlp).
 
-Neuron k's input weights are row k of W (relu_hidden; tied, so its output weights are the same) or of W1
-(abs_mlp). The paper's stack plots draw one column per neuron and one block per feature of height |w_ki|
-(negative weights below the axis), colour = feature. For abs_mlp each neuron is first normalised so that its
-largest |W1| weight is 1, with the neuron's W2 column scaled inversely: ReLU is positively homogeneous, so
-the function is unchanged.
+A model's hidden units are neurons when a hidden activation acts on each of them (`Architecture.privileged`).
+Neuron k's input weights are row k of W (a tied model such as relu_hidden, so its output weights are the
+same) or of W1 (an untied one such as abs_mlp). The paper's stack plots draw one column per neuron and one
+block per feature of height |w_ki| (negative weights below the axis), colour = feature. An untied model's
+neurons are first normalised so that each one's largest |W1| weight is 1, with its W2 column (and hidden
+bias) scaled inversely: ReLU is positively homogeneous, so the function is unchanged.
 
 The paper colours a neuron "monosemantic or polysemantic depending on whether [it stores] more than one
 feature" (§7). A neuron stores (codes) feature i when the feature drives it with a sizeable share of its
@@ -39,25 +40,29 @@ DEAD, MONOSEMANTIC, POLYSEMANTIC = range(len(NEURON_CLASSES))
 
 
 def normalize_abs_mlp(params) -> dict[str, np.ndarray]:
-    """abs_mlp params with each neuron's largest |W1| weight scaled to 1 and W2 scaled inversely (§8).
+    """Untied params (abs_mlp's) with each neuron's largest |W1| weight scaled to 1 and W2 scaled inversely (§8).
 
-    W1'[k, :] = W1[k, :] / c_k and W2'[:, k] = c_k W2[:, k] with c_k = max_i |W1[k, i]|; dead neurons
-    (c_k < DEAD_WEIGHT) are left alone. The model's function is unchanged.
+    W1'[k, :] = W1[k, :] / c_k, b_hidden'[k] = b_hidden[k] / c_k and W2'[:, k] = c_k W2[:, k] with
+    c_k = max_i |W1[k, i]|; dead neurons (c_k < DEAD_WEIGHT) are left alone. With a ReLU hidden activation
+    the model's function is unchanged.
 
     Args:
-        params: {"W1": (..., m, n), "W2": (..., n, m), "b": (..., n)}.
+        params: {"W1": (..., m, n), "W2": (..., n, m), "b": (..., n)}, and "b_hidden" (..., m) if any.
     """
     W1, W2 = np.asarray(params["W1"]), np.asarray(params["W2"])
     c = np.max(np.abs(W1), axis=-1)
     c = np.where(c >= DEAD_WEIGHT, c, 1.0)
-    return {"W1": W1 / c[..., :, None], "W2": W2 * c[..., None, :], "b": np.asarray(params["b"])}
+    out = {"W1": W1 / c[..., :, None], "W2": W2 * c[..., None, :], "b": np.asarray(params["b"])}
+    if "b_hidden" in params:
+        out["b_hidden"] = np.asarray(params["b_hidden"]) / c
+    return out
 
 
 def neuron_weights(params) -> np.ndarray:
-    """Each neuron's input weights, one row per neuron: W (relu_hidden) or normalised W1 (abs_mlp) (§7, §8).
+    """Each neuron's input weights, one row per neuron: W (tied, relu_hidden) or normalised W1 (untied, abs_mlp).
 
     Args:
-        params: a tied model's {"W": (..., m, n), ...} or abs_mlp's {"W1", "W2", "b"}.
+        params: a tied model's {"W": (..., m, n), ...} or an untied one's {"W1", "W2", "b", ...}.
 
     Returns:
         (..., m, n) weights w_ki.
@@ -173,13 +178,14 @@ def stack_plot_data(params, importance, signed: bool = True) -> dict[str, np.nda
     negative weights downwards, in feature order.
 
     Args:
-        params: relu_hidden {"W", "b"} or abs_mlp {"W1", "W2", "b"} with leading grid dims.
+        params: a tied model's {"W", "b", ...} (relu_hidden) or an untied one's {"W1", "W2", "b", ...} (abs_mlp),
+            with leading grid dims.
         importance: (..., n) or (n,) feature importances.
         signed: whether inputs take both signs (`coded_features`; False for relu_hidden on non-negative data).
 
     Returns:
         "order" (..., m) neuron indices; "weights", "height", "bottom" (..., m, n) in that order; "top_feature",
-        "monosemanticity", "neuron_class", "features_coded" (..., m); for abs_mlp also "output_weights" (..., n, m), the
+        "monosemanticity", "neuron_class", "features_coded" (..., m); untied, also "output_weights" (..., n, m), the
         normalised W2 with its columns in the same order.
     """
     weights = neuron_weights(params)

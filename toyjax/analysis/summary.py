@@ -15,8 +15,10 @@ the run's YAML declares in ``report.summaries``, by name from `SUMMARIES`:
 - ``memorization``: the test loss against the dataset size T, its peak, and which training points and
   features form polygons (Henighan et al. 2023, `toyjax.analysis.memorization`).
 
-Diverged and missing models are left out of every number but their counts. This module imports numpy,
-`toyjax.analysis` modules, `toyjax.metrics` and `toyjax.models`.
+A summary fits a run by what its model *is* (its `Architecture`), never by its kind's name: ``geometry``
+and ``adversarial`` need a tied encoder, ``neurons`` a privileged hidden basis, ``phase_agreement`` exactly
+the relu_output model. Diverged and missing models are left out of every number but their counts. This
+module imports numpy, `toyjax.analysis` modules, `toyjax.architecture`, `toyjax.metrics` and `toyjax.models`.
 """
 
 from __future__ import annotations
@@ -28,24 +30,10 @@ import numpy as np
 
 from toyjax.analysis import adversarial, dynamics, geometry, memorization, neurons, phase, theory
 from toyjax.analysis import sae as sae_numbers
-from toyjax.analysis.aggregate import by_axis, fractions, plain, ranking_loss, stats
+from toyjax.analysis.aggregate import by_axis, fractions, jsonable, plain, rank_correlation, ranking_loss, stats
+from toyjax.architecture import FIELDS, SHORTHANDS, Architecture, architecture_of, describes_toy
 from toyjax.metrics import dimensions_per_feature, features_per_dimension
 from toyjax.models import feature_matrix
-
-
-def _jsonable(obj):
-    """Recursively turn NumPy scalars into Python ones and non-finite floats into None."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, bool | np.bool_):
-        return bool(obj)
-    if isinstance(obj, int | np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        return plain(obj)
-    return obj
 
 
 def missing(results) -> np.ndarray:
@@ -65,7 +53,7 @@ def _has_density_axis(results) -> bool:
 
 def run_summary(results) -> dict:
     """Numbers every run gets: size, divergence, missing models, final loss, and for toy models D* and features
-    per dimension (§4); an SAE run's own numbers are its ``sae`` summary."""
+    per dimension (§4); an SAE run's own numbers are its ``sae`` summary, a family of one's own has none."""
     ok, absent = valid(results), missing(results)
     present = int((~absent).sum())
     out = {
@@ -75,7 +63,7 @@ def run_summary(results) -> dict:
         "fraction_diverged": float(1 - ok.sum() / present) if present else None,
         "final_loss": stats(results.loss, ok),
     }
-    if getattr(results, "sae", None) is not None:
+    if getattr(results, "sae", None) is not None or architecture(results.config) is None:
         return out
     W = np.asarray(feature_matrix(results.params))
     d_star = dimensions_per_feature(W)
@@ -143,18 +131,6 @@ def neuron_summary(results) -> dict:
     return out
 
 
-def rank_correlation(a, b) -> float | None:
-    """Spearman's rank correlation of two 1-D samples (average ranks for ties); None when either is constant."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    ranks = [np.argsort(np.argsort(v, kind="stable"), kind="stable").astype(float) for v in (a, b)]
-    for v, r in zip((a, b), ranks):
-        for value in np.unique(v):  # ties share their mean rank
-            r[v == value] = r[v == value].mean()
-    if any(np.std(r) == 0 for r in ranks):
-        return None
-    return float(np.corrcoef(*ranks)[0, 1])
-
-
 def _vulnerability(results, size: str) -> dict:
     """One attack size's vulnerability against features per dimension: ranges, correlations, per density."""
     found = adversarial.attack_results(results, size)
@@ -200,19 +176,47 @@ class Summary(NamedTuple):
     unfit: Callable[[dict, tuple[str, ...]], str | None]
 
 
+def architecture(config: dict) -> Architecture | None:
+    """The toy model a run's config describes (`toyjax.architecture.architecture_of`); None for an SAE run or a
+    family of one's own (a ``model.kind`` that is an import path)."""
+    model = config.get("model", {})
+    return architecture_of(model) if describes_toy(model.get("kind", "toy")) else None
+
+
 def _phase_unfit(config: dict, dims: tuple[str, ...]) -> str | None:
-    model = config["model"]
-    if (model["kind"], model["n_features"], model["n_hidden"]) not in (("relu_output", 2, 1), ("relu_output", 3, 2)):
-        return "the §3 analytic phase model is for relu_output with n=2, m=1 or n=3, m=2"
+    """The §3 closed forms hold for the relu_output model alone, at n=2, m=1 or n=3, m=2, with no L1 penalty."""
+    model, arch, wanted = config["model"], architecture(config), SHORTHANDS["relu_output"]
+    needs = "the §3 analytic phase model is for relu_output with n=2, m=1 or n=3, m=2"
+    if arch is None:
+        return f"{needs}, got model.kind={model['kind']}"
+    differ = [name for name in FIELDS if getattr(arch, name) != getattr(wanted, name)]
+    if differ:
+        return f"{needs}: model.{differ[0]} {getattr(wanted, differ[0])}, got {getattr(arch, differ[0])}"
+    if (model["n_features"], model["n_hidden"]) not in ((2, 1), (3, 2)):
+        return f"{needs}, got n={model['n_features']}, m={model['n_hidden']}"
+    if "activation_l1" in dims or model.get("activation_l1"):
+        return "the §3 analytic phase model has no L1 penalty: needs model.activation_l1 0 and no such axis"
     return None if {"density", "extra_importance"} <= set(dims) else "needs grid axes density and extra_importance"
 
 
-def _kinds(allowed: tuple[str, ...]) -> Callable[[dict, tuple[str, ...]], str | None]:
+def _needs(what: str, fits: Callable[[Architecture], bool], field: str, wanted: str):
+    """A summary's unfit test: the run's architecture must have `what` (`field` set to `wanted`)."""
     def unfit(config: dict, dims: tuple[str, ...]) -> str | None:
-        kind = config["model"]["kind"]
-        return None if kind in allowed else f"needs model.kind in {', '.join(allowed)}, got {kind}"
+        arch = architecture(config)
+        got = f"model.kind={config['model']['kind']}" if arch is None else getattr(arch, field)
+        return None if arch is not None and fits(arch) else f"needs {what} (model.{field}: {wanted}), got {got}"
 
     return unfit
+
+
+def _sae_unfit(config: dict, dims: tuple[str, ...]) -> str | None:
+    kind = config["model"]["kind"]
+    return None if kind == "sae" else f"needs model.kind in sae, got {kind}"
+
+
+_TIED = _needs("a tied encoder", lambda arch: arch.tied, "encoder", "tied")
+_PRIVILEGED = _needs("a privileged hidden basis", lambda arch: arch.privileged, "hidden_activation",
+                     "relu, gelu or solu")
 
 
 def _memorization_unfit(config: dict, dims: tuple[str, ...]) -> str | None:
@@ -224,12 +228,12 @@ def _memorization_unfit(config: dict, dims: tuple[str, ...]) -> str | None:
 
 SUMMARIES = {
     "phase_agreement": Summary(phase_summary, _phase_unfit),
-    "geometry": Summary(geometry_summary, _kinds(adversarial.TIED_KINDS)),
-    "neurons": Summary(neuron_summary, _kinds(("relu_hidden", "abs_mlp"))),
-    "adversarial": Summary(adversarial_summary, _kinds(adversarial.TIED_KINDS)),
+    "geometry": Summary(geometry_summary, _TIED),
+    "neurons": Summary(neuron_summary, _PRIVILEGED),
+    "adversarial": Summary(adversarial_summary, _TIED),
     "dynamics": Summary(dynamics_summary, lambda config, dims: None),
     "memorization": Summary(memorization.summary, _memorization_unfit),
-    "sae": Summary(lambda results: sae_numbers.summarize_sae(results, valid(results)), _kinds(("sae",))),
+    "sae": Summary(lambda results: sae_numbers.summarize_sae(results, valid(results)), _sae_unfit),
 }
 
 
@@ -250,7 +254,7 @@ def summarize(results, names: list[str] | tuple[str, ...] = ()) -> dict:
     }
     for name in names:
         out[name] = SUMMARIES[name].compute(results)
-    return _jsonable(out)
+    return jsonable(out)
 
 
 def flat_items(summary: dict, prefix: str = "") -> list[tuple[str, Any]]:

@@ -1,7 +1,8 @@
 """Baseline (b): the companion notebook's formulation in PyTorch, written here from its description.
 
-One `torch.nn.Module` whose parameters carry a stacked instance axis: W (instances, n, m) and b
-(instances, n) for the tied models, W1 (instances, n, m), W2 (instances, m, n) for abs_mlp. A fresh batch
+One `torch.nn.Module` whose parameters carry a stacked instance axis, built from the model's `Architecture`
+(a workload's shorthand): W (instances, n, m) and b (instances, n) for the tied models, W1 (instances, n, m),
+W2 (instances, m, n) for untied ones (abs_mlp), b_hidden (instances, m) with a hidden bias. A fresh batch
 (batch, instances, n) every step from ``torch.rand`` gated by ``torch.where(rand < density)``; the loss is
 the importance-weighted squared error averaged over batch and features and summed over instances (the
 notebook's); AdamW with lr 1e-3 and weight decay 0.01; ``torch.set_num_threads`` = the usable cores.
@@ -23,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from toyjax.architecture import Architecture, as_architecture
 from toyjax.bench.timing import Stats
 
 
@@ -36,31 +38,46 @@ def xavier_per_instance(instances: int, fan_in: int, fan_out: int, shape: tuple[
     return torch.randn(instances, *shape) * math.sqrt(2.0 / (fan_in + fan_out))
 
 
-class StackedToyModel(nn.Module):
-    """`instances` toy models of one kind in one module; density and importance are (instances, n)."""
+def hidden_activation(name: str, h: torch.Tensor) -> torch.Tensor:
+    """The hidden activation `name` of h (batch, instances, m), as `toyjax.models.activation` (SoLU over m)."""
+    if name == "relu":
+        return torch.relu(h)
+    if name == "gelu":
+        return torch.nn.functional.gelu(h)
+    if name == "solu":
+        return h * torch.softmax(h, dim=-1)
+    return h
 
-    def __init__(self, kind: str, instances: int, n: int, m: int, density, importance, signed: bool = False):
+
+class StackedToyModel(nn.Module):
+    """`instances` toy models of one architecture in one module; density and importance are (instances, n)."""
+
+    def __init__(self, model: Architecture | str, instances: int, n: int, m: int, density, importance,
+                 signed: bool = False):
         super().__init__()
-        self.kind, self.signed = kind, signed
-        if kind == "abs_mlp":
+        self.arch, self.signed = as_architecture(model), signed
+        if self.arch.tied:
+            self.W = nn.Parameter(xavier_per_instance(instances, n, m, (n, m)))
+        else:
             self.W1 = nn.Parameter(xavier_per_instance(instances, n, m, (n, m)))
             self.W2 = nn.Parameter(xavier_per_instance(instances, n, m, (m, n)))
-        else:
-            self.W = nn.Parameter(xavier_per_instance(instances, n, m, (n, m)))
         self.b = nn.Parameter(torch.zeros(instances, n))
+        if self.arch.hidden_bias:
+            self.b_hidden = nn.Parameter(torch.zeros(instances, m))
         self.register_buffer("density", torch.as_tensor(np.asarray(density), dtype=torch.float32))
         self.register_buffer("importance", torch.as_tensor(np.asarray(importance), dtype=torch.float32))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x' for a batch x of shape (batch, instances, n)."""
-        if self.kind == "abs_mlp":
-            h = torch.relu(torch.einsum("bin,inm->bim", x, self.W1))
-            return torch.relu(torch.einsum("bim,imn->bin", h, self.W2) + self.b)
-        h = torch.einsum("bin,inm->bim", x, self.W)
-        if self.kind == "relu_hidden":
-            h = torch.relu(h)
-        out = torch.einsum("bim,inm->bin", h, self.W) + self.b
-        return out if self.kind == "linear" else torch.relu(out)
+        h = torch.einsum("bin,inm->bim", x, self.W if self.arch.tied else self.W1)
+        if self.arch.hidden_bias:
+            h = h + self.b_hidden
+        h = hidden_activation(self.arch.hidden_activation, h)
+        if self.arch.tied:
+            out = torch.einsum("bim,inm->bin", h, self.W) + self.b
+        else:
+            out = torch.einsum("bim,imn->bin", h, self.W2) + self.b
+        return torch.relu(out) if self.arch.output_activation == "relu" else out
 
     def batch(self, batch_size: int) -> torch.Tensor:
         """A fresh batch (batch, instances, n): 0 w.p. 1 − density, else Uniform[0, 1] (or [−1, 1] signed)."""
@@ -71,8 +88,8 @@ class StackedToyModel(nn.Module):
         return torch.where(torch.rand(shape) < self.density, values, torch.zeros(()))
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:
-        """Σ over instances of the mean over batch and features of I_i (y_i − x'_i)²; y = |x| for abs_mlp."""
-        target = x.abs() if self.kind == "abs_mlp" else x
+        """Σ over instances of the mean over batch and features of I_i (y_i − x'_i)²; y = |x| with target abs."""
+        target = x.abs() if self.arch.target == "abs" else x
         error = self.importance * (target - self(x)) ** 2
         return error.mean(dim=(0, 2)).sum()
 
@@ -87,12 +104,12 @@ def train_steps(model: StackedToyModel, opt: torch.optim.Optimizer, steps: int, 
     return loss.item()
 
 
-def build(kind: str, instances: int, n: int, m: int, density, importance, signed: bool, seed: int = 0):
+def build(model: Architecture | str, instances: int, n: int, m: int, density, importance, signed: bool, seed: int = 0):
     """The stacked model and its AdamW (lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0.01)."""
     torch.manual_seed(seed)
-    model = StackedToyModel(kind, instances, n, m, density, importance, signed)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
-    return model, opt
+    stacked = StackedToyModel(model, instances, n, m, density, importance, signed)
+    opt = torch.optim.AdamW(stacked.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
+    return stacked, opt
 
 
 def measure(workload, n_models: int, steps: int, repeats: int, batch_size: int = 1024,
@@ -103,9 +120,10 @@ def measure(workload, n_models: int, steps: int, repeats: int, batch_size: int =
     loaded machine's OpenMP oversubscription does not make the baseline look slower than it is.
     """
     from toyjax import config as config_lib
-    from toyjax.plan import make_plan
+    from toyjax.families import plan_of
 
-    plan = make_plan(config_lib.to_config(workload.config(n_models, steps, batch_size)))
+    cfg = config_lib.to_config(workload.config(n_models, steps, batch_size))
+    plan = plan_of(cfg)
     runs = {}
     for n_threads in threads or (usable_cores(),):
         torch.set_num_threads(n_threads)

@@ -3,7 +3,8 @@
 Left: vulnerability (attack damage relative to the orthogonal, no-superposition reference, see
 `toyjax.analysis.adversarial`) for both attack sizes, λ = 0.1 × mean ‖x‖ shared by every input (the paper's
 words) and λ = 0.1 × ‖x‖ per input, with features per dimension, against feature density. Right:
-vulnerability against features per dimension, every model coloured by its density.
+vulnerability against features per dimension, every model coloured by its density. Tied models only (the
+attack is defined through WᵀW); any other run draws nothing.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def _label_density_panel(left, twin) -> None:
 
 def adversarial_figure(results, directory: Path, name: str = "adversarial") -> list[Path]:
     """§6: vulnerability (both attack sizes) and features per dimension against density, and against each other."""
-    if common.model_kind(results) not in adversarial.TIED_KINDS:
+    arch = common.architecture(results)
+    if arch is None or not arch.tied:  # the attack is defined through the tied WᵀW
         return []
     found = {size: adversarial.attack_results(results, size) for size in SIZES}  # the summary's attacks
     trained = np.isfinite(common.finite_loss(results))

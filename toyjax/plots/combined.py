@@ -1,13 +1,15 @@
 """One figure across the jobs of a Hydra multirun (e.g. ``toyjax -m sweep=uniform_geometry model.n_hidden=10,20,30``).
 
 Runs that all declare the §2 figure (e.g. ``model.kind=linear,relu_output``) become rows of one ‖W_i‖ / WᵀW
-figure; runs that all declare the double-descent figure get their test-loss curves against the dataset size
-T on one axes (`toyjax.plots.finite.curves_figure`); SAE runs (e.g. ``sweep=sae_frontier_relu,sae_frontier_topk``)
-their L0 frontiers on one axes. Any other set of runs with a density axis gets their D* = m/‖W‖_F² curves
-against 1/(1−S) on one axes, scaled to the data, one curve per job, labelled by what differs between the jobs
-(model kind, n, m, steps, SAE kind and width, preset). The shards of one grid are parts of one run, never
-curves of their own: they are left out (their merge, ``toyjax-merge``, is a run of its own). This module
-imports matplotlib, numpy, `toyjax.metrics` and the figure modules it combines.
+figure, those with no output activation (linear) first; runs that all declare the double-descent figure get
+their test-loss curves against the dataset size T on one axes (`toyjax.plots.finite.curves_figure`); SAE runs
+(e.g. ``sweep=sae_frontier_relu,sae_frontier_topk``) their L0 frontiers on one axes. Any other set of toy-model
+runs with a density axis gets their D* = m/‖W‖_F² curves against 1/(1−S) on one axes, scaled to the data, one
+curve per job, labelled by what differs between the jobs (model kind, n, m, steps, SAE kind and width,
+preset; the architecture's fields too where a job describes its model, ``model.kind=toy``). The shards of
+one grid are parts of one run, never curves of their own: they are left out (their merge, ``toyjax-merge``,
+is a run of its own). This module imports matplotlib, numpy, `toyjax.metrics` and the figure modules it
+combines.
 """
 
 from __future__ import annotations
@@ -23,21 +25,36 @@ from toyjax.plots.sae import draw_frontier
 from toyjax.plots.superposition import demo_rows_figure
 from toyjax.plots.uniform import draw_fractions
 
-_KEYS = (("model", "kind", "{}"), ("model", "n_features", "n={}"), ("model", "n_hidden", "m={}"),
+_KEYS = (("model", "kind", "{}"), ("architecture", "encoder", "{} encoder"),
+         ("architecture", "hidden_activation", "hidden {}"), ("architecture", "hidden_bias", "hidden bias {}"),
+         ("architecture", "output_activation", "output {}"), ("architecture", "target", "target {}"),
+         ("model", "activation_l1", "λ={}"), ("model", "n_features", "n={}"), ("model", "n_hidden", "m={}"),
          ("train", "steps", "{} steps"), ("sae", "kind", "{} SAE"), ("sae", "width", "{} latents"))
 
 
 def _value(run, section: str | None, key: str):
+    """A config value of `run`; section "architecture": a field of what its toy model is (None for an SAE)."""
+    if section == "architecture":
+        arch = common.architecture(run)
+        return None if arch is None else getattr(arch, key)
     return run.run_info.preset if section is None else run.config.get(section, {}).get(key)
 
 
 def job_labels(runs: list) -> list[str]:
     """A label per run from the config values that differ between runs (or the job number)."""
     keys = (*_KEYS, (None, "preset", "{}"))
+    if all(_value(r, "model", "kind") != "toy" for r in runs):  # the kinds name their architectures
+        keys = tuple(key for key in keys if key[0] != "architecture")
     varying = [(s, k, f) for s, k, f in keys if len({str(_value(r, s, k)) for r in runs}) > 1]
     if not varying:
         return [f"job {i}" for i in range(len(runs))]
     return [", ".join(f.format(_value(r, s, k)) for s, k, f in varying) for r in runs]
+
+
+def _output_activation(run) -> str | None:
+    """The output activation of a run's toy model: linear-output rows (the §2 linear model) come first."""
+    arch = common.architecture(run)
+    return None if arch is None else arch.output_activation
 
 
 def _figure_name(run) -> str | None:
@@ -50,13 +67,14 @@ def combined_figure(runs: list, directory: Path, name: str = "combined") -> list
     if not runs:
         return []
     if {_figure_name(r) for r in runs} == {"superposition"}:
-        order = sorted(range(len(runs)), key=lambda i: common.model_kind(runs[i]) != "linear")
+        order = sorted(range(len(runs)), key=lambda i: _output_activation(runs[i]) != "none")
         return demo_rows_figure([runs[i] for i in order], directory, name)
     if {_figure_name(r) for r in runs} == {"double_descent"}:
         return finite.curves_figure(runs, job_labels(runs), directory, name)
     if all(getattr(r, "sae", None) is not None for r in runs):
         return sae_frontiers(runs, directory, name)
-    curves = [(label, *_dstar_curve(r)) for label, r in zip(job_labels(runs), runs) if getattr(r, "sae", None) is None]
+    curves = [(label, *_dstar_curve(r)) for label, r in zip(job_labels(runs), runs)
+              if common.architecture(r) is not None]  # toy models: no SAE, no family of one's own
     curves = [c for c in curves if c[1].size > 1]
     if not curves:
         return []

@@ -2,7 +2,9 @@
 
 Every figure shows one model per grid cell where it draws a solution; that model is the seed with the lowest
 stratified expected loss (`Results.eval_loss`), diverged and missing seeds excluded
-(`toyjax.analysis.aggregate`). This module imports matplotlib, numpy, `toyjax.analysis` and `toyjax.models`.
+(`toyjax.analysis.aggregate`). What a run's model is comes from its `Architecture` (`architecture`), never
+from its kind's name, which is only a label. This module imports matplotlib, numpy, `toyjax.analysis`,
+`toyjax.architecture` and `toyjax.models`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from toyjax.analysis.aggregate import best_seed, ranking_loss, take_seed  # noqa: E402
+from toyjax.analysis.summary import architecture as run_architecture  # noqa: E402
 from toyjax.analysis.summary import missing, valid  # noqa: E402
+from toyjax.architecture import Architecture  # noqa: E402
 from toyjax.models import feature_matrix  # noqa: E402
 
 FORMATS = ("png", "svg")
@@ -228,9 +232,16 @@ def signed_inputs(results) -> bool:
 
 
 def model_kind(results) -> str:
+    """The run's ``model.kind``, as a label only: what the model is, `architecture` says."""
     return str(results.config.get("model", {}).get("kind", ""))
 
 
+def architecture(results) -> Architecture | None:
+    """What the run's toy model is (`toyjax.analysis.summary.architecture`); None for an SAE run or a family of
+    one's own."""
+    return run_architecture(results.config)
+
+
 def feature_W(params: dict) -> np.ndarray:
-    """Feature directions as a NumPy array: W of a tied model, W1 of abs_mlp (`toyjax.models.feature_matrix`)."""
+    """Feature directions as a NumPy array: W of a tied model, W1 of an untied one (`toyjax.models.feature_matrix`)."""
     return np.asarray(feature_matrix(params))

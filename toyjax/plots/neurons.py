@@ -1,12 +1,12 @@
 """§7 privileged basis and §8 computation in superposition: neuron stack plots across densities.
 
 One panel per density (best seed). Each column is a neuron; each block is one feature's weight into it, height
-|w|, colour = feature, positive weights stacked above the axis and negative ones below. abs_mlp neurons are
-normalised so that their largest |W1| weight is 1 (W2 scaled inversely; the function is unchanged) and sorted
-by the importance of their largest feature. Each neuron is marked M (monosemantic: it codes one feature), the
-number of features it codes (polysemantic) or · (dead), and each panel names the model's configuration ("3
-monosemantic + 3 features in 2 neurons"); a neuron codes a feature as `toyjax.analysis.neurons` says (with
-non-negative inputs only positive weights drive a neuron).
+|w|, colour = feature, positive weights stacked above the axis and negative ones below. An untied model's
+(abs_mlp's) neurons are normalised so that their largest |W1| weight is 1 (W2 scaled inversely; the function
+is unchanged); every model's are sorted by the importance of their largest feature. Each neuron is marked M
+(monosemantic: it codes one feature), the number of features it codes (polysemantic) or · (dead), and each
+panel names the model's configuration ("3 monosemantic + 3 features in 2 neurons"); a neuron codes a feature
+as `toyjax.analysis.neurons` says (with non-negative inputs only positive weights drive a neuron).
 """
 
 from __future__ import annotations

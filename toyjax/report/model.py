@@ -36,7 +36,7 @@ class ModelPanel:
     fields: dict[str, np.ndarray]  # name -> (N, ...) over the grid's flat models
     figures: dict[str, dict] = field(default_factory=dict)
     bindings: list[dict] = field(default_factory=list)
-    matrix: str = "W"  # the name of the feature matrix: W, W1 of abs_mlp, or an SAE's decoder W_dec
+    matrix: str = "W"  # the name of the feature matrix: W, W1 of an untied model, or an SAE's decoder W_dec
 
     @property
     def unit(self) -> str:
@@ -72,8 +72,17 @@ def best_flat(results) -> np.ndarray:
 def model_fields(results) -> tuple[dict[str, np.ndarray], str]:
     """Per-model arrays of the panel, and the feature matrix's name; large ones left out (module docstring).
 
-    An SAE's matrix is its decoder W_dec, its columns the latents' directions, and its bias b_enc."""
+    An SAE's matrix is its decoder W_dec, its columns the latents' directions, and its bias b_enc. A family of
+    one's own whose params hold none of W, W1, W_dec gets its loss curve alone."""
     matrix = "W_dec" if "W_dec" in results.params else "W1" if "W1" in results.params else "W"
+    fields = _matrix_fields(results, matrix) if matrix in results.params else {}
+    if len(np.asarray((results.history or {}).get("step", []))):
+        fields["curve"] = flat(results, results.history["loss"])
+    return fields, matrix
+
+
+def _matrix_fields(results, matrix: str) -> dict[str, np.ndarray]:
+    """‖W_i‖ and D_i of the feature matrix's columns, and W, WᵀW and b where they are small enough."""
     W = flat(results, results.params[matrix]).astype(np.float64)
     n, m = W.shape[-1], W.shape[-2]
     fields = {"norm": metrics.feature_norms(W), "D": metrics.feature_dimensionality(W)}
@@ -82,9 +91,7 @@ def model_fields(results) -> tuple[dict[str, np.ndarray], str]:
     if n <= GRAM_MAX:
         fields["G"] = metrics.gram(W)
         fields["b"] = flat(results, results.params["b_enc" if matrix == "W_dec" else "b"])
-    if len(np.asarray((results.history or {}).get("step", []))):
-        fields["curve"] = flat(results, results.history["loss"])
-    return fields, matrix
+    return fields
 
 
 def chosen_models(results, row_bytes: float) -> tuple[np.ndarray, str]:
@@ -109,7 +116,8 @@ def model_panel(results) -> ModelPanel:
         _directions(panel, fields["W"])
     if "G" in fields:
         _gram(panel, fields["G"].shape[-1])
-    _bars(panel, fields["norm"].shape[-1])
+    if "norm" in fields:
+        _bars(panel, fields["norm"].shape[-1])
     if "curve" in fields:
         _curve(panel, np.asarray(results.history["step"]))
     return panel

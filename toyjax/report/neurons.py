@@ -1,13 +1,13 @@
 """§7 privileged basis and §8 computation in superposition on the report page: neuron stack plots.
 
 One stack plot per density (its best seed; `toyjax.analysis.neurons.stack_plot_data`): a column per neuron,
-one block per feature of height w_ki (positive above the axis, negative below), colour = feature; hovering
-a block names its feature and weight. abs_mlp neurons are normalised (largest |W1| weight 1) and sorted, as
-in the PNG. Each neuron is marked M (monosemantic), P (polysemantic) or · (dead), and each plot is titled
-with the model's configuration ("3 monosemantic + 3 features in 2 neurons"). Clicking a block shows
-that density's model, whose panel here holds its own stack plot. This module imports numpy,
-`toyjax.analysis.neurons`, `toyjax.plots.common`, `toyjax.plots.neurons` and the report's `lib`, `model`
-and `parts`.
+one block per feature of height w_ki (positive above the axis, negative below), colour = feature; hovering a
+block names its feature and weight. An untied model's (abs_mlp's) neurons are normalised (largest |W1| weight
+1), and all sorted, as in the PNG. Each neuron is marked M (monosemantic), P (polysemantic) or · (dead), and
+each plot is titled with the model's configuration ("3 monosemantic + 3 features in 2 neurons"). Clicking a
+block shows that density's model, whose panel here holds its own stack plot. This module imports numpy,
+`toyjax.analysis.neurons`, `toyjax.plots.common`, `toyjax.plots.neurons` and the report's `lib`, `model` and
+`parts`.
 """
 
 from __future__ import annotations

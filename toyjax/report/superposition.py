@@ -55,7 +55,8 @@ def superposition(results, panel: ModelPanel):
 
 
 def adversarial(results, panel: ModelPanel):
-    if common.model_kind(results) not in attack.TIED_KINDS:
+    arch = common.architecture(results)
+    if arch is None or not arch.tied:  # the attack is defined through the tied WᵀW
         return [], -1
     go, make_subplots = lib.graph_objects(), lib.subplots()
     found = attack.attack_results(results)

@@ -1,0 +1,45 @@
+"""The model families toyjax trains, registered in one table, and the family a run's ``model.kind`` selects.
+
+The toy models (`toyjax.toy`: every kind the ``model:`` section describes, `toyjax.architecture`) and
+sparse autoencoders (`toyjax.sae_train`, ``model.kind: sae``) are the two families; the engine is handed
+one (`toyjax.plan.make_plan`, `plan_of`) and never asks which. This module imports `toyjax.architecture`,
+`toyjax.config`, `toyjax.errors`, `toyjax.family`, `toyjax.plan`, `toyjax.sae_train` and `toyjax.toy`.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from toyjax import sae_train, toy
+from toyjax.architecture import SHORTHANDS
+from toyjax.config import Config
+from toyjax.errors import ConfigError
+from toyjax.family import Family
+from toyjax.plan import Plan, make_plan
+
+FAMILIES = {"toy": toy.FAMILY, "sae": sae_train.FAMILY}
+
+
+def family_of(kind: str) -> Family:
+    """The family of a validated ``model.kind``: a toy model's shorthand or ``toy``, a family's name, or the
+    import path of a module whose ``FAMILY`` is a `Family` (a family of one's own)."""
+    if kind in SHORTHANDS:
+        return FAMILIES["toy"]
+    if kind in FAMILIES:
+        return FAMILIES[kind]
+    try:
+        found = getattr(importlib.import_module(kind), "FAMILY", None)
+    except ImportError as e:
+        raise ConfigError(f"model.kind: cannot import {kind} ({e})") from None
+    if not isinstance(found, Family):
+        raise ConfigError(f"model.kind: {kind} has no FAMILY (a toyjax.family.Family)")
+    return found
+
+
+def plan_of(cfg: Config, source=None) -> Plan:
+    """`toyjax.plan.make_plan` of a validated config, handed the family its ``model.kind`` selects and
+    checked by it first."""
+    family = family_of(cfg.model.kind)
+    family.check(cfg)
+    return make_plan(cfg, family, source)
+
