@@ -4,7 +4,8 @@ Grid axes are named by the run (``density``, ``seed``, ...). Parameter axes are 
 as the model's `Architecture` says: W (m, n) is ``hidden × feature``, or ``neuron × feature`` where a hidden
 activation makes the basis privileged (relu_hidden, abs_mlp, any ``hidden_activation`` but none); an untied
 model's W1 (m, n) is the same and its W2 (n, m) ``feature × hidden``; b is ``feature``, a hidden bias
-b_hidden ``hidden`` (or ``neuron``). The history has a ``snapshot_step`` axis; a finite training set's
+b_hidden ``hidden`` (or ``neuron``). Any other model's params (an SAE's, a family of one's own's) get generic
+axes ``<param>_dim0``, ``<param>_dim1``, ... The history has a ``snapshot_step`` axis; a finite training set's
 records (``train_set_*``) and the training points' D_t have a ``point`` axis. xarray is optional
 (``pip install 'toyjax[xarray]'``); this module imports numpy and `toyjax.architecture`, and xarray when a
 Dataset is asked for.
