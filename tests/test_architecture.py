@@ -72,9 +72,9 @@ def test_a_larger_activation_l1_leaves_sparser_hidden_activations(tiny):
 
 
 def test_no_penalty_leaves_the_program_without_it(tiny):
-    assert not plan_of(to_config(tiny())).static.activation_l1
-    assert plan_of(to_config(tiny({"activation_l1": [0.0, 0.1]}))).static.activation_l1
-    assert plan_of(to_config(tiny(model={"activation_l1": 0.1}))).static.activation_l1
+    assert not plan_of(to_config(tiny())).static.settings.activation_l1
+    assert plan_of(to_config(tiny({"activation_l1": [0.0, 0.1]}))).static.settings.activation_l1
+    assert plan_of(to_config(tiny(model={"activation_l1": 0.1}))).static.settings.activation_l1
 
 
 @pytest.mark.parametrize("model, message", [

@@ -161,16 +161,8 @@ def point_arrays(cfg: Any, row: dict[str, Any]) -> dict[str, np.ndarray]:
         "importance": importance_vector(n, get["importance_decay"], cfg.data.importance, get["extra_importance"]),
         **{name: np.float32(get[name]) for name in SCALARS},
         **finite,
-        **(_sae_values(cfg, get) if cfg.model.kind == "sae" else {}),
         "seed": np.int32(get["seed"]),
     }
-
-
-def _sae_values(cfg: Any, get: dict[str, Any]) -> dict[str, np.ndarray]:
-    """An SAE's own values; its source's arrays join them in `toyjax.plan` (from `source_cell`)."""
-    size = get["dict_size"] if get["dict_size"] is not None else cfg.sae.width
-    return {"l1_coefficient": np.float32(get["l1_coefficient"]), "k": np.int32(get["k"]),
-            "dict_size": np.int32(size), "source_cell": np.int32(get["source_cell"])}
 
 
 def largest(cfg: Any, axis: str) -> Any:

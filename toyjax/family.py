@@ -7,7 +7,10 @@ The engine (`toyjax.train`) trains a block of C models with pure functions it is
 - ``step(static, block, data_keys, t, state) -> State``: step t of every model of a block, whose batches
   come from the block's shared draws (`draw`, `for_each_model`) or the family's own data;
 - ``finish(static, state, point, eval_key) -> dict``: one model's final records (`toyjax.state.final`);
-- ``check(cfg)``: what the family refuses of a run before anything is compiled (``model.options``, say).
+- ``check(cfg)``: what the family refuses of a run before anything is compiled (``model.options``, say);
+- ``settings(cfg)``: its static settings, in `Static.settings` (a toy model's architecture, an SAE's kind);
+- ``values(cfg, row)`` and ``points(cfg, points, source)``: its own per-model values at a grid point, and
+  the plan's per-model arrays completed (an SAE's source cells), before anything is compiled.
 
 The engine never asks which family it runs: `toyjax.plan.Static` carries the family, so each family (and a
 researcher's own) gets its own compiled programs. The toy models (`toyjax.toy`) and sparse autoencoders
@@ -61,6 +64,9 @@ class Family(NamedTuple):
     step: Callable[..., Any]  # (static, block, data_keys (K,), t, state) -> State
     finish: Callable[..., dict]  # (static, state, point, eval_key) -> records
     check: Callable[[Any], None] = lambda cfg: None  # a validated config's family checks; raises ConfigError
+    settings: Callable[[Any], Any] = lambda cfg: None  # cfg -> the family's static settings (hashable)
+    values: Callable[[Any, dict], dict] = lambda cfg, row: {}  # (cfg, grid point) -> its own per-model values
+    points: Callable[[Any, dict, Any], dict] = lambda cfg, points, source: points  # completes the plan's arrays
 
 
 def draw(static, data_keys: jax.Array, t: jax.Array):

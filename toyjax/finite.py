@@ -58,10 +58,10 @@ def training_set(static: Static, point: Point, *, key: jax.Array) -> TrainingSet
 
 def sample_losses(static: Static, params: models.Params, x: jax.Array, point: Point) -> jax.Array:
     """Each sample's loss (batch,) of x (n, batch): the weighted error, plus λ‖h‖₁ when the run has the §9
-    penalty (`Static.activation_l1`; without it the program has no trace of the penalty)."""
-    if static.activation_l1:
-        return models.penalized_loss(static.model, params, x, point.importance, point.activation_l1)
-    return models.sample_loss(static.model, params, x, point.importance)
+    penalty (`toyjax.toy.Settings.activation_l1`; without it the program has no trace of the penalty)."""
+    if static.settings.activation_l1:
+        return models.penalized_loss(static.settings.model, params, x, point.importance, point.activation_l1)
+    return models.sample_loss(static.settings.model, params, x, point.importance)
 
 
 def weighted_loss(static: Static, params: models.Params, points: Dataset, weight: jax.Array, point: Point
@@ -120,8 +120,9 @@ def per_point(static: Static, params: models.Params, stored: Dataset, importance
     def one_pass(c):
         points = datasets.rows(stored, c * static.chunk, static.chunk)
         x = datasets.densify(static.n_features, points)
-        y = models.target(static.model, x)
-        return (models.hidden(static.model, params, x).T, models.sample_loss(static.model, params, x, importance),
+        model = static.settings.model
+        y = models.target(model, x)
+        return (models.hidden(model, params, x).T, models.sample_loss(model, params, x, importance),
                 pairwise_sum(importance[:, None] * y * y, axis=0))
 
     hidden, loss, zero = jax.lax.map(one_pass, jnp.arange(static.rows // static.chunk))

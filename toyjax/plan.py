@@ -9,7 +9,7 @@ A run with a finite training set (Henighan et al. 2023) also fixes its largest T
 a full batch and the non-zero features stored per point (`toyjax.datasets`); the stratified evaluation
 may leave out the strata of most active units below ``record.eval_tail`` of probability.
 
-This module imports numpy, `toyjax.architecture`, `toyjax.axes`, `toyjax.config`, `toyjax.data`, `toyjax.datasets` and
+This module imports numpy, `toyjax.axes`, `toyjax.config`, `toyjax.data`, `toyjax.datasets` and
 `toyjax.errors`; it does no JAX work.
 """
 
@@ -18,15 +18,14 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from toyjax import axes, data, datasets
-from toyjax.architecture import Architecture, architecture_of, describes_toy
 from toyjax.config import Config
 from toyjax.errors import ConfigError
 from toyjax.family import Family
-from toyjax.sae_config import SAEStatic
 
 
 def _from(dotted: str):
@@ -54,9 +53,7 @@ class Static:
     chunk: int = 0  # points per pass of a full batch
     active: int = 0  # non-zero features stored per training point
     family: Family | None = None  # the model family the engine is handed (`toyjax.family`)
-    model: Architecture | None = None  # what a toy model is (`toyjax.architecture`); None for SAE runs
-    sae: SAEStatic | None = None  # an SAE run's static settings (model "sae"); None for toy models
-    activation_l1: bool = False  # whether the loss has the §9 penalty λ‖h‖₁ (some model's λ > 0)
+    settings: Any = None  # the family's own static settings (`Family.settings`), hashable
     options: tuple = ()  # a family of one's own's ``model.options``, as sorted (name, value) pairs
 
     def option(self, name: str, default=None):
@@ -72,12 +69,9 @@ class Static:
     def of(cls, cfg: Config, family: Family) -> Static:
         """The `Static` of a validated config, trained by `family`."""
         copied = {f.name: axes.get_field(cfg, f.metadata["config"]) for f in dataclasses.fields(cls) if f.metadata}
-        return cls(**copied, family=family, data=data.spec_of(dataclasses.asdict(cfg)),
-                   snapshot_steps=snapshot_steps(cfg.train.steps, cfg.record.snapshots),
-                   sae=SAEStatic.of(cfg.sae) if cfg.model.kind == "sae" else None,
-                   model=architecture_of(cfg.model) if describes_toy(cfg.model.kind) else None,
-                   options=_frozen(cfg.model.options),
-                   activation_l1=axes.largest(cfg, "activation_l1") > 0)
+        return cls(**copied, family=family, settings=family.settings(cfg),
+                   data=data.spec_of(dataclasses.asdict(cfg)), options=_frozen(cfg.model.options),
+                   snapshot_steps=snapshot_steps(cfg.train.steps, cfg.record.snapshots))
 
 
 def _frozen(value):
@@ -116,16 +110,14 @@ class Plan:
 def make_plan(cfg: Config, family: Family, source=None) -> Plan:
     """Expand the axes of a validated config into per-model arrays (no JAX work), for models of `family`.
 
-    An SAE run needs its `source` (`toyjax.sources.Source`): every model takes the feature directions,
-    densities and importances of its source cell.
+    The family adds its own per-model values (`Family.values`) and completes the arrays (`Family.points`:
+    an SAE run's models take the directions, densities and importances of their `source`'s cells).
     """
     dims = tuple(cfg.grid.axes)
     values = {axis: axes.axis_values(cfg, axis) for axis in dims}
     rows = [dict(zip(dims, combo)) for combo in itertools.product(*(values[a] for a in dims))]
-    points = [axes.point_arrays(cfg, row) for row in rows]
-    points = {k: np.stack([p[k] for p in points]) for k in points[0]}
-    if cfg.model.kind == "sae":
-        points = _with_source(points, source)
+    points = [{**axes.point_arrays(cfg, row), **family.values(cfg, row)} for row in rows]
+    points = family.points(cfg, {k: np.stack([p[k] for p in points]) for k in points[0]}, source)
     coords = {a: np.asarray(values[a], dtype=np.int64 if axes.AXES[a].integer else np.float64) for a in dims}
     static = Static.of(cfg, family)
     if static.data.kind != "independent":
@@ -145,25 +137,6 @@ def sizes(cfg: Config, spec: data.DataSpec, density: np.ndarray) -> dict:
     active = min(spec.n_features, max(1, on * (spec.set_size if spec.kind == "correlated" else 1)))
     chunk = cfg.train.chunk_size if cfg.train.full_batch and cfg.train.chunk_size else largest
     return {**out, "dataset_max": int(largest), "chunk": int(chunk), "active": int(active)}
-
-
-def _with_source(points: dict[str, np.ndarray], source) -> dict[str, np.ndarray]:
-    """An SAE grid's points with each model's source cell: its directions, learned features and data."""
-    if source is None:
-        raise ConfigError("sae.source: an SAE run needs its source resolved (toyjax.sources.load)")
-    cells = points.pop("source_cell")
-    if cells.max() >= len(source.W):
-        raise ConfigError(f"sae.source_cell: the source has {len(source.W)} cells, got {int(cells.max())}")
-    out = dict(points, source=source.W[cells].astype(np.float32), learned=source.learned[cells])
-    if source.density is not None:  # a trained source brings its own data; synthetic truth takes the config's
-        out.update(density=source.density[cells].astype(np.float32),
-                   importance=source.importance[cells].astype(np.float32))
-    elif source.density_scale is not None:
-        out["density"] = (points["density"] * source.density_scale).astype(np.float32)
-        if out["density"].max() > 1:
-            raise ConfigError(f"sae.density_decay: the first feature's density would be {out['density'].max():.3g} "
-                              "> 1; lower the density or the decay's spread")
-    return out
 
 
 def _check_set_density(spec: data.DataSpec, density: np.ndarray) -> None:

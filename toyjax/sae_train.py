@@ -11,8 +11,9 @@ decoder column becomes the input the SAE reconstructs worst, unit norm, its enco
 0.2 × the mean norm of the live rows, its encoder bias 0 and its Adam moments 0.
 
 `FAMILY` is the family as the engine takes it (`toyjax.family`), so that `toyjax.train` runs SAEs in the
-same block programs as toy models. This module imports jax, optax, `toyjax.axes`, `toyjax.data`,
-`toyjax.family`, `toyjax.optim`, `toyjax.plan`, `toyjax.sae`, `toyjax.sae_metrics` and `toyjax.state`.
+same block programs as toy models. This module imports jax, numpy, optax, `toyjax.axes`, `toyjax.data`,
+`toyjax.errors`, `toyjax.family`, `toyjax.optim`, `toyjax.plan`, `toyjax.sae`, `toyjax.sae_config`,
+`toyjax.sae_metrics` and `toyjax.state`.
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
-from toyjax import data, optim, sae, sae_metrics
+from toyjax import axes, data, optim, sae, sae_metrics
 from toyjax.axes import Point
+from toyjax.errors import ConfigError
 from toyjax.family import Block, Family, Keys, draw, for_each_model
 from toyjax.plan import Static
+from toyjax.sae_config import SAEStatic
 from toyjax.state import State, add_tail, final, start, write_snapshot
 
 RESAMPLE_ENCODER_SCALE = 0.2  # of the live encoder rows' mean norm (Bricken et al. 2023)
@@ -40,10 +44,10 @@ class Latents(NamedTuple):
 
 def init_model(static: Static, point: Point, *, key: jax.Array) -> State:
     """A fresh SAE of the run's width: params, AdamW state, no latent idle yet, empty history."""
-    params = sae.init_sae(static.sae.kind, static.n_hidden, static.sae.width, key=key)
+    params = sae.init_sae(static.settings.kind, static.n_hidden, static.settings.width, key=key)
     row = {"loss": jnp.zeros(()), "mmcs": jnp.zeros(()), "mmcs_latents": jnp.zeros(())}
     return start(static, params, optim.adamw(static, point).init(params), row,
-                 Latents(jnp.zeros((static.sae.width,), jnp.int32)))
+                 Latents(jnp.zeros((static.settings.width,), jnp.int32)))
 
 
 def init(static: Static, point: Point, keys: Keys) -> State:
@@ -54,22 +58,22 @@ def init(static: Static, point: Point, keys: Keys) -> State:
 def hidden(static: Static, point: Point, x: jax.Array) -> jax.Array:
     """The source's activations h (d, batch) of features x (n, batch)."""
     h = point.source @ x
-    return jax.nn.relu(h) if static.sae.relu_source else h
+    return jax.nn.relu(h) if static.settings.relu_source else h
 
 
 def mask(static: Static, point: Point) -> jax.Array:
     """(M,) the model's own latents: the first `dict_size` of the width."""
-    return jnp.arange(static.sae.width) < point.dict_size
+    return jnp.arange(static.settings.width) < point.dict_size
 
 
 def dead(static: Static, point: Point, latents: Latents) -> jax.Array:
     """(M,) the model's latents idle for ``sae.dead_window`` steps or more."""
-    return mask(static, point) & (latents.idle >= static.sae.dead_window)
+    return mask(static, point) & (latents.idle >= static.settings.dead_window)
 
 
 def objective(static: Static, params: sae.Params, point: Point, h: jax.Array, latents: Latents):
     """The training loss of one batch of activations h (d, batch), and the latents (M, batch) it used."""
-    return sae.loss_and_latents(static.sae.kind, params, h, mask(static, point), point.k, point.l1_coefficient,
+    return sae.loss_and_latents(static.settings.kind, params, h, mask(static, point), point.k, point.l1_coefficient,
                                 dead(static, point, latents))
 
 
@@ -80,7 +84,7 @@ def step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array)
     h = hidden(static, point, x)
     (value, f), grads = jax.value_and_grad(objective, argnums=1, has_aux=True)(static, state.params, point, h,
                                                                                state.extra)
-    unit = static.sae.kind in sae.UNIT_DECODER
+    unit = static.settings.kind in sae.UNIT_DECODER
     if unit:
         grads = sae.parallel_free(state.params, grads)
     updates, opt_state = optim.adamw(static, point).update(grads, state.opt_state, state.params)
@@ -96,12 +100,12 @@ def step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array)
 
 def resample_due(static: Static, t: jax.Array) -> jax.Array:
     """Whether step t (0-based) ends at one of ``sae.resample_steps``."""
-    return jnp.any(jnp.asarray(static.sae.resample_steps or (-1,)) == t + 1)
+    return jnp.any(jnp.asarray(static.settings.resample_steps or (-1,)) == t + 1)
 
 
 def resample(static: Static, params, opt_state, latents: Latents, point: Point, h: jax.Array):
     """Dead latents restarted on the inputs reconstructed worst (module docstring); the rest unchanged."""
-    kind, live = static.sae.kind, mask(static, point)
+    kind, live = static.settings.kind, mask(static, point)
     reborn = dead(static, point, latents)
     f = sae.latents(kind, params, h, live, point.k)
     error = jnp.sum((h - sae.decode(params, f)) ** 2, axis=0)
@@ -144,7 +148,7 @@ def record(static: Static, history: dict, params: sae.Params, point: Point, loss
 
 def _truth(static: Static, point: Point) -> jax.Array:
     """(d, n) the directions each source feature takes in the activations."""
-    return jax.nn.relu(point.source) if static.sae.relu_source else point.source
+    return jax.nn.relu(point.source) if static.settings.relu_source else point.source
 
 
 def finish_model(static: Static, state: State, point: Point, eval_key: jax.Array) -> dict:
@@ -156,10 +160,10 @@ def finish_model(static: Static, state: State, point: Point, eval_key: jax.Array
 
 def records(static: Static, state: State, point: Point, eval_key: jax.Array) -> tuple[jax.Array, dict]:
     """(the objective on the evaluation batch, the SAE's final numbers), on the same batch for every model."""
-    x = data.sample(static.data, static.sae.eval_samples, point.density, key=eval_key)
+    x = data.sample(static.data, static.settings.eval_samples, point.density, key=eval_key)
     h = hidden(static, point, x)
     live = mask(static, point)
-    f = sae.latents(static.sae.kind, state.params, h, live, point.k)
+    f = sae.latents(static.settings.kind, state.params, h, live, point.k)
     out = {**sae_metrics.reconstruction(h, sae.decode(state.params, f)), **sae_metrics.activity(f, live)}
     truth = _truth(static, point)
     every = sae_metrics.mmcs(truth, state.params["W_dec"], live, jnp.ones_like(point.learned))
@@ -179,4 +183,33 @@ def train_step(static: Static, block: Block, data_keys: jax.Array, t: jax.Array,
     return core._replace(history=history)
 
 
-FAMILY = Family("sae", init, train_step, finish_model)
+def values(cfg, row: dict) -> dict[str, np.ndarray]:
+    """An SAE's own per-model values at grid point `row` (its axes, else the config's); its source's arrays
+    join them in `points` (from ``source_cell``)."""
+    get = {a: row.get(a, axes.get_field(cfg, axes.AXES[a].default)) for a in axes.SAE_AXES}
+    size = get["dict_size"] if get["dict_size"] is not None else cfg.sae.width
+    return {"l1_coefficient": np.float32(get["l1_coefficient"]), "k": np.int32(get["k"]),
+            "dict_size": np.int32(size), "source_cell": np.int32(get["source_cell"])}
+
+
+def points(cfg, points: dict[str, np.ndarray], source) -> dict[str, np.ndarray]:
+    """An SAE grid's points with each model's source cell: its directions, learned features and data."""
+    if source is None:
+        raise ConfigError("sae.source: an SAE run needs its source resolved (toyjax.sources.load)")
+    cells = points.pop("source_cell")
+    if cells.max() >= len(source.W):
+        raise ConfigError(f"sae.source_cell: the source has {len(source.W)} cells, got {int(cells.max())}")
+    out = dict(points, source=source.W[cells].astype(np.float32), learned=source.learned[cells])
+    if source.density is not None:  # a trained source brings its own data; synthetic truth takes the config's
+        out.update(density=source.density[cells].astype(np.float32),
+                   importance=source.importance[cells].astype(np.float32))
+    elif source.density_scale is not None:
+        out["density"] = (points["density"] * source.density_scale).astype(np.float32)
+        if out["density"].max() > 1:
+            raise ConfigError(f"sae.density_decay: the first feature's density would be {out['density'].max():.3g} "
+                              "> 1; lower the density or the decay's spread")
+    return out
+
+
+FAMILY = Family("sae", init, train_step, finish_model, settings=lambda cfg: SAEStatic.of(cfg.sae), values=values,
+                points=points)

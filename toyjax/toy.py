@@ -8,22 +8,37 @@ drops the loss's own reduction over the batch; the last `TAIL_STEPS` steps and t
 training point's dimensionality, and the final records its training-set records (`toyjax.finite`).
 
 `FAMILY` is the family as the engine takes it (`toyjax.family`). This module imports jax, optax,
-`toyjax.axes`, `toyjax.family`, `toyjax.finite`, `toyjax.metrics`, `toyjax.models`, `toyjax.optim`,
-`toyjax.plan`, `toyjax.state` and `toyjax.stratified`.
+`toyjax.architecture`, `toyjax.axes`, `toyjax.family`, `toyjax.finite`, `toyjax.metrics`, `toyjax.models`,
+`toyjax.optim`, `toyjax.plan`, `toyjax.state` and `toyjax.stratified`.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from toyjax import finite, models, optim, stratified
+from toyjax import axes, finite, models, optim, stratified
+from toyjax.architecture import Architecture, architecture_of
 from toyjax.axes import Point
 from toyjax.family import Block, Family, Keys, draw, for_each_model
 from toyjax.metrics import feature_dimensionality, feature_norms
 from toyjax.plan import Static
 from toyjax.state import State, add_tail, final, records_loss, start, write_snapshot
+
+
+class Settings(NamedTuple):
+    """A toy run's static settings (`Static.settings`): what its models are, and whether the loss has λ‖h‖₁."""
+
+    model: Architecture
+    activation_l1: bool  # some model's λ > 0 (§9); without it the program has no trace of the penalty
+
+
+def settings(cfg) -> Settings:
+    """The `Settings` of a validated toy run's config."""
+    return Settings(architecture_of(cfg.model), axes.largest(cfg, "activation_l1") > 0)
 
 
 def loss_fn(static: Static, params: models.Params, x: jax.Array, point: Point) -> jax.Array:
@@ -36,7 +51,7 @@ def loss_fn(static: Static, params: models.Params, x: jax.Array, point: Point) -
 
 def init_model(static: Static, point: Point, *, key: jax.Array) -> State:
     """Xavier-normal params scaled by `point.init_scale`, fresh AdamW state and empty history."""
-    params = models.init(static.model, static.n_features, static.n_hidden, point.init_scale, key=key)
+    params = models.init(static.settings.model, static.n_features, static.n_hidden, point.init_scale, key=key)
     n = static.n_features
     row = {"loss": jnp.zeros(()), "W_norm": jnp.zeros((n,)), "dimensionality": jnp.zeros((n,))}
     if static.dataset_max is not None:
@@ -99,7 +114,7 @@ def record(static: Static, history: dict, params: models.Params, loss: jax.Array
 def finish_model(static: Static, state: State, point: Point, eval_key: jax.Array) -> dict:
     """Final records of one model (`toyjax.state.final`) with the stratified expected loss as its eval loss."""
     eval_loss = stratified.expected_loss(
-        static.model, static.data, state.params, point.density, point.importance,
+        static.settings.model, static.data, state.params, point.density, point.importance,
         samples=static.eval_samples, key=eval_key, units=static.eval_units,
     )
     extra = {} if static.dataset_max is None else {"train_set": finite.records(static, state.params,
@@ -145,4 +160,4 @@ def finite_step(static: Static, block: Block, data_keys: jax.Array, t: jax.Array
     return core._replace(history=jax.vmap(write)(state.history, core.params, loss, state.extra, block.points))
 
 
-FAMILY = Family("toy", init, train_step, finish_model)
+FAMILY = Family("toy", init, train_step, finish_model, settings=settings)
