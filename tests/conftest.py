@@ -42,7 +42,7 @@ def tiny():
 def killed_after_states(monkeypatch):
     """``killed_after_states(n)``: the next run raises KeyboardInterrupt once its n-th checkpoint state is saved;
     ``killed_after_states(None)`` restores saving. Returns the steps saved, in order."""
-    from toyjax import checkpoint
+    from toyjax.engine import checkpoint
 
     original, saves = checkpoint.Checkpoint.save_state, []
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from toyjax.analysis import adversarial
-from toyjax.architecture import SHORTHANDS, Architecture
 from toyjax.data import DataSpec, sample
+from toyjax.families.toy.architecture import SHORTHANDS, Architecture
 
 TIED = [name for name, arch in SHORTHANDS.items() if arch.tied]  # linear, relu_output, relu_hidden
 

@@ -5,8 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from toyjax import data, stratified
+from toyjax import data
 from toyjax.analysis import exact, theory
+from toyjax.families.toy import stratified
 
 
 @pytest.mark.parametrize("n", [2, 3])

@@ -42,7 +42,8 @@ def results(test: np.ndarray, train: np.ndarray, n: int = 40) -> Results:
     return Results(("dataset_size", "seed"), {"dataset_size": SIZES, "seed": np.arange(seeds)},
                    {"W": W, "b": np.zeros(grid + (n,))}, train, test, {}, np.zeros(grid, bool),
                    np.full(grid + (n,), 0.01), np.ones(grid + (n,)),
-                   config={"model": {"kind": "relu_output", "n_features": n, "n_hidden": 2}}, train_set=train_set)
+                   config={"model": {"kind": "relu_output", "n_features": n, "n_hidden": 2}},
+                   records={"train_set": train_set})
 
 
 def test_the_peak_is_where_the_mean_test_loss_is_highest_and_says_where_it_sits():

@@ -5,7 +5,7 @@ import numpy as np
 
 from toyjax.analysis import neurons
 from toyjax.analysis.neurons import DEAD, MONOSEMANTIC, POLYSEMANTIC
-from toyjax.models import abs_mlp
+from toyjax.families.toy.models import abs_mlp
 
 
 def test_classes_of_hand_built_neurons():

@@ -8,7 +8,7 @@ import pytest
 from toyjax.analysis import theory
 from toyjax.analysis.theory import CANDIDATES, DEDICATED, NOT_REPRESENTED, ORDINARY_ANTIPODAL, SUPERPOSITION
 from toyjax.data import DataSpec, sample
-from toyjax.models import relu_output
+from toyjax.families.toy.models import relu_output
 
 POINTS = [(1.0, 0.5), (0.3, 2.0), (0.1, 5.0), (0.03, 0.2)]  # (density, extra importance)
 N_SAMPLES = 200_000

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 import toyjax
-from toyjax import models
-from toyjax.architecture import SHORTHANDS, Architecture, architecture_of
 from toyjax.config import to_config
 from toyjax.errors import ConfigError
 from toyjax.families import plan_of
+from toyjax.families.toy import models
+from toyjax.families.toy.architecture import SHORTHANDS, Architecture, architecture_of
 
 DESCRIPTIONS = {
     "untied gelu with a hidden bias": {"encoder": "untied", "hidden_activation": "gelu", "hidden_bias": True},

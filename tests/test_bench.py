@@ -110,11 +110,11 @@ def test_the_sae_workload_trains_an_sae_grid_of_one_l1_coefficient_per_model():
 
 
 def test_the_torch_sae_baseline_is_the_engines_relu_sae():
-    """Same init convention and the same loss, instance by instance, as `toyjax.sae` kind ``relu``."""
+    """Same init convention and the same loss, instance by instance, as `toyjax.families.sae.models` kind ``relu``."""
     torch_sae = pytest.importorskip("toyjax.bench.torch_sae")
     import jax.numpy as jnp
 
-    from toyjax import sae
+    from toyjax.families.sae import models as sae
 
     torch_sae.torch.manual_seed(0)
     model = torch_sae.StackedSAE(3, 4, 6, np.random.default_rng(0).normal(size=(3, 4, 5)), 0.3, 1e-2)

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import toyjax
-from toyjax import runner
+from toyjax.engine import runner
 from toyjax.errors import ConfigError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -14,13 +14,15 @@ import numpy as np
 import pytest
 
 import toyjax
-from toyjax import data, datasets, finite, metrics, models
+from toyjax import data
 from toyjax.axes import Point
 from toyjax.config import to_config
+from toyjax.data import datasets
+from toyjax.engine.runner import Runner
+from toyjax.engine.train import model_keys
 from toyjax.families import plan_of
+from toyjax.families.toy import finite, metrics, models
 from toyjax.merge import merge
-from toyjax.runner import Runner
-from toyjax.train import model_keys
 
 FINITE = {
     "model": {"kind": "relu_output", "n_features": 40, "n_hidden": 2},
@@ -249,7 +251,7 @@ def test_every_model_and_distribution_trains_on_a_finite_set(kind, data_kind):
 
 def test_the_follow_ups_schedule_warms_up_to_the_peak_then_decays_to_zero():
     """2,500 linear steps to lr 1e-3, then cosine to 0 at step 50,000 (Henighan et al. 2023)."""
-    from toyjax import optim
+    from toyjax.engine import optim
 
     static = plan_of(to_config(toyjax.compose("double_descent", ["grid.axes.dataset_size=[3]"]))).static
     lr = [1e-3 * float(optim.unit_schedule(static)(t)) for t in (0, 1250, 2500, 26_250, 50_000)]

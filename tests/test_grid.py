@@ -12,8 +12,8 @@ import pytest
 
 import toyjax
 from toyjax.config import to_config
+from toyjax.engine.plan import snapshot_steps
 from toyjax.families import plan_of
-from toyjax.plan import snapshot_steps
 
 
 def assert_same(a: toyjax.Results, b: toyjax.Results, index=...) -> None:

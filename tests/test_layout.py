@@ -1,6 +1,8 @@
 """The code's layout: layers only import downward, Hydra stays at the edge, and files and functions stay small.
 
-The data path reads top to bottom: config → plan → engine → runner → results → analysis → figures. `RANK`
+The data path reads top to bottom: config → plan → engine → runner → results → analysis → figures. The
+folders show it: `engine/` (the plan, the per-model kit and the driver) is handed a family from `families/`
+and imports none; a family uses the engine's kit, never its driver; `data/` sits beneath both. `RANK`
 gives every module its layer; a module may import only modules of a lower rank (inside functions too), so
 there is no cycle to dodge. Modules of one rank never import each other.
 """
@@ -15,22 +17,25 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "toyjax"
 
 RANK = {
-    "errors": 0, "fileio": 0, "progress": 0,
-    "checks": 1, "sums": 1,
-    "architecture": 2,
-    "sae_config": 2,
-    "axes": 2,
+    "errors": 0, "fileio": 0, "progress": 0, "engine": 0, "families.toy": 0, "families.sae": 0,
+    "checks": 1, "sums": 1, "_moved": 1,
+    # config: the run's sections and the per-model schema (a family's schema sits here, free of JAX)
+    "families.toy.architecture": 2, "families.sae.config": 2, "axes": 2,
     "config": 3, "labels": 3,
-    "data": 4, "models": 4, "sae": 4, "sae_metrics": 4,
-    "metrics": 5, "datasets": 5, "family": 5,
-    "stratified": 6, "plan": 6, "analysis.aggregate": 6, "analysis.theory": 6,
-    "optim": 7, "finite": 7, "state": 7, "expected_loss": 7, "analysis.geometry": 7, "analysis.neurons": 7,
-    "analysis.dynamics": 7, "analysis.memorization": 7,
-    "analysis.phase": 7, "analysis.adversarial": 7, "analysis.sae": 7, "analysis.exact": 7,
-    "toy": 8, "sae_train": 8, "analysis.summary": 8, "analysis.optimum": 8,
-    "train": 9, "families": 9, "analysis": 9, "results": 9, "checkpoint": 9,
-    "blocks": 10, "sources": 10, "programs": 10, "plots.common": 10, "report.encode": 10, "report.lib": 10,
-    "runner": 11, "plots.phase": 11, "plots.solutions": 11, "plots.superposition": 11, "plots.uniform": 11,
+    # data and the families' maths
+    "data.distributions": 4, "data": 4.5, "families.toy.models": 4, "families.sae.models": 4,
+    "families.sae.metrics": 4, "families.toy.metrics": 5, "data.datasets": 5,
+    # the engine's kit (below the families), then the families, then the engine that is handed one
+    "engine.family": 5, "engine.plan": 6, "engine.optim": 7, "engine.state": 7,
+    "families.toy.stratified": 6, "families.toy.finite": 7, "families.toy.train": 8, "families.sae.train": 8,
+    "engine.train": 9, "engine.checkpoint": 9, "families.registry": 9, "families": 9.5,
+    "engine.blocks": 10, "engine.programs": 10, "families.sae.sources": 10, "engine.runner": 11,
+    # results, analysis, figures and pages
+    "results": 9, "analysis.aggregate": 6, "analysis.theory": 6, "analysis.geometry": 7, "analysis.neurons": 7,
+    "analysis.dynamics": 7, "analysis.memorization": 7, "analysis.phase": 7, "analysis.adversarial": 7,
+    "analysis.sae": 7, "analysis.exact": 7, "analysis.summary": 8, "analysis.optimum": 8, "analysis": 9,
+    "plots.common": 10, "report.encode": 10, "report.lib": 10,
+    "plots.phase": 11, "plots.solutions": 11, "plots.superposition": 11, "plots.uniform": 11,
     "plots.neurons": 11, "plots.dynamics": 11, "plots.adversarial": 11, "plots.finite": 11, "plots.sae": 11,
     "report.parts": 11,
     "grid": 12, "plots.combined": 12, "report.model": 12, "report.grid": 12, "report.index": 12,
@@ -39,6 +44,7 @@ RANK = {
     "plots": 14, "report.dynamics": 14,
     "report.registry": 15,
     "report": 16,
+    # the edge
     "publish": 17, "presets": 17,
     "merge": 18, "multirun": 18, "plots.cli": 18, "reproduce.registry": 18, "reproduce.figures": 17,
     "reproduce.phase": 18, "reproduce.restart": 18,
@@ -52,6 +58,9 @@ RANK = {
     "": 24,  # toyjax/__init__.py: the lazy public API
 }
 HYDRA_EDGE = {"presets", "multirun", "cli"}
+PACKAGES = ("toyjax", "toyjax.analysis", "toyjax.plots", "toyjax.bench", "toyjax.report", "toyjax.reproduce",
+            "toyjax.engine", "toyjax.families", "toyjax.families.toy", "toyjax.families.sae", "toyjax.data")
+DRIVERS = ("engine.train", "engine.blocks", "engine.programs", "engine.runner", "engine.checkpoint")
 
 
 def modules() -> dict[str, Path]:
@@ -70,8 +79,7 @@ def imports(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module in ("toyjax", "toyjax.analysis", "toyjax.plots",
-                                                                  "toyjax.bench", "toyjax.report", "toyjax.reproduce"):
+        elif isinstance(node, ast.ImportFrom) and node.module in PACKAGES:
             found |= {f"{node.module}.{a.name}" for a in node.names}  # submodules, or names of the package
         elif isinstance(node, ast.ImportFrom) and node.module:
             found.add(node.module)
@@ -106,8 +114,26 @@ def test_hydra_stays_at_the_edge():
 
 def test_the_engine_never_imports_analysis_or_plots():
     known = modules()
-    for name in ("train", "programs", "runner", "grid", "plan", "blocks", "checkpoint", "results"):
+    for name in [m for m in known if m.startswith("engine")] + ["grid", "results"]:
         assert not {m for m in toyjax_modules(known[name], known) if m.startswith(("analysis", "plots"))}, name
+
+
+def test_the_engine_imports_no_family():
+    known = modules()
+    for name in (m for m in known if m.startswith("engine")):
+        assert not {m for m in toyjax_modules(known[name], known) if m.startswith("families")}, name
+
+
+def test_a_family_uses_the_engines_kit_never_its_driver():
+    known = modules()
+    for name in (m for m in known if m.startswith("families.")):
+        assert not toyjax_modules(known[name], known) & set(DRIVERS), name
+
+
+def test_data_imports_no_engine_and_no_family():
+    known = modules()
+    for name in (m for m in known if m.startswith("data")):
+        assert not {m for m in toyjax_modules(known[name], known) if m.startswith(("engine", "families"))}, name
 
 
 def test_files_and_functions_stay_small():

@@ -1,11 +1,11 @@
-"""Metrics of toyjax.metrics: known values, zero columns, grids, NumPy/JAX parity, gradients."""
+"""Metrics of toyjax.families.toy.metrics: known values, zero columns, grids, NumPy/JAX parity, gradients."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from toyjax import metrics
+from toyjax.families.toy import metrics
 
 
 @pytest.fixture

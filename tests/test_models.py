@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from toyjax import data, models
+from toyjax import data
+from toyjax.families.toy import models
 
 KINDS = list(models.APPLY)
 

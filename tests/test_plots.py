@@ -101,11 +101,12 @@ def synthetic(preset: str, seed: int = 0) -> Results:
     if train_set is not None:
         history["data_dimensionality"] = rng.uniform(0, 1, grid + (K, int(coords["dataset_size"].max())))
     return Results(dims, coords, params, rng.uniform(0.01, 1, grid), eval_loss, history, diverged, density,
-                   importance, config=config, run_info=info, train_set=train_set, sae=sae)
+                   importance, config=config, run_info=info,
+                   records={k: v for k, v in {"train_set": train_set, "sae": sae}.items() if v})
 
 
 def sae_numbers(rng, grid: tuple[int, ...], n: int, m: int) -> dict[str, np.ndarray]:
-    """Random `Results.sae` arrays of an SAE grid (`toyjax.sae_train.records`)."""
+    """Random `Results.sae` arrays of an SAE grid (`toyjax.families.sae.train.records`)."""
     out = {f"{name}_{which}": rng.uniform(0.5, 1, grid) for which in ("all", "learned")
            for name in ("features_to_latents", "latents_to_features", "recovered_0.9", "recovered_0.99")}
     out.update(l0=rng.uniform(0.5, 8, grid), fraction_variance_explained=rng.uniform(0.3, 0.99, grid),

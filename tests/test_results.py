@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -97,7 +98,7 @@ def test_neurons_are_named_neurons():
 
 
 def test_parameter_axes_come_from_the_architecture():
-    from toyjax.architecture import Architecture, architecture_of
+    from toyjax.families.toy.architecture import Architecture, architecture_of
     from toyjax.labels import param_dims
 
     untied = Architecture(encoder="untied", hidden_bias=True, output_activation="none")
@@ -117,3 +118,10 @@ def test_to_xarray_names_a_described_model_by_its_architecture(tiny):
     ds = results.to_xarray()
     assert ds["W1"].dims == ("density", "neuron", "feature") and ds["W2"].dims == ("density", "feature", "neuron")
     assert ds["b_hidden"].dims == ("density", "neuron") and ds["b"].dims == ("density", "feature")
+
+
+def test_a_familys_own_records_are_saved_and_loaded_by_name(tmp_path, results):
+    own = {"monosemantic": np.arange(np.prod(results.grid_shape), dtype=np.float32).reshape(results.grid_shape)}
+    back = toyjax.load(dataclasses.replace(results, records={**results.records, "mine": own}).save(tmp_path / "run"))
+    np.testing.assert_array_equal(back.records["mine"]["monosemantic"], own["monosemantic"])
+    assert back.sae is None and back.train_set is None

@@ -13,7 +13,7 @@ import pytest
 
 import toyjax
 from tests.test_grid import assert_same
-from toyjax import checkpoint
+from toyjax.engine import checkpoint
 from toyjax.errors import CheckpointError
 
 

@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from toyjax import sae, sae_metrics
+from toyjax.families.sae import metrics as sae_metrics
+from toyjax.families.sae import models as sae
 
 D, WIDTH, BATCH = 6, 12, 64
 

@@ -11,14 +11,16 @@ import numpy as np
 import pytest
 
 import toyjax
-from toyjax import runner as runner_lib
-from toyjax import sae, sae_train, sources
 from toyjax.config import to_config
+from toyjax.engine import runner as runner_lib
+from toyjax.engine.runner import Runner
+from toyjax.engine.train import model_keys
 from toyjax.errors import ConfigError
 from toyjax.families import plan_of
-from toyjax.runner import Runner
-from toyjax.sources import plan_run
-from toyjax.train import model_keys
+from toyjax.families.sae import models as sae
+from toyjax.families.sae import sources
+from toyjax.families.sae import train as sae_train
+from toyjax.families.sae.sources import plan_run
 
 SAE = {
     "model": {"kind": "sae", "n_features": 6, "n_hidden": 3},

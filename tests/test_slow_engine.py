@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import toyjax
-from toyjax import metrics
 from toyjax.analysis import geometry, summary
 from toyjax.analysis.aggregate import best_seed, ranking_loss
+from toyjax.families.toy import metrics
 
 pytestmark = pytest.mark.slow
 

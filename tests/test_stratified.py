@@ -7,8 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from toyjax import data, models
-from toyjax.stratified import expected_loss
+from toyjax import data
+from toyjax.families.toy import models
+from toyjax.families.toy.stratified import expected_loss
 
 
 def plain_mc(kind, spec, params, density, importance, samples, key):
@@ -63,6 +64,6 @@ def test_exact_for_a_model_that_outputs_its_bias(key):
 def test_the_old_module_name_still_works_and_warns():
     from toyjax.errors import ToyjaxDeprecationWarning
 
-    with pytest.warns(ToyjaxDeprecationWarning, match="toyjax.stratified"):
+    with pytest.warns(ToyjaxDeprecationWarning, match="toyjax.families.toy.stratified"):
         from toyjax.expected_loss import expected_loss as old
     assert old is expected_loss

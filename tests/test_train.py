@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import toyjax
-from toyjax import optim
 from toyjax.config import to_config
+from toyjax.engine import optim
+from toyjax.engine.runner import Runner
 from toyjax.families import plan_of
-from toyjax.runner import Runner
 
 
 @pytest.mark.parametrize("density", [1.0, 0.3, 0.05])
@@ -43,7 +43,7 @@ def test_the_whole_run_in_one_call_is_bit_identical_to_the_grid(tiny):
 
 def test_how_a_run_is_cut_into_segments_changes_no_bit(tiny, monkeypatch):
     """Progress granularity is not part of the compiled program, nor of the results."""
-    from toyjax import runner
+    from toyjax.engine import runner
 
     cfg = tiny({"density": [1.0, 0.1]}, train={"steps": 150})
     before = toyjax.run(cfg)

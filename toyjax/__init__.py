@@ -6,13 +6,21 @@ lazily, so ``import toyjax`` does no JAX work:
 - `toyjax.compose(preset, overrides)`: a run config from a preset in ``sweeps/``;
 - `toyjax.run(cfg)`: train the grid, returning `Results`;
 - `toyjax.load(run_dir)`: read saved `Results` back.
+
+The package reads top to bottom: config (`axes`, `config`) → `engine/` (plan, train, blocks, programs,
+runner, checkpoint) handed a family from `families/` (`toy/`, `sae/`, `registry`), with `data/` beneath
+both → `results` → `analysis/` → `plots/`, `report/` → the edge (`grid`, `publish`, `merge`, `presets`,
+`multirun`, `cli`), and `bench/`, `reproduce/` on top.
 """
 
 from __future__ import annotations
 
 import importlib
 
+from toyjax import _moved
+
 __version__ = "0.2.0"
+_moved.install()  # old module paths (toyjax.models, toyjax.train, ...) for one release, with a warning
 
 _EXPORTS = {
     "run": ("toyjax.grid", "run"),

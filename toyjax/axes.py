@@ -31,7 +31,7 @@ class Point(NamedTuple):
     init_scale: Any  # () multiplies the Xavier-normal std
     activation_l1: Any  # () λ of the §9 penalty λ‖h‖₁ on the hidden activations (toy models)
     dataset_size: Any = None  # () T, the number of training points (float32); None: a fresh batch every step
-    # An SAE run's (model.kind: sae, `toyjax.sae_train`); None in every other run:
+    # An SAE run's (model.kind: sae, `toyjax.families.sae.train`); None in every other run:
     source: Any = None  # (d, n) the source's feature directions: h = act(source @ x)
     learned: Any = None  # (n,) bool, the source features its toy model learned (all, for synthetic ones)
     l1_coefficient: Any = None  # () λ of the L1 (or L0) penalty on the latents

@@ -11,7 +11,7 @@ shards, the declared report), so a bad key, type or value ends with one line
 
 An SAE run whose ``sae.source`` is ``preset:NAME`` trains that toy grid first, in the same job: the preset
 composed with ``sae.source_overrides`` is validated with the SAE run (its cells and shapes come from its
-plan, `toyjax.sources.from_plan`), then trained and published into ``<run_dir>/source/``, and the SAEs
+plan, `toyjax.families.sae.sources.from_plan`), then trained and published into ``<run_dir>/source/``, and the SAEs
 train on that directory. A source already there with the same config is reused (a resumed job). This
 module is the Hydra edge: it imports Hydra, `toyjax.presets` and everything below.
 """
@@ -31,14 +31,16 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from toyjax import blocks, grid, multirun, presets, publish, sources
+from toyjax import grid, multirun, presets, publish
 from toyjax.analysis.summary import headline
 from toyjax.config import run_info, to_config
+from toyjax.engine import blocks
 from toyjax.errors import CheckpointError, ConfigError, ResultsError, ToyjaxDeprecationWarning
 from toyjax.families import plan_of
+from toyjax.families.sae import sources
+from toyjax.families.sae.config import PRESET
+from toyjax.families.sae.sources import plan_run
 from toyjax.results import load
-from toyjax.sae_config import PRESET
-from toyjax.sources import plan_run
 
 SOURCE_DIR = "source"  # where a preset:NAME source of an SAE run is trained, inside the run's directory
 

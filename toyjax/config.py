@@ -5,10 +5,9 @@ and the defaults of the per-model values a grid may vary (`toyjax.axes`). The se
 structured configs (`toyjax.presets`); the engine only ever sees the plain dataclasses returned by
 `to_config`, which checks every field before anything is compiled. What a run says about itself for
 people (its preset, title, figure and summaries) is a `RunInfo`, kept apart from the engine's config.
-
-Vocabulary follows Elhage et al., "Toy Models of Superposition" (2022): density = 1 - S is the probability
-that a feature is non-zero; it is never called "sparsity". This module imports `toyjax.architecture`, `toyjax.axes`,
-`toyjax.checks`, `toyjax.errors` and `toyjax.sae_config` (the ``sae`` section).
+Density = 1 - S is the probability that a feature is non-zero, never "sparsity". This module imports
+`toyjax.axes`, `toyjax.checks`, `toyjax.errors`, and the families' schemas `toyjax.families.toy.architecture`
+and `toyjax.families.sae.config`.
 """
 
 from __future__ import annotations
@@ -19,12 +18,13 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from toyjax import architecture, checks
+from toyjax import checks
 from toyjax.axes import AXES, SAE_AXES, axis_values, check_axes, get_field, largest
 from toyjax.errors import ConfigError, ToyjaxDeprecationWarning
-from toyjax.sae_config import SAEConfig, check_combinations, validate_sae
+from toyjax.families.sae.config import SAEConfig, check_combinations, validate_sae
+from toyjax.families.toy import architecture
 
-# A shorthand (`toyjax.architecture`), "toy" (described), "sae", or a family's import path (`toyjax.families`).
+# A shorthand (`toyjax.families.toy.architecture`), "toy" (described), "sae", or a family's import path.
 MODEL_KINDS = (*architecture.SHORTHANDS, "toy", "sae")
 IMPORT_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
 DATA_KINDS = ("independent", "correlated", "anticorrelated")
@@ -37,9 +37,9 @@ RENAMED_KEYS = {"train.seed": "train.base_seed"}
 class ModelConfig:
     """Architecture (static per run), the init scale and the §9 activation penalty (per model).
 
-    ``kind: toy`` describes a toy model by the fields from `encoder` to `target` (`toyjax.architecture`); a
+    ``kind: toy`` describes a toy model by the fields from `encoder` to `target` (`toyjax.families.toy.architecture`); a
     shorthand kind fixes them (None: the kind's). A family of one's own (``kind: package.module``) reads
-    `options` and checks them itself (`toyjax.family.Family.check`). `activation_l1` is λ of λ‖h‖₁ (§9).
+    `options` and checks them itself (`toyjax.engine.family.Family.check`). `activation_l1` is λ of λ‖h‖₁ (§9).
     """
 
     kind: str = "relu_output"

@@ -1,9 +1,9 @@
 """`run`: a config in, a whole trained grid out. The public entry to the engine's path.
 
-config (`toyjax.config`) → plan (`toyjax.plan`) → layout and compiled programs (`toyjax.blocks`,
-`toyjax.programs`) → runner (`toyjax.runner`) → `toyjax.results.Results`. Everything that can be wrong
-with the input is found before anything is compiled. This module imports `toyjax.checkpoint`,
-`toyjax.config`, `toyjax.plan`, `toyjax.programs`, `toyjax.results` and `toyjax.runner`.
+config (`toyjax.config`) → plan (`toyjax.engine.plan`) → layout and compiled programs (`toyjax.engine.blocks`,
+`toyjax.engine.programs`) → runner (`toyjax.engine.runner`) → `toyjax.results.Results`. Everything that can be wrong
+with the input is found before anything is compiled. This module imports `toyjax.engine.checkpoint`,
+`toyjax.config`, `toyjax.engine.plan`, `toyjax.engine.programs`, `toyjax.results` and `toyjax.engine.runner`.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import os
 from typing import Any
 
 from toyjax import config as config_lib
-from toyjax.checkpoint import Checkpoint
-from toyjax.programs import enable_compilation_cache
+from toyjax.engine.checkpoint import Checkpoint
+from toyjax.engine.programs import enable_compilation_cache
+from toyjax.engine.runner import Runner
+from toyjax.families.sae.sources import plan_run
 from toyjax.results import Results
-from toyjax.runner import Runner
-from toyjax.sources import plan_run
 
 
 def run(cfg: Any, *, progress: bool | None = None, checkpoint_dir: str | os.PathLike | None = None,

@@ -7,7 +7,7 @@ model's W1 (m, n) is the same and its W2 (n, m) ``feature × hidden``; b is ``fe
 b_hidden ``hidden`` (or ``neuron``). Any other model's params (an SAE's, a family of one's own's) get generic
 axes ``<param>_dim0``, ``<param>_dim1``, ... The history has a ``snapshot_step`` axis; a finite training set's
 records (``train_set_*``) and the training points' D_t have a ``point`` axis. xarray is optional
-(``pip install 'toyjax[xarray]'``); this module imports numpy and `toyjax.architecture`, and xarray when a
+(``pip install 'toyjax[xarray]'``); this module imports numpy and `toyjax.families.toy.architecture`, and xarray when a
 Dataset is asked for.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from toyjax.architecture import Architecture, architecture_of, describes_toy
+from toyjax.families.toy.architecture import Architecture, architecture_of, describes_toy
 
 
 def param_dims(model: Architecture | str) -> dict[str, tuple[str, ...]]:

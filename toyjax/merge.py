@@ -5,8 +5,8 @@ Because a model's result does not depend on which block or shard trained it, the
 training the grid in one run. ``toyjax-merge SWEEP_DIR`` merges every shard found under a (multirun)
 directory and publishes the full grid in ``SWEEP_DIR/merged``. With ``--partial``, the models of missing
 shards are *missing*: NaN, marked in `Results.missing`, listed in ``results.json``, and left out of every
-summary and figure. This module imports `toyjax.config`, `toyjax.errors`, `toyjax.publish`, `toyjax.sources`
-and `toyjax.results`; never Hydra.
+summary and figure. This module imports `toyjax.config`, `toyjax.errors`, `toyjax.publish`,
+`toyjax.families.sae.sources` and `toyjax.results`; never Hydra.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import numpy as np
 
 from toyjax.config import to_config
 from toyjax.errors import MergeError, ResultsError
+from toyjax.families.sae.sources import plan_run
 from toyjax.publish import publish
 from toyjax.results import JSON, Results, load, scatter
-from toyjax.sources import plan_run
 
 SHARD_KEYS = ("shard",)
 _RECORDS = ("params", "loss", "eval_loss", "diverged", "density", "importance")
@@ -97,16 +97,17 @@ def _assemble(config: dict, shards: list[Results]) -> Results:
     _, plan = plan_run(to_config(whole))  # an SAE run's shards re-read their source for its layout
     index = np.concatenate([s.coords["model"] for s in shards])
     n, shape = plan.n_models, plan.grid_shape
-    records = [{**{f: getattr(s, f) for f in _RECORDS}, "history": _steps_apart(s.history),
-                **{f: getattr(s, f) for f in ("train_set", "sae") if getattr(s, f)}} for s in shards]
+    records = [{**{f: getattr(s, f) for f in _RECORDS}, "history": _steps_apart(s.history), **s.records}
+               for s in shards]
     arrays = scatter(_concat(records), index, n, shape)
+    own = {name: arrays.pop(name) for name in shards[0].records}
     history = {**arrays.pop("history"), "step": shards[0].history["step"]}
     present = np.zeros(n, bool)
     present[index] = True
     return Results(dims=plan.dims, coords=plan.coords, history=history,
                    timing=_timing(shards), config=whole, run_info=shards[0].run_info,
                    meta={k: v for k, v in shards[0].meta.items() if k != "directory"},
-                   missing=~present.reshape(shape), **arrays)
+                   missing=~present.reshape(shape), records=own, **arrays)
 
 
 def _steps_apart(history: dict) -> dict:

@@ -5,7 +5,7 @@ nodes, under submitit): its overrides, status, result path, wall time and headli
 multirun ends, the sweep directory's ``summary.json`` and ``summary.md`` collect them, ``index.html`` links
 every job's ``report.html`` beside the same table (`toyjax.report.write_index`, when the jobs wrote pages),
 and the combined figure is drawn (`toyjax.plots.render_multirun`). Device memory is freed between jobs.
-This module imports Hydra (its callback API and sweeper), jax, `toyjax.plots`, `toyjax.programs` and
+This module imports Hydra (its callback API and sweeper), jax, `toyjax.plots`, `toyjax.engine.programs` and
 `toyjax.report`.
 """
 
@@ -24,7 +24,7 @@ import jax
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from toyjax import programs
+from toyjax.engine import programs
 from toyjax.plots import render_multirun
 from toyjax.report import REPORT, write_index
 from toyjax.report.index import summary_table

@@ -38,7 +38,7 @@ class Results:
         coords: axis name -> values (per-feature density axes give shape (len, n)).
         params: name -> array of shape grid_shape + param_shape (W: (m, n), b: (n,); abs_mlp: W1, W2, b).
         loss: grid_shape, mean training loss over the last steps.
-        eval_loss: grid_shape, stratified expected loss (`toyjax.stratified`); use it to pick seeds.
+        eval_loss: grid_shape, stratified expected loss (`toyjax.families.toy.stratified`); use it to pick seeds.
         history: "step" (K,), "loss" grid+(K,), "W_norm" and "dimensionality" grid+(K, n), and
             "params" (name -> grid+(K,)+param_shape) when recorded; with a finite training set also
             "data_dimensionality" grid+(K, T_max), each training point's D_t.
@@ -50,12 +50,12 @@ class Results:
         run_info: the preset, title and declared report of the run (`toyjax.config.RunInfo`).
         summary: the end-of-run numbers (`toyjax.analysis.summarize`), once computed.
         missing: grid_shape bool, models with no result (shards left out of a partial merge); None: none.
-        train_set: with a finite training set (Henighan et al. 2023; `toyjax.finite`), "size" grid (T),
+        train_set: with a finite training set (Henighan et al. 2023; `toyjax.families.toy.finite`), "size" grid (T),
             "loss" grid (the final loss on the T points), "hidden" grid+(T_max, m) (h_t = W x_t),
             "point_loss", "zero_loss" and "dimensionality" grid+(T_max,) (each point's loss, the loss of a
             zero output, and D_t; NaN beyond T),
             "truncated" grid (points stored without some of their features); None without one.
-        sae: an SAE run's numbers (`toyjax.sae_train.records`), each grid-shaped ("dead" grid+(M,)): mse,
+        sae: an SAE run's numbers (`toyjax.families.sae.train.records`), each grid-shaped ("dead" grid+(M,)): mse,
             fraction_variance_explained, l0, fraction_dead, MMCS both ways and recovery against all the
             source's features (``*_all``) and the ones it learned (``*_learned``), the source's features per
             dimension, its feature directions "features" grid+(d, n) and "learned" grid+(n,); None for toy
@@ -77,8 +77,17 @@ class Results:
     run_info: RunInfo = field(default_factory=RunInfo)
     summary: dict[str, Any] = field(default_factory=dict)
     missing: np.ndarray | None = None
-    train_set: dict[str, np.ndarray] | None = None
-    sae: dict[str, np.ndarray] | None = None
+    records: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # a family's own, by name
+
+    @property
+    def train_set(self) -> dict[str, np.ndarray] | None:
+        """A toy run's finite training-set records (`records["train_set"]`), or None."""
+        return self.records.get("train_set")
+
+    @property
+    def sae(self) -> dict[str, np.ndarray] | None:
+        """An SAE run's numbers (`records["sae"]`), or None."""
+        return self.records.get("sae")
 
     @property
     def grid_shape(self) -> tuple[int, ...]:
@@ -171,8 +180,8 @@ def _flatten(r: Results) -> dict[str, np.ndarray]:
     out.update({"density": r.density, "importance": r.importance})
     if r.missing is not None:
         out["missing"] = r.missing
-    out.update({f"train_set/{k}": v for k, v in (r.train_set or {}).items()})
-    out.update({f"sae/{k}": v for k, v in (r.sae or {}).items()})
+    for name, record in r.records.items():
+        out.update({f"{name}/{k}": v for k, v in record.items()})
     for k, v in r.history.items():
         if isinstance(v, dict):
             out.update({f"history/params/{p}": a for p, a in v.items()})
@@ -183,8 +192,11 @@ def _flatten(r: Results) -> dict[str, np.ndarray]:
 
 def _unflatten(header: dict, arrays: dict) -> Results:
     params = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("params/")}
-    train_set = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("train_set/")}
-    sae = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("sae/")}
+    records: dict[str, dict] = {}
+    for k, v in arrays.items():
+        name, _, key = k.partition("/")
+        if key and name not in ("params", "history"):
+            records.setdefault(name, {})[key] = v
     history: dict[str, Any] = {}
     for k, v in arrays.items():
         if k.startswith("history/params/"):
@@ -207,8 +219,7 @@ def _unflatten(header: dict, arrays: dict) -> Results:
         run_info=_run_info(header.get("run_info") or {}),
         summary=header.get("summary") or {},
         missing=arrays.get("missing"),
-        train_set=train_set or None,
-        sae=sae or None,
+        records=records,
     )
 
 

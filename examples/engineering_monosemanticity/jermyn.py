@@ -7,7 +7,7 @@ and a linear readout decodes the features again:
 
     h = act(W_in P x + b_in),    x' = W_out h,    L = mean over the batch of Σ_i I_i (x_i − x'_i)²,
 
-on a fresh batch every step, with toyjax's AdamW (`toyjax.optim`: each model's lr and weight decay, on every
+on a fresh batch every step, with toyjax's AdamW (`toyjax.engine.optim`: each model's lr and weight decay, on every
 parameter). The paper finds that moderately negative biases make the neurons monosemantic at no cost in
 loss; ``bias_init`` and ``bias_decay`` are the knobs for that, and more neurons help too.
 
@@ -26,7 +26,7 @@ the paper's exact recipe is not reproduced or we were unsure:
 - Each snapshot records the step's "loss" (reconstruction only), "monosemanticity" (N,) and
   "monosemantic_neurons" (`responses`, `feature_monosemanticity`, `monosemantic_neurons`).
 
-`FAMILY` is the family as the engine takes it (`toyjax.family`). This module imports jax, numpy, optax and
+`FAMILY` is the family as the engine takes it (`toyjax.engine.family`). This module imports jax, numpy, optax and
 toyjax's `axes`, `checks`, `data`, `errors`, `family`, `optim`, `plan`, `state` and `sums`.
 """
 
@@ -39,12 +39,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from toyjax import axes, checks, data, optim
+from toyjax import axes, checks, data
 from toyjax.axes import Point
+from toyjax.engine import optim
+from toyjax.engine.family import Block, Family, Keys, draw, for_each_model
+from toyjax.engine.plan import Static
+from toyjax.engine.state import State, add_tail, final, start, write_snapshot
 from toyjax.errors import ConfigError
-from toyjax.family import Block, Family, Keys, draw, for_each_model
-from toyjax.plan import Static
-from toyjax.state import State, add_tail, final, start, write_snapshot
 from toyjax.sums import pairwise_sum
 
 DEFAULTS = {"neurons": 64, "activation": "relu", "bias_init": 0.0, "bias_decay": 0.0, "projection_seed": 0}
@@ -159,7 +160,8 @@ def step(static: Static, block: Block, data_keys: jax.Array, t: jax.Array, state
 
 
 def finish(static: Static, state: State, point: Point, eval_key: jax.Array) -> dict:
-    """Final records (`toyjax.state.final`); the eval loss is the Monte Carlo mean over the shared eval points."""
+    """Final records (`toyjax.engine.state.final`); the eval loss is the Monte Carlo mean over the shared eval
+    points."""
     x = data.sample(static.data, static.eval_samples, point.density, key=eval_key)
     return final(static, state, pairwise_sum(errors(static, state.params, x, point)) / static.eval_samples)
 

@@ -1,6 +1,6 @@
 """Analysis of trained toy-model grids (Elhage et al., "Toy Models of Superposition", 2022).
 
-- `metrics` (re-exported from `toyjax.metrics`, beside the models): ‖W_i‖, WᵀW, superposition, D*, feature
+- `metrics` (re-exported from `toyjax.families.toy.metrics`, beside the models): ‖W_i‖, WᵀW, superposition, D*, feature
   dimensionality D_i, interference (§2, §4).
 - `aggregate`: best seed per cell, per-axis means, ranges, fractions; diverged and missing models rank last.
 - `theory`: the analytic §3 phase model (n=2, m=1 and n=3, m=2): candidate losses, winning phase, margin.
@@ -15,10 +15,9 @@
 
 Every function accepts NumPy or JAX arrays with any leading grid dimensions. `metrics` and `theory` return
 the same kind of array (usable under `jit`/`grad`); the classifiers and summaries return NumPy. This package
-imports `toyjax.metrics`, `toyjax.models` and `toyjax.data`, never the engine.
+imports `toyjax.families.toy.metrics`, `toyjax.families.toy.models` and `toyjax.data`, never the engine.
 """
 
-from toyjax import metrics
 from toyjax.analysis.adversarial import attack, attack_directions, reference_harm
 from toyjax.analysis.dynamics import detect_jumps, jump_events, trajectories
 from toyjax.analysis.geometry import (
@@ -59,7 +58,8 @@ from toyjax.analysis.theory import (
     candidate_losses,
     candidate_params,
 )
-from toyjax.metrics import (
+from toyjax.families.toy import metrics
+from toyjax.families.toy.metrics import (
     cosines,
     data_dimensionality,
     dimensions_per_feature,

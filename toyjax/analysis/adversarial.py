@@ -38,10 +38,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from toyjax.architecture import Architecture, architecture_of, as_architecture
 from toyjax.data import DataSpec, sample, spec_of
-from toyjax.metrics import _safe_divide, features_per_dimension, gram
-from toyjax.models import apply, weighted_error
+from toyjax.families.toy.architecture import Architecture, architecture_of, as_architecture
+from toyjax.families.toy.metrics import _safe_divide, features_per_dimension, gram
+from toyjax.families.toy.models import apply, weighted_error
 
 ATTACK_SCALE = 0.1  # λ = ATTACK_SCALE × mean input norm (§6)
 ATTACK_SIZES = ("shared", "per_input")  # module docstring

@@ -12,16 +12,16 @@ log-step between snapshots; the previous snapshot where snapshots are further ap
 
 Consecutive snapshots over the threshold in the same direction are one jump, placed at the snapshot where the
 change is largest, and aligned with the loss drop over the same window. Inputs may be NumPy or JAX arrays
-with any leading grid dimensions; outputs are NumPy. This module imports numpy, `toyjax.metrics` and
-`toyjax.models`.
+with any leading grid dimensions; outputs are NumPy. This module imports numpy, `toyjax.families.toy.metrics` and
+`toyjax.families.toy.models`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from toyjax.metrics import feature_dimensionality
-from toyjax.models import feature_matrix
+from toyjax.families.toy.metrics import feature_dimensionality
+from toyjax.families.toy.models import feature_matrix
 
 JUMP_THRESHOLD = 0.1
 WINDOW = 2.0

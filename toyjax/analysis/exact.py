@@ -13,7 +13,7 @@ function that is smooth but for jumps in its third derivative. So sets of one ac
 that dominate at low density) are exact, and the rest agree to about 10⁻⁶ of the loss (the tests check
 both against the closed forms of `toyjax.analysis.theory` and against the stratified estimate).
 Enumerating the active sets makes this practical for n up to about 8. Pure JAX: it runs under `jit`,
-`vmap` and `grad`. This module imports jax, numpy and `toyjax.metrics`.
+`vmap` and `grad`. This module imports jax, numpy and `toyjax.families.toy.metrics`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import itertools
 import jax.numpy as jnp
 import numpy as np
 
-from toyjax.metrics import gram
+from toyjax.families.toy.metrics import gram
 
 NODES = 24  # Gauss–Legendre nodes per integrated dimension
 FLAT = 1e-12  # |slope| below this is treated as 0 (the ReLU's argument does not depend on that value)
@@ -97,7 +97,7 @@ def expected_loss(W, b, density, importance, nodes: int = NODES):
         nodes: Gauss–Legendre nodes per dimension of the quadrature (fewer: faster, less exact).
 
     Returns:
-        () the expected loss per sample, the quantity `toyjax.stratified.expected_loss` estimates.
+        () the expected loss per sample, the quantity `toyjax.families.toy.stratified.expected_loss` estimates.
     """
     n = W.shape[-1]
     G = gram(W)

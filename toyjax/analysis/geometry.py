@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from toyjax.analysis.aggregate import fractions
-from toyjax.metrics import _safe_divide, feature_dimensionality, feature_norms, gram
+from toyjax.families.toy.metrics import _safe_divide, feature_dimensionality, feature_norms, gram
 
 EDGE_TOL = 0.1
 NOT_LEARNED_NORM = 0.3

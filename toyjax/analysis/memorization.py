@@ -21,8 +21,8 @@ and falls again (double descent).
   are spread in angle (`feature_polygon_spread`, 0 for a regular polygon).
 
 Inputs are `Results` of a grid with a ``dataset_size`` axis (and usually ``seed``); diverged and missing
-models are left out. This module imports numpy, `toyjax.analysis.aggregate`, `toyjax.metrics` and
-`toyjax.models`.
+models are left out. This module imports numpy, `toyjax.analysis.aggregate`, `toyjax.families.toy.metrics` and
+`toyjax.families.toy.models`.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from __future__ import annotations
 import numpy as np
 
 from toyjax.analysis.aggregate import ranking_loss
-from toyjax.metrics import feature_dimensionality
-from toyjax.models import feature_matrix
+from toyjax.families.toy.metrics import feature_dimensionality
+from toyjax.families.toy.models import feature_matrix
 
 REPRESENTED = 0.5  # a training point is on the polygon when D_t >= REPRESENTED · m/T
 FEATURE_REPRESENTED = 0.2  # a feature is in the generalising polygon when D_i >= this

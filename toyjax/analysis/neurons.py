@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from toyjax.models import feature_matrix
+from toyjax.families.toy.models import feature_matrix
 
 CODE_FRACTION = 0.25
 CODE_WEIGHT = 0.1

@@ -38,7 +38,7 @@ from toyjax.analysis.theory import (
     _check_n,
     candidate_params,
 )
-from toyjax.metrics import cosines, feature_norms
+from toyjax.families.toy.metrics import cosines, feature_norms
 
 ON_NORM = 0.6
 OFF_NORM = 0.3

@@ -1,6 +1,6 @@
 """The numbers of a trained SAE grid: how well each dictionary recovers its source's features, and at what L0.
 
-An SAE run's `Results.sae` holds per-model arrays (`toyjax.sae_train.records`); `NUMBERS` names the ones a
+An SAE run's `Results.sae` holds per-model arrays (`toyjax.families.sae.train.records`); `NUMBERS` names the ones a
 summary reports. MMCS is the mean max cosine similarity of Sharkey, Braun and Millidge (2022), features →
 latents (how much of the truth the dictionary holds), taken against the features the source model learned
 (‖W_i‖ ≥ 0.3; every feature of synthetic ground truth); ``mmcs_all`` takes every source feature,

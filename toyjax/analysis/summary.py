@@ -18,7 +18,7 @@ the run's YAML declares in ``report.summaries``, by name from `SUMMARIES`:
 A summary fits a run by what its model *is* (its `Architecture`), never by its kind's name: ``geometry``
 and ``adversarial`` need a tied encoder, ``neurons`` a privileged hidden basis, ``phase_agreement`` exactly
 the relu_output model. Diverged and missing models are left out of every number but their counts. This
-module imports numpy, `toyjax.analysis` modules, `toyjax.architecture`, `toyjax.metrics` and `toyjax.models`.
+module imports numpy, `toyjax.analysis` modules and the toy family's `architecture`, `metrics` and `models`.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ import numpy as np
 from toyjax.analysis import adversarial, dynamics, geometry, memorization, neurons, phase, theory
 from toyjax.analysis import sae as sae_numbers
 from toyjax.analysis.aggregate import by_axis, fractions, jsonable, plain, rank_correlation, ranking_loss, stats
-from toyjax.architecture import FIELDS, SHORTHANDS, Architecture, architecture_of, describes_toy
-from toyjax.metrics import dimensions_per_feature, features_per_dimension
-from toyjax.models import feature_matrix
+from toyjax.families.toy.architecture import FIELDS, SHORTHANDS, Architecture, architecture_of, describes_toy
+from toyjax.families.toy.metrics import dimensions_per_feature, features_per_dimension
+from toyjax.families.toy.models import feature_matrix
 
 
 def missing(results) -> np.ndarray:
@@ -177,8 +177,8 @@ class Summary(NamedTuple):
 
 
 def architecture(config: dict) -> Architecture | None:
-    """The toy model a run's config describes (`toyjax.architecture.architecture_of`); None for an SAE run or a
-    family of one's own (a ``model.kind`` that is an import path)."""
+    """The toy model a run's config describes (`toyjax.families.toy.architecture.architecture_of`); None for an SAE run
+    or a family of one's own (a ``model.kind`` that is an import path)."""
     model = config.get("model", {})
     return architecture_of(model) if describes_toy(model.get("kind", "toy")) else None
 

@@ -17,7 +17,7 @@ Phases are small integer codes indexing `PHASES`; code 0 is "unclear" and never 
 
 from __future__ import annotations
 
-from toyjax.metrics import _namespace
+from toyjax.families.toy.metrics import _namespace
 
 PHASES = ("unclear", "not_represented", "dedicated", "ordinary_antipodal", "superposition")
 UNCLEAR, NOT_REPRESENTED, DEDICATED, ORDINARY_ANTIPODAL, SUPERPOSITION = range(len(PHASES))

@@ -20,10 +20,10 @@ def per_model_loop(workload: Workload, n_models: int, steps: int, repeats: int, 
     import jax
     import numpy as np
 
-    from toyjax import blocks
     from toyjax import config as config_lib
-    from toyjax.sources import plan_run
-    from toyjax.train import make_train
+    from toyjax.engine import blocks
+    from toyjax.engine.train import make_train
+    from toyjax.families.sae.sources import plan_run
 
     k = min(n_models, sample)
     cfg, plan = plan_run(config_lib.to_config(workload.config(n_models, steps)))

@@ -1,7 +1,7 @@
 """Measurements of the engine itself: compile time, steady-state training time, FLOPs, memory.
 
-The engine is driven through its public pieces (`toyjax.sources.plan_run`, `toyjax.runner.Runner`,
-`toyjax.blocks.block_size`, `toyjax.programs.clear_cache`) so that the numbers are those a user gets from
+The engine is driven through its public pieces (`toyjax.families.sae.sources.plan_run`, `toyjax.engine.runner.Runner`,
+`toyjax.engine.blocks.block_size`, `toyjax.engine.programs.clear_cache`) so that the numbers are those a user gets from
 `toyjax.run`. Compilation is measured on a
 warm-up run of one block with fresh caches; the timed repeats then reuse the same compiled programs.
 """
@@ -24,9 +24,9 @@ def block_for(workload: Workload, n_models: int, steps: int) -> tuple[int, Any]:
     """
     import jax
 
-    from toyjax import blocks
     from toyjax import config as config_lib
-    from toyjax.sources import plan_run
+    from toyjax.engine import blocks
+    from toyjax.families.sae.sources import plan_run
 
     _, plan = plan_run(config_lib.to_config(workload.config(1, steps)))
     n_dev = jax.local_device_count()
@@ -38,7 +38,7 @@ def measure(workload: Workload, n_models: int, steps: int, repeats: int) -> dict
     import jax
 
     from toyjax import config as config_lib
-    from toyjax import programs
+    from toyjax.engine import programs
     block, static = block_for(workload, n_models, steps)
     per_call = block * jax.local_device_count()
     programs.clear_cache()
@@ -69,8 +69,8 @@ def measure(workload: Workload, n_models: int, steps: int, repeats: int) -> dict
 
 def runner_of(cfg):
     """The runner of a validated config, its plan made as `toyjax.run` makes it (an SAE's source resolved)."""
-    from toyjax.runner import Runner
-    from toyjax.sources import plan_run
+    from toyjax.engine.runner import Runner
+    from toyjax.families.sae.sources import plan_run
 
     cfg, plan = plan_run(cfg)
     return Runner(plan, cfg)

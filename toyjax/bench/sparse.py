@@ -1,8 +1,8 @@
 """Can a step on a sparse training set gather its active features instead of densifying? Measured, not assumed.
 
-A finite training set (Henighan et al. 2023; `toyjax.datasets`) stores each point's K non-zero features.
+A finite training set (Henighan et al. 2023; `toyjax.data.datasets`) stores each point's K non-zero features.
 The engine densifies every pass of P points into x (n, P) and runs the models' dense loss
-(`toyjax.finite.weighted_loss`). The alternative gathers: h = W x as Σ_k W[:, idx_k] v_k (K columns instead
+(`toyjax.families.toy.finite.weighted_loss`). The alternative gathers: h = W x as Σ_k W[:, idx_k] v_k (K columns instead
 of n), and the loss Σ_i (y_i − x'_i)² as Σ_i x'_i² plus a correction at the K active features. Only the
 input side shrinks: every feature's output x'_i = ReLU(W_iᵀ h + b_i) still enters the loss of every point,
 so the (n, P) output and its gradient stay dense, and the gradient of the gather is a scatter-add into W.
@@ -15,7 +15,7 @@ prints the median time of one value-and-gradient of a block of models both ways,
 the engine densifies. On an accelerator the gather could at best remove the input side's share of the
 memory traffic, about half of a step's; no accelerator was available to measure it.
 
-This module imports jax, `toyjax.bench.timing`, `toyjax.datasets` and `toyjax.models`.
+This module imports jax, `toyjax.bench.timing`, `toyjax.data.datasets` and `toyjax.families.toy.models`.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ import argparse
 import jax
 import jax.numpy as jnp
 
-from toyjax import datasets, models
 from toyjax.bench.timing import repeat
+from toyjax.data import datasets
+from toyjax.families.toy import models
 
 
 def dense_loss(params: models.Params, points: datasets.Dataset, n: int) -> jax.Array:

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from toyjax.architecture import Architecture, as_architecture
 from toyjax.bench.timing import Stats
+from toyjax.families.toy.architecture import Architecture, as_architecture
 
 
 def usable_cores() -> int:
@@ -39,7 +39,8 @@ def xavier_per_instance(instances: int, fan_in: int, fan_out: int, shape: tuple[
 
 
 def hidden_activation(name: str, h: torch.Tensor) -> torch.Tensor:
-    """The hidden activation `name` of h (batch, instances, m), as `toyjax.models.activation` (SoLU over m)."""
+    """The hidden activation `name` of h (batch, instances, m), as `toyjax.families.toy.models.activation` (SoLU over
+    m)."""
     if name == "relu":
         return torch.relu(h)
     if name == "gelu":

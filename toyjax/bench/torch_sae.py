@@ -5,7 +5,8 @@ One `torch.nn.Module` holds `instances` SAEs with stacked parameters W_enc (inst
 draws a fresh batch of toy-model activations h = W x from one fixed toy model per instance (x: 0 with
 probability 1 − density, else Uniform[0, 1]), encodes f = ReLU(W_enc (h − b_dec) + b_enc), decodes
 ĥ = W_dec f + b_dec, and takes an Adam step on Σ over instances of the batch mean of
-‖h − ĥ‖² + λ Σ_i f_i ‖W_dec,i‖ (the ``relu`` kind of `toyjax.sae`). Only imported when torch is installed.
+‖h − ĥ‖² + λ Σ_i f_i ‖W_dec,i‖ (the ``relu`` kind of `toyjax.families.sae.models`). Only imported when torch is
+installed.
 """
 
 from __future__ import annotations

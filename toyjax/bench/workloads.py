@@ -2,9 +2,9 @@
 
 Each workload reproduces a preset's shapes (model kind, n, m, data, importance); the grid is a density
 axis log-spaced from 0.01 to 1 with one value per model, so the grid size is free while the compiled
-program is exactly the one the preset would run. The ``sae`` workload is a grid of ReLU SAEs (`toyjax.sae`,
-decoder-norm L1) of `width` latents on synthetic features at `density`, its axis the L1 coefficient
-log-spaced from 0.01 to 1; its PyTorch baseline is `toyjax.bench.torch_sae`.
+program is exactly the one the preset would run. The ``sae`` workload is a grid of ReLU SAEs
+(`toyjax.families.sae.models`, decoder-norm L1) of `width` latents on synthetic features at `density`, its axis the L1
+coefficient log-spaced from 0.01 to 1; its PyTorch baseline is `toyjax.bench.torch_sae`.
 """
 
 from __future__ import annotations

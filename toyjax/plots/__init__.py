@@ -4,7 +4,7 @@
 `FIGURES`, see `toyjax.plots.registry`) as PNG and SVG and returns the paths; `render_multirun(sweep_dir)`
 adds one figure across the jobs of a Hydra multirun (`toyjax.plots.combined`). Every figure is also a
 function ``(results, directory)`` of its own module. This package imports `toyjax.analysis`,
-`toyjax.models` and `toyjax.results`.
+`toyjax.families.toy.models` and `toyjax.results`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ runs with a density axis gets their D* = m/‖W‖_F² curves against 1/(1−S) 
 curve per job, labelled by what differs between the jobs (model kind, n, m, steps, SAE kind and width,
 preset; the architecture's fields too where a job describes its model, ``model.kind=toy``). The shards of
 one grid are parts of one run, never curves of their own: they are left out (their merge, ``toyjax-merge``,
-is a run of its own). This module imports matplotlib, numpy, `toyjax.metrics` and the figure modules it
+is a run of its own). This module imports matplotlib, numpy, `toyjax.families.toy.metrics` and the figure modules it
 combines.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from toyjax import metrics
+from toyjax.families.toy import metrics
 from toyjax.plots import common, finite
 from toyjax.plots.sae import draw_frontier
 from toyjax.plots.superposition import demo_rows_figure

@@ -4,7 +4,7 @@ Every figure shows one model per grid cell where it draws a solution; that model
 stratified expected loss (`Results.eval_loss`), diverged and missing seeds excluded
 (`toyjax.analysis.aggregate`). What a run's model is comes from its `Architecture` (`architecture`), never
 from its kind's name, which is only a label. This module imports matplotlib, numpy, `toyjax.analysis`,
-`toyjax.architecture` and `toyjax.models`.
+`toyjax.families.toy.architecture` and `toyjax.families.toy.models`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import numpy as np  # noqa: E402
 from toyjax.analysis.aggregate import best_seed, ranking_loss, take_seed  # noqa: E402
 from toyjax.analysis.summary import architecture as run_architecture  # noqa: E402
 from toyjax.analysis.summary import missing, valid  # noqa: E402
-from toyjax.architecture import Architecture  # noqa: E402
-from toyjax.models import feature_matrix  # noqa: E402
+from toyjax.families.toy.architecture import Architecture  # noqa: E402
+from toyjax.families.toy.models import feature_matrix  # noqa: E402
 
 FORMATS = ("png", "svg")
 DPI = 120
@@ -243,5 +243,6 @@ def architecture(results) -> Architecture | None:
 
 
 def feature_W(params: dict) -> np.ndarray:
-    """Feature directions as a NumPy array: W of a tied model, W1 of an untied one (`toyjax.models.feature_matrix`)."""
+    """Feature directions as a NumPy array: W of a tied model, W1 of an untied one
+    (`toyjax.families.toy.models.feature_matrix`)."""
     return np.asarray(feature_matrix(params))

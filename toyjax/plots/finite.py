@@ -22,7 +22,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from toyjax.analysis import memorization
-from toyjax.metrics import feature_dimensionality
+from toyjax.families.toy.metrics import feature_dimensionality
 from toyjax.plots import common
 
 GEOMETRY_PANELS = 7

@@ -10,7 +10,7 @@
 - `frontier_figure` (``sae_frontier``): unexplained variance against L0, one point per cell, coloured by
   MMCS; `draw_frontier` overlays several runs (a multirun of ReLU against TopK, `toyjax.plots.combined`).
 
-Every figure reads `Results.sae` (`toyjax.sae_train.records`). This module imports matplotlib, numpy,
+Every figure reads `Results.sae` (`toyjax.families.sae.train.records`). This module imports matplotlib, numpy,
 `toyjax.analysis.aggregate`, `toyjax.analysis.sae`, `toyjax.analysis.summary` and `toyjax.plots.common`.
 """
 

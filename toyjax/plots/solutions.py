@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import Normalize
 
-from toyjax import metrics
 from toyjax.analysis import geometry
+from toyjax.families.toy import metrics
 from toyjax.plots import common
 
 LEARNED = geometry.NOT_LEARNED_NORM

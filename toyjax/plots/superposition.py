@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import Normalize
 
-from toyjax import metrics
+from toyjax.families.toy import metrics
 from toyjax.plots import common
 
 SUPERPOSITION_NORM = Normalize(0.0, 1.0)

@@ -13,8 +13,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from toyjax import metrics
 from toyjax.analysis import geometry
+from toyjax.families.toy import metrics
 from toyjax.plots import common
 
 GEOMETRY_COLORS = {

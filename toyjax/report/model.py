@@ -8,7 +8,7 @@ which row field fills which trace property, so the page's glue only swaps arrays
 Thinning, so that a page stays small: every model's row is embedded while all rows hold at most
 `ROW_BYTES` of text; past that only the best seed of each cell (lowest expected loss), and past that
 again an even spread of those cells. W is embedded when m·n ≤ `W_MAX`, WᵀW and b when n ≤ `GRAM_MAX`.
-What was left out is said on the page. This module imports numpy, `toyjax.metrics`,
+What was left out is said on the page. This module imports numpy, `toyjax.families.toy.metrics`,
 `toyjax.analysis.summary`, `toyjax.plots.common` and the report's `lib` and `parts`.
 """
 
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from toyjax import metrics
 from toyjax.analysis.summary import missing
+from toyjax.families.toy import metrics
 from toyjax.plots import common
 from toyjax.report import lib, parts
 

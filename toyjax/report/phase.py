@@ -5,7 +5,7 @@ the analytic boundaries drawn over it in black, cells with no trained seed marke
 cell's numbers (best seed, its expected loss, the extra feature's ‖W‖ and superposition, diverged seeds),
 clicking opens its model. Right, the analytic phase (`toyjax.analysis.theory.analytic_phase`) on a finer
 grid. Phase colours and names are those of the PNG figure (`toyjax.plots.phase`). This module imports
-numpy, `toyjax.analysis.theory`, `toyjax.metrics`, `toyjax.plots.common`, `toyjax.plots.phase` and the
+numpy, `toyjax.analysis.theory`, `toyjax.families.toy.metrics`, `toyjax.plots.common`, `toyjax.plots.phase` and the
 report's `lib`, `model` and `parts`.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from toyjax import metrics
 from toyjax.analysis import theory
+from toyjax.families.toy import metrics
 from toyjax.plots import common
 from toyjax.plots.phase import COLORS, LABELS, cell_edges, empirical_map, on_diagram
 from toyjax.report import lib, parts

@@ -4,7 +4,7 @@ Each cell's best model drawn as arrows W_i in the hidden space (m = 2; WᵀW for
 PNG (by importance, by feature set, or the varied feature in red), every arrow a click away from its model.
 Below, every seed's expected loss against the cell axis, coloured by what the family counts: learned
 features (intro), the non-uniform geometry (pentagon or two digons), the collapsed correlated sets. This
-module imports numpy, `toyjax.analysis.geometry`, `toyjax.metrics`, `toyjax.plots` modules and the
+module imports numpy, `toyjax.analysis.geometry`, `toyjax.families.toy.metrics`, `toyjax.plots` modules and the
 report's `lib`, `model` and `parts`.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from toyjax import metrics
 from toyjax.analysis import geometry
+from toyjax.families.toy import metrics
 from toyjax.plots import common
 from toyjax.plots.solutions import GEOMETRY_CLASSES, LEARNED, collapsed_sets, nonuniform_class
 from toyjax.report import lib, parts

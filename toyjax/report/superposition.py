@@ -4,7 +4,7 @@
 Σ_{j≠i}(Ŵ_i·W_j)² on a fixed 0..1 scale, as in the PNG; clicking a bar shows that model, whose panel holds
 its WᵀW and b on the −1..1 scale. §6: every model's vulnerability to the analytic L2 attack against its
 density and against features per dimension (`toyjax.analysis.adversarial`), each point a click away from
-its model. This module imports numpy, `toyjax.analysis.adversarial`, `toyjax.metrics`,
+its model. This module imports numpy, `toyjax.analysis.adversarial`, `toyjax.families.toy.metrics`,
 `toyjax.plots.common` and the report's `lib`, `model` and `parts`.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from toyjax import metrics
 from toyjax.analysis import adversarial as attack
+from toyjax.families.toy import metrics
 from toyjax.plots import common
 from toyjax.report import lib, parts
 from toyjax.report.model import ModelPanel, best_flat, flat

@@ -4,7 +4,7 @@ The D* = m/‖W‖_F² curve of each density's best seed, with every feature's D
 geometry it was classified into (hover: the feature, D_i, ‖W_i‖), and the paper's fractions as dashed
 lines. Clicking a density's point shows its model, whose panel here holds its feature graph (the PNG's
 layout, `toyjax.plots.uniform.graph_layout`: one ring per tegum factor, coloured by polytope). This module
-imports numpy, `toyjax.analysis.geometry`, `toyjax.metrics`, `toyjax.plots` modules and the report's `lib`,
+imports numpy, `toyjax.analysis.geometry`, `toyjax.families.toy.metrics`, `toyjax.plots` modules and the report's `lib`,
 `model` and `parts`.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from toyjax import metrics
 from toyjax.analysis import geometry
+from toyjax.families.toy import metrics
 from toyjax.plots import common
 from toyjax.plots.uniform import GEOMETRY_COLORS, chosen, graph_layout
 from toyjax.report import lib, parts

@@ -3,7 +3,7 @@
 §6 reads three runs: the §4 uniform models over density 1..0.01 (where the claim is judged), the same models
 at density 0.003 and 0.001, and few-feature models (n=5, m=2), where the two readings of the attack size
 part. This module imports matplotlib, numpy, `toyjax.analysis` (adversarial, dynamics, geometry, summary),
-`toyjax.metrics`, `toyjax.plots.common` and `toyjax.reproduce` (registry, figures).
+`toyjax.families.toy.metrics`, `toyjax.plots.common` and `toyjax.reproduce` (registry, figures).
 """
 
 from __future__ import annotations

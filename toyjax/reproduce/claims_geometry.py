@@ -2,14 +2,14 @@
 
 Uniform superposition and the collapse of correlated sets have their own module (`claims_uniform`). Every
 measurement reads the best seed of each cell (lowest stratified expected loss). This module imports numpy,
-`toyjax.metrics`, `toyjax.plots` (common, solutions) and `toyjax.reproduce` (registry, figures).
+`toyjax.families.toy.metrics`, `toyjax.plots` (common, solutions) and `toyjax.reproduce` (registry, figures).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from toyjax import metrics
+from toyjax.families.toy import metrics
 from toyjax.plots import common, solutions
 from toyjax.reproduce import figures
 from toyjax.reproduce.registry import Claim, Finding, mark, status_of

@@ -1,7 +1,7 @@
 """The claims of §1 (the introduction's five features in two dimensions) and §2 ("Demonstrating Superposition").
 
 Every measurement reads the best seed of each density (lowest stratified expected loss) and names features
-by importance (feature 0 the most important). This module imports numpy, `toyjax.metrics`,
+by importance (feature 0 the most important). This module imports numpy, `toyjax.families.toy.metrics`,
 `toyjax.analysis.geometry`, `toyjax.plots.common` and `toyjax.reproduce` (registry, figures).
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from toyjax import metrics
 from toyjax.analysis import geometry
 from toyjax.data import spec_of
+from toyjax.families.toy import metrics
 from toyjax.plots import common
 from toyjax.reproduce import figures, restart
 from toyjax.reproduce.registry import Claim, Finding, mark, status_of, tally

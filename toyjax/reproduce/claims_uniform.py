@@ -1,16 +1,16 @@
 """The claims of §4 on uniform superposition (D* sticky at 1 and 1/2, polytopes) and on correlated pairs
 (side by side when sparse, collapsing to principal components as density rises).
 
-This module imports matplotlib, numpy, `toyjax.metrics`, `toyjax.analysis.geometry`, `toyjax.plots` (common,
-solutions) and `toyjax.reproduce` (registry, figures).
+This module imports matplotlib, numpy, `toyjax.families.toy.metrics`, `toyjax.analysis.geometry`, `toyjax.plots`
+(common, solutions) and `toyjax.reproduce` (registry, figures).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from toyjax import metrics
 from toyjax.analysis import geometry
+from toyjax.families.toy import metrics
 from toyjax.plots import common, solutions
 from toyjax.reproduce import figures
 from toyjax.reproduce.registry import Claim, Finding, mark, status_of, tally

@@ -16,7 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from toyjax import data, metrics, models, stratified
+from toyjax import data
+from toyjax.families.toy import metrics, models, stratified
 
 EVAL_SAMPLES = 2**14
 

@@ -19,8 +19,8 @@ directions zero), which is all that validating the SAE run needs.
 
 `adopt` writes what the source fixes (shapes, data kind, activation, the cells of ``source_cell: all``)
 into the run's config, so the saved config says what was trained. This module imports numpy,
-`toyjax.analysis`, `toyjax.architecture`, `toyjax.config`, `toyjax.errors`, `toyjax.models`, `toyjax.plan`,
-`toyjax.results` and `toyjax.sae_config`.
+`toyjax.analysis`, `toyjax.families.toy.architecture`, `toyjax.config`, `toyjax.errors`, `toyjax.families.toy.models`,
+`toyjax.engine.plan`, `toyjax.results` and `toyjax.families.sae.config`.
 """
 
 from __future__ import annotations
@@ -32,15 +32,15 @@ import numpy as np
 
 from toyjax.analysis.aggregate import best_seed, ranking_loss, take_seed
 from toyjax.analysis.geometry import NOT_LEARNED_NORM
-from toyjax.architecture import architecture_of
 from toyjax.config import Config, to_config
+from toyjax.engine.plan import Plan
 from toyjax.errors import ConfigError, ResultsError
 from toyjax.families import plan_of
-from toyjax.models import feature_matrix
-from toyjax.plan import Plan
+from toyjax.families.sae.config import PRESET, SYNTHETIC
+from toyjax.families.toy.architecture import architecture_of
+from toyjax.families.toy.models import feature_matrix
 from toyjax.results import Results
 from toyjax.results import load as load_run
-from toyjax.sae_config import PRESET, SYNTHETIC
 
 DATA_AXES = ("density", "extra_density", "importance_decay", "extra_importance")  # a trained source fixes these
 

@@ -4,7 +4,7 @@
 snapshot history, and what its family adds (`extra`: a finite training set; an SAE's latent counters). Snapshots
 are written by `write_snapshot` only on the snapshot steps (a real branch: the step is the same for
 every model of a block), and `final` turns a trained state into the records every model returns. This
-module imports jax, optax and `toyjax.plan`.
+module imports jax, optax and `toyjax.engine.plan`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from toyjax.plan import Static
+from toyjax.engine.plan import Static
 
 TAIL_STEPS = 100  # the final `loss` is the mean training loss over this many last steps
 

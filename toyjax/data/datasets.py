@@ -12,7 +12,7 @@ a point has about 10 non-zero features (K = 39 are stored), so a set of 100,000 
 of 4 GB. K is the count that is exceeded with probability below `TRUNCATION_TAIL`
 (`toyjax.data.count_bound`); a point with more keeps its K lowest-index features and is counted in
 ``truncated``. For training, each pass
-of points is densified into columns x (n, P), the layout of `toyjax.models` (docs/benchmarks.md shows why
+of points is densified into columns x (n, P), the layout of `toyjax.families.toy.models` (docs/benchmarks.md shows why
 a gather of the active features is not faster on a CPU).
 
 This module imports jax and `toyjax.data`.

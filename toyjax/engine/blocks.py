@@ -6,7 +6,7 @@ compiled program. With a model's keys depending only on the base seed and its se
 therefore bit-identical whatever the grid size, the number of blocks or the device count (XLA is only
 deterministic for identical programs, not across batch shapes).
 
-This module imports jax, numpy, `toyjax.axes`, `toyjax.errors`, `toyjax.plan` and `toyjax.train` (for the
+This module imports jax, numpy, `toyjax.axes`, `toyjax.errors`, `toyjax.engine.plan` and `toyjax.engine.train` (for the
 `Block` it fills).
 """
 
@@ -20,9 +20,9 @@ import jax
 import numpy as np
 
 from toyjax.axes import Point
+from toyjax.engine.plan import Plan, Static
+from toyjax.engine.train import Block
 from toyjax.errors import ConfigError
-from toyjax.plan import Plan, Static
-from toyjax.train import Block
 
 BLOCK_INPUTS = 2**17  # batch·n inputs per block (512 KiB of float32): a block's arrays stay in a core's L2 cache
 MIN_BLOCK = 4  # models per device per call for large models, whose batched dots need a few models to be efficient

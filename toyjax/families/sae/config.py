@@ -1,7 +1,7 @@
 """The ``sae`` section of a run: sparse autoencoders trained on a toy model's hidden activations.
 
-A run with ``model.kind: sae`` trains a grid of SAEs (`toyjax.sae`) in the same engine as the toy models.
-Each SAE reads the activations of one *source*: a cell of a saved toy run (``sae.source: RUN_DIR``; its best
+A run with ``model.kind: sae`` trains a grid of SAEs (`toyjax.families.sae.models`) in the same engine as the toy
+models. Each SAE reads the activations of one *source*: a cell of a saved toy run (``sae.source: RUN_DIR``; its best
 seed), or ``synthetic`` ground truth (Sharkey, Braun and Millidge 2022): `model.n_features` random unit
 directions in `model.n_hidden` dimensions, features drawn as the toy data are (``data.density``, scaled
 per feature by ``sae.density_decay``^i), or ``preset:NAME``, a toy grid the ``toyjax`` command trains in
@@ -92,7 +92,7 @@ def check_combinations(kind: str, width: int, k_values: list, sizes: list) -> No
 
 @dataclass(frozen=True)
 class SAEStatic:
-    """What is fixed per compiled program of an SAE run (part of `toyjax.plan.Static`)."""
+    """What is fixed per compiled program of an SAE run (part of `toyjax.engine.plan.Static`)."""
 
     kind: str
     width: int

@@ -1,11 +1,11 @@
 """Running a plan: block by block and segment by segment, with progress and checkpoint hooks, into `Results`.
 
-Each block of the shard's `toyjax.blocks.Layout` is initialised (or restored from its checkpoint), trained
+Each block of the shard's `toyjax.engine.blocks.Layout` is initialised (or restored from its checkpoint), trained
 segment by segment with the engine's compiled `train` (segments end at progress ticks and at checkpoint
 steps; the program is the same whatever the cut), then evaluated by `finish`. The blocks' records are put
 back in grid order. Timing counts only the steps this process trained, so a resumed run reports its true
-speed. This module imports jax, numpy, `toyjax.blocks`, `toyjax.checkpoint`, `toyjax.config`,
-`toyjax.plan`, `toyjax.programs`, `toyjax.progress` and `toyjax.results`.
+speed. This module imports jax, numpy, `toyjax.engine.blocks`, `toyjax.engine.checkpoint`, `toyjax.config`,
+`toyjax.engine.plan`, `toyjax.engine.programs`, `toyjax.progress` and `toyjax.results`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from typing import Any
 import jax
 import numpy as np
 
-from toyjax import blocks, programs
-from toyjax.checkpoint import Checkpoint
 from toyjax.config import Config, RunInfo
-from toyjax.plan import Plan
+from toyjax.engine import blocks, programs
+from toyjax.engine.checkpoint import Checkpoint
+from toyjax.engine.plan import Plan
 from toyjax.progress import Progress
 from toyjax.results import Results, scatter
 
@@ -52,6 +52,9 @@ def segment_bounds(steps: int, start: int, every: int) -> list[int]:
     tick = math.ceil(steps / PROGRESS_TICKS)
     ends = set(range(tick, steps, tick)) | set(range(every, steps, every) if every > 0 else ()) | {steps}
     return [start] + sorted(e for e in ends if e > start)
+
+
+BASIC_RECORDS = ("params", "loss", "eval_loss", "diverged", "history")  # every family's; the rest are its own
 
 
 class Runner:
@@ -160,7 +163,7 @@ class Runner:
             params=out["params"], loss=out["loss"], eval_loss=out["eval_loss"], diverged=out["diverged"],
             history=dict(out["history"], step=np.asarray(plan.static.snapshot_steps, np.int64)),
             **pick, timing=timing, config=asdict(self.cfg), meta=run_meta(self.devices), run_info=run_info,
-            train_set=out.get("train_set"), sae=out.get("sae"),
+            records={k: v for k, v in out.items() if k not in BASIC_RECORDS},
         )
 
 

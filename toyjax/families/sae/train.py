@@ -1,8 +1,8 @@
 """The engine's SAE family: one training step, its snapshot row and its final records, for one model.
 
-An SAE model (`toyjax.sae`) reads a fresh batch each step: the block's shared noise becomes the source's
+An SAE model (`toyjax.families.sae.models`) reads a fresh batch each step: the block's shared noise becomes the source's
 features x (n, batch) as for a toy model (`toyjax.data.realize`, at the source cell's densities), then its
-activations h = W_src x, or ReLU(W_src x) (`hidden`). The step is AdamW on `toyjax.sae.sae_loss` (weight
+activations h = W_src x, or ReLU(W_src x) (`hidden`). The step is AdamW on `toyjax.families.sae.models.sae_loss` (weight
 decay is the run's; SAE presets set 0). Kinds with unit-norm decoders project the decoder's gradient and
 renormalise after the update (Bricken et al. 2023). Each latent counts the steps since it last fired; one
 idle for ``sae.dead_window`` steps is dead: TopK's auxiliary loss trains it, and at each of
@@ -10,10 +10,10 @@ idle for ``sae.dead_window`` steps is dead: TopK's auxiliary loss trains it, and
 decoder column becomes the input the SAE reconstructs worst, unit norm, its encoder row that direction at
 0.2 × the mean norm of the live rows, its encoder bias 0 and its Adam moments 0.
 
-`FAMILY` is the family as the engine takes it (`toyjax.family`), so that `toyjax.train` runs SAEs in the
+`FAMILY` is the family as the engine takes it (`toyjax.engine.family`), so that `toyjax.engine.train` runs SAEs in the
 same block programs as toy models. This module imports jax, numpy, optax, `toyjax.axes`, `toyjax.data`,
-`toyjax.errors`, `toyjax.family`, `toyjax.optim`, `toyjax.plan`, `toyjax.sae`, `toyjax.sae_config`,
-`toyjax.sae_metrics` and `toyjax.state`.
+`toyjax.errors`, `toyjax.engine.family`, `toyjax.engine.optim`, `toyjax.engine.plan`, `toyjax.families.sae.models`,
+`toyjax.families.sae.config`, `toyjax.families.sae.metrics` and `toyjax.engine.state`.
 """
 
 from __future__ import annotations
@@ -25,13 +25,16 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from toyjax import axes, data, optim, sae, sae_metrics
+from toyjax import axes, data
 from toyjax.axes import Point
+from toyjax.engine import optim
+from toyjax.engine.family import Block, Family, Keys, draw, for_each_model
+from toyjax.engine.plan import Static
+from toyjax.engine.state import State, add_tail, final, start, write_snapshot
 from toyjax.errors import ConfigError
-from toyjax.family import Block, Family, Keys, draw, for_each_model
-from toyjax.plan import Static
-from toyjax.sae_config import SAEStatic
-from toyjax.state import State, add_tail, final, start, write_snapshot
+from toyjax.families.sae import metrics as sae_metrics
+from toyjax.families.sae import models as sae
+from toyjax.families.sae.config import SAEStatic
 
 RESAMPLE_ENCODER_SCALE = 0.2  # of the live encoder rows' mean norm (Bricken et al. 2023)
 
@@ -152,7 +155,7 @@ def _truth(static: Static, point: Point) -> jax.Array:
 
 
 def finish_model(static: Static, state: State, point: Point, eval_key: jax.Array) -> dict:
-    """Final records of one SAE (`toyjax.state.final`): its objective on an evaluation batch shared by every
+    """Final records of one SAE (`toyjax.engine.state.final`): its objective on an evaluation batch shared by every
     model is the eval loss, and "sae" holds its numbers (`records`)."""
     eval_loss, numbers = records(static, state, point, eval_key)
     return final(static, state, eval_loss, sae=numbers)
@@ -195,7 +198,7 @@ def values(cfg, row: dict) -> dict[str, np.ndarray]:
 def points(cfg, points: dict[str, np.ndarray], source) -> dict[str, np.ndarray]:
     """An SAE grid's points with each model's source cell: its directions, learned features and data."""
     if source is None:
-        raise ConfigError("sae.source: an SAE run needs its source resolved (toyjax.sources.load)")
+        raise ConfigError("sae.source: an SAE run needs its source resolved (toyjax.families.sae.sources.load)")
     cells = points.pop("source_cell")
     if cells.max() >= len(source.W):
         raise ConfigError(f"sae.source_cell: the source has {len(source.W)} cells, got {int(cells.max())}")

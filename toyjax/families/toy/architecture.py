@@ -2,7 +2,7 @@
 
 Elhage et al., "Toy Models of Superposition" (2022) train four models; researchers vary them (untied
 weights, a hidden bias, GeLU or SoLU, an L1 penalty on the hidden activations). Each is one description
-here, read by the engine (`toyjax.models` implements it) and by analysis, figures and pages, which ask what
+here, read by the engine (`toyjax.families.toy.models` implements it) and by analysis, figures and pages, which ask what
 a model *is* (`tied`, `privileged`), never what it is called. This module imports `toyjax.checks` and
 `toyjax.errors`, and no JAX, so that the config can check a description before anything is compiled.
 """

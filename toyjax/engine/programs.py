@@ -1,11 +1,11 @@
 """The engine's functions jitted, sharded over the local devices, compiled ahead of time, and cached.
 
-For one `Static` and device count, `Programs` jits `init`, `train` and `finish` of `toyjax.train.make_train`
+For one `Static` and device count, `Programs` jits `init`, `train` and `finish` of `toyjax.engine.train.make_train`
 exactly as they are, with the model axis of a block sharded over every local device (`jax.sharding`), and
 compiles them once per block shape. Programs are kept for the whole process (`programs_for`), and JAX's
 persistent compilation cache (`enable_compilation_cache`) lets later runs and shards skip compiling.
 
-This module imports jax, numpy, `toyjax.plan` and `toyjax.train`.
+This module imports jax, numpy, `toyjax.engine.plan` and `toyjax.engine.train`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from toyjax.plan import Static
-from toyjax.train import Block, make_train
+from toyjax.engine.plan import Static
+from toyjax.engine.train import Block, make_train
 
 # LLVM keeps to 256-bit vectors by default even where the CPU has 512-bit ones; allowing them measured
 # 4-13% more model-steps/s on every benchmark workload. Other CPUs and other backends ignore it.

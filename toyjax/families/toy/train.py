@@ -1,15 +1,16 @@
 """The toy models' family for the engine: one model's init, AdamW step, snapshot row and final records.
 
 Implements the training set-up of Elhage et al., "Toy Models of Superposition" (2022) and its companion
-notebook: importance-weighted squared error averaged over a fresh batch each step, AdamW (`toyjax.optim`),
+notebook: importance-weighted squared error averaged over a fresh batch each step, AdamW (`toyjax.engine.optim`),
 Xavier-normal init. A step that need not report its loss takes the gradient alone (`plain_step`), so XLA
 drops the loss's own reduction over the batch; the last `TAIL_STEPS` steps and the snapshot steps take
 `recorded_step`. With a finite training set (Henighan et al. 2023) the snapshot row also holds every
-training point's dimensionality, and the final records its training-set records (`toyjax.finite`).
+training point's dimensionality, and the final records its training-set records (`toyjax.families.toy.finite`).
 
-`FAMILY` is the family as the engine takes it (`toyjax.family`). This module imports jax, optax,
-`toyjax.architecture`, `toyjax.axes`, `toyjax.family`, `toyjax.finite`, `toyjax.metrics`, `toyjax.models`,
-`toyjax.optim`, `toyjax.plan`, `toyjax.state` and `toyjax.stratified`.
+`FAMILY` is the family as the engine takes it (`toyjax.engine.family`). This module imports jax, optax,
+`toyjax.families.toy.architecture`, `toyjax.axes`, `toyjax.engine.family`, `toyjax.families.toy.finite`,
+`toyjax.families.toy.metrics`, `toyjax.families.toy.models`, `toyjax.engine.optim`, `toyjax.engine.plan`,
+`toyjax.engine.state` and `toyjax.families.toy.stratified`.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from toyjax import axes, finite, models, optim, stratified
-from toyjax.architecture import Architecture, architecture_of
+from toyjax import axes
 from toyjax.axes import Point
-from toyjax.family import Block, Family, Keys, draw, for_each_model
-from toyjax.metrics import feature_dimensionality, feature_norms
-from toyjax.plan import Static
-from toyjax.state import State, add_tail, final, records_loss, start, write_snapshot
+from toyjax.engine import optim
+from toyjax.engine.family import Block, Family, Keys, draw, for_each_model
+from toyjax.engine.plan import Static
+from toyjax.engine.state import State, add_tail, final, records_loss, start, write_snapshot
+from toyjax.families.toy import finite, models, stratified
+from toyjax.families.toy.architecture import Architecture, architecture_of
+from toyjax.families.toy.metrics import feature_dimensionality, feature_norms
 
 
 class Settings(NamedTuple):
@@ -44,7 +47,7 @@ def settings(cfg) -> Settings:
 def loss_fn(static: Static, params: models.Params, x: jax.Array, point: Point) -> jax.Array:
     """L = mean over the batch of Σ_i I_i (y_i − x'_i)² (+ λ‖h‖₁ when the run has the §9 penalty), for x (n, batch).
 
-    y = x, or |x| (``target: abs``); the penalty's switch is `toyjax.finite.sample_losses`.
+    y = x, or |x| (``target: abs``); the penalty's switch is `toyjax.families.toy.finite.sample_losses`.
     """
     return jnp.mean(finite.sample_losses(static, params, x, point))
 
@@ -112,7 +115,7 @@ def record(static: Static, history: dict, params: models.Params, loss: jax.Array
 
 
 def finish_model(static: Static, state: State, point: Point, eval_key: jax.Array) -> dict:
-    """Final records of one model (`toyjax.state.final`) with the stratified expected loss as its eval loss."""
+    """Final records of one model (`toyjax.engine.state.final`) with the stratified expected loss as its eval loss."""
     eval_loss = stratified.expected_loss(
         static.settings.model, static.data, state.params, point.density, point.importance,
         samples=static.eval_samples, key=eval_key, units=static.eval_units,

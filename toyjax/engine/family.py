@@ -1,20 +1,20 @@
 """The contract between the engine and a model family, and the block they share.
 
-The engine (`toyjax.train`) trains a block of C models with pure functions it is handed, as PureJaxRL's
+The engine (`toyjax.engine.train`) trains a block of C models with pure functions it is handed, as PureJaxRL's
 ``make_train`` and optax's ``GradientTransformation(init, update)`` are: a `Family` is
 
-- ``init(static, point, keys) -> State``: one model's fresh state (`toyjax.state`), from its own keys;
+- ``init(static, point, keys) -> State``: one model's fresh state (`toyjax.engine.state`), from its own keys;
 - ``step(static, block, data_keys, t, state) -> State``: step t of every model of a block, whose batches
   come from the block's shared draws (`draw`, `for_each_model`) or the family's own data;
-- ``finish(static, state, point, eval_key) -> dict``: one model's final records (`toyjax.state.final`);
+- ``finish(static, state, point, eval_key) -> dict``: one model's final records (`toyjax.engine.state.final`);
 - ``check(cfg)``: what the family refuses of a run before anything is compiled (``model.options``, say);
 - ``settings(cfg)``: its static settings, in `Static.settings` (a toy model's architecture, an SAE's kind);
 - ``values(cfg, row)`` and ``points(cfg, points, source)``: its own per-model values at a grid point, and
   the plan's per-model arrays completed (an SAE's source cells), before anything is compiled.
 
-The engine never asks which family it runs: `toyjax.plan.Static` carries the family, so each family (and a
-researcher's own) gets its own compiled programs. The toy models (`toyjax.toy`) and sparse autoencoders
-(`toyjax.sae_train`) are two instances, registered in `toyjax.families`. This module also holds what every
+The engine never asks which family it runs: `toyjax.engine.plan.Static` carries the family, so each family (and a
+researcher's own) gets its own compiled programs. The toy models (`toyjax.families.toy.train`) and sparse autoencoders
+(`toyjax.families.sae.train`) are two instances, registered in `toyjax.families`. This module also holds what every
 family reads: a `Block`, a model's `Keys`, and the shared noise draw. It imports jax and `toyjax.data`.
 """
 

@@ -8,7 +8,7 @@ for the figures, 50,000 full-batch AdamW updates, a 2,500-step linear warm-up to
 decay to 0, weight decay 1e-2, 4 dataset seeds per T (test losses averaged), and in some experiments the
 lowest-training-loss initialisation kept. It does not say how its test loss is estimated nor which T it
 spans (sweeps/double_descent.yaml says what toyjax chose). Here every model of a block holds its
-training set (`toyjax.datasets`) in its state, padded to the grid's largest T with points that weigh 0,
+training set (`toyjax.data.datasets`) in its state, padded to the grid's largest T with points that weigh 0,
 so that one compiled program trains every T.
 
 - **Full batch** (`full_batch`): the loss is a sum over passes of `chunk` points, each point weighted
@@ -23,8 +23,8 @@ hidden vector h_t = W x_t, its loss, the loss of a zero output, and its dimensio
 D_t = ‖h_t‖⁴ / Σ_s (h_t·h_s)² over the training points (the follow-up's data-point dimensionality; m/T
 for a T-gon in m = 2).
 
-This module imports jax, `toyjax.axes`, `toyjax.data`, `toyjax.datasets`, `toyjax.metrics`,
-`toyjax.models`, `toyjax.plan` and `toyjax.sums`.
+This module imports jax, `toyjax.axes`, `toyjax.data`, `toyjax.data.datasets`, `toyjax.families.toy.metrics`,
+`toyjax.families.toy.models`, `toyjax.engine.plan` and `toyjax.sums`.
 """
 
 from __future__ import annotations
@@ -34,11 +34,13 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from toyjax import data, datasets, models
+from toyjax import data
 from toyjax.axes import Point
-from toyjax.datasets import Dataset
-from toyjax.metrics import data_dimensionality
-from toyjax.plan import Static
+from toyjax.data import datasets
+from toyjax.data.datasets import Dataset
+from toyjax.engine.plan import Static
+from toyjax.families.toy import models
+from toyjax.families.toy.metrics import data_dimensionality
 from toyjax.sums import pairwise_sum
 
 
@@ -58,7 +60,7 @@ def training_set(static: Static, point: Point, *, key: jax.Array) -> TrainingSet
 
 def sample_losses(static: Static, params: models.Params, x: jax.Array, point: Point) -> jax.Array:
     """Each sample's loss (batch,) of x (n, batch): the weighted error, plus λ‖h‖₁ when the run has the §9
-    penalty (`toyjax.toy.Settings.activation_l1`; without it the program has no trace of the penalty)."""
+    penalty (`toyjax.families.toy.train.Settings.activation_l1`; without it the program has no trace of the penalty)."""
     if static.settings.activation_l1:
         return models.penalized_loss(static.settings.model, params, x, point.importance, point.activation_l1)
     return models.sample_loss(static.settings.model, params, x, point.importance)

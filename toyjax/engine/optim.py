@@ -3,7 +3,7 @@
 Elhage et al., "Toy Models of Superposition" (2022), companion notebook: AdamW, lr 1e-3, betas (0.9, 0.999),
 eps 1e-8, weight decay 0.01 on W and b. The schedule's shape (constant, linear decay, cosine, warm-up then
 cosine) is static per run; each model scales it by its own traced `lr`, so a grid of learning rates shares
-one compiled program. This module imports optax and `toyjax.plan`.
+one compiled program. This module imports optax and `toyjax.engine.plan`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import optax
 
 from toyjax.axes import Point
-from toyjax.plan import Static
+from toyjax.engine.plan import Static
 
 
 def unit_schedule(static: Static) -> optax.Schedule:

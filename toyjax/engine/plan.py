@@ -6,10 +6,10 @@ program into the frozen, hashable `Static`: shapes, kinds, step counts. A new gr
 reuses the compiled program; only a new `Static` compiles a new one.
 
 A run with a finite training set (Henighan et al. 2023) also fixes its largest T, the points per pass of
-a full batch and the non-zero features stored per point (`toyjax.datasets`); the stratified evaluation
+a full batch and the non-zero features stored per point (`toyjax.data.datasets`); the stratified evaluation
 may leave out the strata of most active units below ``record.eval_tail`` of probability.
 
-This module imports numpy, `toyjax.axes`, `toyjax.config`, `toyjax.data`, `toyjax.datasets` and
+This module imports numpy, `toyjax.axes`, `toyjax.config`, `toyjax.data`, `toyjax.data.datasets` and
 `toyjax.errors`; it does no JAX work.
 """
 
@@ -22,10 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from toyjax import axes, data, datasets
+from toyjax import axes, data
 from toyjax.config import Config
+from toyjax.data import datasets
+from toyjax.engine.family import Family
 from toyjax.errors import ConfigError
-from toyjax.family import Family
 
 
 def _from(dotted: str):
@@ -52,7 +53,7 @@ class Static:
     dataset_max: int | None = None  # the largest T of a finite training set; None: a fresh batch every step
     chunk: int = 0  # points per pass of a full batch
     active: int = 0  # non-zero features stored per training point
-    family: Family | None = None  # the model family the engine is handed (`toyjax.family`)
+    family: Family | None = None  # the model family the engine is handed (`toyjax.engine.family`)
     settings: Any = None  # the family's own static settings (`Family.settings`), hashable
     options: tuple = ()  # a family of one's own's ``model.options``, as sorted (name, value) pairs
 

@@ -1,14 +1,14 @@
 """The engine: a block of models trained by three pure functions, `jit`ted as they are.
 
 `make_train(static)` returns the `Engine` of one `Static`: ``init(block)``, ``train(state, block, t0, t1)``
-and ``finish(state, block)``, each vmapped over the block's models inside. `toyjax.programs` jits and
-compiles exactly these functions, and `toyjax.runner` calls them; ``Engine.run(block)`` is the same run in
+and ``finish(state, block)``, each vmapped over the block's models inside. `toyjax.engine.programs` jits and
+compiles exactly these functions, and `toyjax.engine.runner` calls them; ``Engine.run(block)`` is the same run in
 one call. `train` runs steps t0 .. t1 − 1 with traced bounds, so however a run is cut into segments (for
 progress or checkpoints) it runs the one compiled program, and its results do not change by a bit.
 
-Models' init, steps and final records come from the run's family (`Static.family`, a `toyjax.family.Family`):
+Models' init, steps and final records come from the run's family (`Static.family`, a `toyjax.engine.family.Family`):
 the engine is handed its pure functions and never asks which family it runs. This module imports jax,
-`toyjax.family`, `toyjax.plan` and `toyjax.state`.
+`toyjax.engine.family`, `toyjax.engine.plan` and `toyjax.engine.state`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from toyjax.family import Block, Keys, model_keys
-from toyjax.plan import Static
-from toyjax.state import TAIL_STEPS, State
+from toyjax.engine.family import Block, Keys, model_keys
+from toyjax.engine.plan import Static
+from toyjax.engine.state import TAIL_STEPS, State
 
 __all__ = ["TAIL_STEPS", "Block", "Engine", "Keys", "State", "make_train", "model_keys"]
 
@@ -51,7 +51,7 @@ def finish_block(static: Static, state: State, block: Block) -> dict:
 
 
 class Engine(NamedTuple):
-    """The pure block functions of one `Static`; `toyjax.programs` jits and compiles exactly these."""
+    """The pure block functions of one `Static`; `toyjax.engine.programs` jits and compiles exactly these."""
 
     static: Static
     init: Callable[[Block], State]

@@ -14,7 +14,7 @@ where P(A) is exact and E[L | A] is a Monte-Carlo mean over the active values.
   C(U, k) patterns and weighted by C(U, k)·P(A). That is unbiased for any per-unit densities and
   reduces to the exact binomial stratum weight when all densities are equal; with very unequal
   densities the weights spread out and the estimate gets noisier (raise ``record.eval_samples``).
-- With `units` (``record.eval_tail`` > 0, `toyjax.plan`), only the count strata k = 0 .. units are kept:
+- With `units` (``record.eval_tail`` > 0, `toyjax.engine.plan`), only the count strata k = 0 .. units are kept:
   the rest hold less than ``eval_tail`` of the probability, which bounds what is left out (times the
   largest conditional loss). At the follow-up's n = 10,000 and density 0.001 that is 35 strata instead of
   10,001. Enumerated patterns (at most `ENUMERATE_MAX_UNITS` units) are all kept.
@@ -25,8 +25,8 @@ between seeds are measured with much less noise than the losses themselves. Each
 `EVAL_BUDGET` samples: at density 1 a single pattern carries all the weight, and 256 samples could not
 tell a top-2 solution of n=5, m=2 from one that half-learns a third feature (losses 0.2% apart).
 
-This module imports `toyjax.data` and `toyjax.models`. (It was ``toyjax.expected_loss``, whose function
-``expected_loss.expected_loss`` is now `toyjax.stratified.expected_loss`.)
+This module imports `toyjax.data` and `toyjax.families.toy.models`. (It was ``toyjax.expected_loss``, whose function
+``expected_loss.expected_loss`` is now `toyjax.families.toy.stratified.expected_loss`.)
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from toyjax import data, models
-from toyjax.architecture import Architecture
+from toyjax import data
+from toyjax.families.toy import models
+from toyjax.families.toy.architecture import Architecture
 
 ENUMERATE_MAX_UNITS = 8
 EVAL_BUDGET = 2**17  # samples per model at least, spread over the strata

@@ -17,7 +17,7 @@ A batch is a matrix of columns, x of shape (n, batch), as in the paper's x' = Wá
 long, contiguous axis, which lets XLA vectorise the elementwise work of tiny models (n = 2 or 5) over it.
 
 The on/off pattern is described by *units*: features for independent data, sets otherwise. The
-stratified expected loss (`toyjax.stratified`) enumerates unit patterns and calls `conditional`;
+stratified expected loss (`toyjax.families.toy.stratified`) enumerates unit patterns and calls `conditional`;
 `count_bound` says how many units are on at most, but for a given tail of probability (a Poisson-binomial
 count, computed exactly). This module imports jax, numpy and `toyjax.sums`.
 """

@@ -18,7 +18,7 @@ The paper's four models are named shorthands of this description (`SHORTHANDS`):
 Hidden activations: none, ReLU, GeLU (the exact erf form, as PyTorch's default) and SoLU, x·softmax(x) over
 the hidden units (Elhage et al. 2022, "Softmax Linear Units", without its LayerNorm). A hidden activation
 other than none makes the hidden basis privileged: its units are neurons. This module imports jax and
-`toyjax.architecture` (the description itself, free of JAX so that the config can read it).
+`toyjax.families.toy.architecture` (the description itself, free of JAX so that the config can read it).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from toyjax.architecture import SHORTHANDS, Architecture, as_architecture
+from toyjax.families.toy.architecture import SHORTHANDS, Architecture, as_architecture
 
 Params = dict[str, jax.Array]
 

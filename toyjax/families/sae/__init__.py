@@ -1,0 +1,6 @@
+"""Sparse autoencoders on toy models' activations or on synthetic ground truth, as a model family.
+
+`config` (the ``sae`` section and `SAEStatic`), `models` (the SAE kinds as pure functions), `metrics`
+(MMCS, recovery, L0), `train` (its `FAMILY`) and `sources` (where the activations come from). This package
+imports nothing itself, so that the config can read `config` without JAX.
+"""
