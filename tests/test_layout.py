@@ -20,7 +20,7 @@ RANK = {
     "errors": 0, "fileio": 0, "progress": 0, "engine": 0, "families.toy": 0, "families.sae": 0,
     "checks": 1, "sums": 1, "_moved": 1,
     # config: the run's sections and the per-model schema (a family's schema sits here, free of JAX)
-    "families.toy.architecture": 2, "families.sae.config": 2, "axes": 2,
+    "families.toy.architecture": 2, "axes": 2, "families.sae.config": 2.5, "families.schemas": 2.7,
     "config": 3, "labels": 3,
     # data and the families' maths
     "data.distributions": 4, "data": 4.5, "families.toy.models": 4, "families.sae.models": 4,
@@ -152,3 +152,24 @@ def test_every_module_opens_with_what_it_holds_and_imports():
     for name, path in modules().items():
         doc = ast.get_docstring(ast.parse(path.read_text()))
         assert doc and len(doc.splitlines()[0]) > 20, f"toyjax.{name} has no opening paragraph"
+
+
+NAMES = {"toy", "sae", "relu_output", "relu_hidden", "abs_mlp"}  # "linear" is also a schedule's name
+NAMELESS = ("engine", "data", "config", "axes", "grid", "publish", "merge", "presets", "multirun", "cli",
+            "checks", "errors", "fileio", "sums", "progress", "_moved", "")
+
+
+def names_in_code(path: Path) -> set[str]:
+    """The model kinds and family names that `path` spells as strings outside its docstrings."""
+    tree = ast.parse(path.read_text())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef) and node.body
+                  and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and node.value in NAMES
+            and id(node) not in docstrings}
+
+
+def test_the_engine_the_config_and_the_edge_name_no_model_kind_or_family():
+    for name, path in modules().items():
+        if name.split(".")[0] in NAMELESS:
+            assert not names_in_code(path), f"toyjax.{name} names {sorted(names_in_code(path))}"

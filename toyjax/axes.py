@@ -121,7 +121,6 @@ AXES = {
 }
 VECTORS = ("density", "importance")  # Point fields built per feature from several axes (`point_arrays`)
 OPTIONAL = ("dataset_size", "source", "learned", "l1_coefficient", "k", "dict_size")  # only some runs have these
-SAE_AXES = ("l1_coefficient", "k", "dict_size", "source_cell")  # axes only an SAE run reads
 SCALARS = tuple(name for name in Point._fields if name not in VECTORS + OPTIONAL)  # axis values as they are
 
 

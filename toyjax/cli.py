@@ -133,7 +133,7 @@ def check_job(composed: DictConfig) -> None:
 def source_job(composed: DictConfig) -> DictConfig | None:
     """The composed toy preset of an SAE run's ``sae.source: preset:NAME`` (with its overrides), else None."""
     source = str(OmegaConf.select(composed, "sae.source", default="") or "")
-    if OmegaConf.select(composed, "model.kind") != "sae" or not source.startswith(PRESET):
+    if not sources.reads_a_source(OmegaConf.select(composed, "model.kind")) or not source.startswith(PRESET):
         return None
     overrides = [str(o) for o in OmegaConf.select(composed, "sae.source_overrides", default=[]) or []]
     try:
@@ -146,8 +146,8 @@ def check_source(source: DictConfig):
     """The source's validated config and plan (a toy grid, its layout and report fit), nothing trained."""
     try:
         cfg = to_config(source)
-        if cfg.model.kind == "sae":
-            raise ConfigError("the source must be a toy model's preset, not an SAE run")
+        if sources.reads_a_source(cfg.model.kind):
+            raise ConfigError(sources.NOT_TOY)
         plan = plan_of(cfg)
         blocks.plan_layout(plan, cfg.grid.block_size, cfg.grid.shard, cfg.grid.num_shards)
         publish.check_report(run_info(source).report, cfg)

@@ -6,8 +6,8 @@ structured configs (`toyjax.presets`); the engine only ever sees the plain datac
 `to_config`, which checks every field before anything is compiled. What a run says about itself for
 people (its preset, title, figure and summaries) is a `RunInfo`, kept apart from the engine's config.
 Density = 1 - S is the probability that a feature is non-zero, never "sparsity". This module imports
-`toyjax.axes`, `toyjax.checks`, `toyjax.errors`, and the families' schemas `toyjax.families.toy.architecture`
-and `toyjax.families.sae.config`.
+`toyjax.axes`, `toyjax.checks`, `toyjax.errors` and `toyjax.families.schemas` (the families' kinds, sections
+and checks).
 """
 
 from __future__ import annotations
@@ -19,13 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toyjax import checks
-from toyjax.axes import AXES, SAE_AXES, axis_values, check_axes, get_field, largest
+from toyjax.axes import check_axes, largest
 from toyjax.errors import ConfigError, ToyjaxDeprecationWarning
-from toyjax.families.sae.config import SAEConfig, check_combinations, validate_sae
-from toyjax.families.toy import architecture
+from toyjax.families import schemas
 
-# A shorthand (`toyjax.families.toy.architecture`), "toy" (described), "sae", or a family's import path.
-MODEL_KINDS = (*architecture.SHORTHANDS, "toy", "sae")
+MODEL_KINDS = tuple(schemas.KINDS)  # a built-in family's kinds; else the import path of a family of one's own
 IMPORT_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
 DATA_KINDS = ("independent", "correlated", "anticorrelated")
 SCHEDULES = ("constant", "linear", "cosine", "warmup_cosine")
@@ -42,7 +40,7 @@ class ModelConfig:
     `options` and checks them itself (`toyjax.engine.family.Family.check`). `activation_l1` is λ of λ‖h‖₁ (§9).
     """
 
-    kind: str = "relu_output"
+    kind: str = schemas.DEFAULT_KIND
     n_features: int = 5
     n_hidden: int = 2
     init_scale: float = 1.0
@@ -122,16 +120,21 @@ class RecordConfig:
 
 
 @dataclass
-class Config:
-    """A whole run: one compiled grid of toy models."""
+class RunConfig:
+    """The sections every run has; `Config` adds the families' own (`toyjax.families.schemas.SECTIONS`)."""
 
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     grid: GridConfig = field(default_factory=GridConfig)
     record: RecordConfig = field(default_factory=RecordConfig)
-    sae: SAEConfig = field(default_factory=SAEConfig)
     progress: bool = True
+
+
+Config = dataclasses.make_dataclass(
+    "Config", [(key, section, field(default_factory=section)) for key, section in schemas.SECTIONS.items()],
+    bases=(RunConfig,), namespace={"__doc__": "A whole run: its sections and the families' own (one compiled grid).",
+                                   "__module__": __name__})
 
 
 _SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(Config) if f.name != "progress"}
@@ -245,12 +248,12 @@ def validate(cfg: Config) -> None:
         checks.boolean(name, value)
     if not 0.0 <= checks.number("record.eval_tail", r.eval_tail) < 1.0:
         raise ConfigError(f"record.eval_tail: must be in [0, 1), got {r.eval_tail}")
-    architecture.check_section(m, known=MODEL_KINDS)
+    schemas.check_model(m)
     _validate_data(cfg)
     _validate_grid(cfg.grid)
     check_axes(cfg)
     _validate_training_set(cfg)
-    _validate_sae(cfg)
+    schemas.check_run(cfg)
 
 
 def _validate_data(cfg: Config) -> None:
@@ -277,20 +280,6 @@ def _validate_training_set(cfg: Config) -> None:
         if not t.full_batch:
             raise ConfigError("train.chunk_size: needs train.full_batch (it cuts a full batch into passes)")
         checks.integer("train.chunk_size", t.chunk_size, low=1)
-
-
-def _validate_sae(cfg: Config) -> None:
-    """An SAE run's section and its grid (every k fits every dictionary); other runs have no SAE axis."""
-    if cfg.model.kind != "sae":
-        used = [a for a in SAE_AXES if a in cfg.grid.axes]
-        if used:
-            raise ConfigError(f"grid.axes.{used[0]}: an axis of SAE runs (model.kind: sae), not of "
-                              f"{cfg.model.kind} models")
-        return
-    validate_sae(cfg.sae, cfg.train.steps)
-    values = {a: axis_values(cfg, a) if a in cfg.grid.axes else [get_field(cfg, AXES[a].default)]
-              for a in ("k", "dict_size")}
-    check_combinations(cfg.sae.kind, cfg.sae.width, values["k"], values["dict_size"])
 
 
 def _validate_grid(g: GridConfig) -> None:

@@ -9,7 +9,8 @@ the same job (with ``sae.source_overrides``). Per-model
 values, each also a grid axis: ``l1_coefficient``, ``k``, ``dict_size`` (a mask inside the static
 ``width``), ``source_cell``, and the usual ``lr`` and ``seed``.
 
-This module imports `toyjax.checks` and `toyjax.errors`.
+`check_run` is the family's part of a run's validation (`toyjax.families.schemas`). This module imports
+`toyjax.axes`, `toyjax.checks` and `toyjax.errors`.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from toyjax import checks
+from toyjax.axes import AXES, axis_values, get_field
 from toyjax.errors import ConfigError
 
 SAE_KINDS = ("relu", "relu_unit", "topk", "jumprelu")
 SYNTHETIC = "synthetic"
 PRESET = "preset:"  # a source trained in the same job: "preset:NAME" (`toyjax.cli`)
+SAE_AXES = ("l1_coefficient", "k", "dict_size", "source_cell")  # axes only an SAE run reads
 ACTIVATIONS = ("linear", "relu")  # h = W x for tied toy models, ReLU(W x) for relu_hidden and abs_mlp (W1)
 
 
@@ -105,3 +108,17 @@ class SAEStatic:
     def of(cls, sae: SAEConfig) -> SAEStatic:
         return cls(sae.kind, sae.width, sae.source_activation == "relu", tuple(sorted(sae.resample_steps)),
                    sae.dead_window, sae.eval_samples)
+
+
+def check_run(cfg: Any, sae_run: bool) -> None:
+    """An SAE run's section and its grid (every k fits every dictionary); any other run has no SAE axis."""
+    if not sae_run:
+        used = [a for a in SAE_AXES if a in cfg.grid.axes]
+        if used:
+            raise ConfigError(f"grid.axes.{used[0]}: an axis of SAE runs (model.kind: sae), not of "
+                              f"{cfg.model.kind} models")
+        return
+    validate_sae(cfg.sae, cfg.train.steps)
+    values = {a: axis_values(cfg, a) if a in cfg.grid.axes else [get_field(cfg, AXES[a].default)]
+              for a in ("k", "dict_size")}
+    check_combinations(cfg.sae.kind, cfg.sae.width, values["k"], values["dict_size"])

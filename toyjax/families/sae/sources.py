@@ -19,8 +19,8 @@ directions zero), which is all that validating the SAE run needs.
 
 `adopt` writes what the source fixes (shapes, data kind, activation, the cells of ``source_cell: all``)
 into the run's config, so the saved config says what was trained. This module imports numpy,
-`toyjax.analysis`, `toyjax.families.toy.architecture`, `toyjax.config`, `toyjax.errors`, `toyjax.families.toy.models`,
-`toyjax.engine.plan`, `toyjax.results` and `toyjax.families.sae.config`.
+`toyjax.analysis`, `toyjax.config`, `toyjax.engine.plan`, `toyjax.errors`, `toyjax.families` (`plan_of`,
+`schemas`, the toy family's `architecture` and `models`, the SAE's `config`) and `toyjax.results`.
 """
 
 from __future__ import annotations
@@ -37,11 +37,13 @@ from toyjax.engine.plan import Plan
 from toyjax.errors import ConfigError, ResultsError
 from toyjax.families import plan_of
 from toyjax.families.sae.config import PRESET, SYNTHETIC
+from toyjax.families.schemas import KINDS
 from toyjax.families.toy.architecture import architecture_of
 from toyjax.families.toy.models import feature_matrix
 from toyjax.results import Results
 from toyjax.results import load as load_run
 
+NOT_TOY = "the source must be a toy model's run, not an SAE run"
 DATA_AXES = ("density", "extra_density", "importance_decay", "extra_importance")  # a trained source fixes these
 
 
@@ -92,8 +94,8 @@ def source_activation(model) -> str:
 def from_run(results: Results) -> Source:
     """Every cell of a trained toy run: its best seed's directions, learned features and data."""
     kind = results.config["model"]["kind"]
-    if kind == "sae":
-        raise ConfigError("sae.source: the source must be a toy model's run, not an SAE run")
+    if reads_a_source(kind):
+        raise ConfigError(f"sae.source: {NOT_TOY}")
     W, density, importance = feature_matrix(results.params), results.density, results.importance
     if "seed" in results.dims:
         axis = results.dims.index("seed")
@@ -121,11 +123,16 @@ def cell_labels(dims: tuple[str, ...], coords: dict) -> list[str]:
             for index in np.ndindex(*shape)]
 
 
+def reads_a_source(kind: str) -> bool:
+    """Whether a run of ``model.kind`` `kind` reads a source: an SAE run, whose ``sae.source`` may be a preset."""
+    return KINDS.get(kind) == "sae"
+
+
 def from_plan(cfg: Config, plan: Plan) -> Source:
     """The cells of a toy grid not trained yet, from its plan: shapes, densities, importances and labels,
     every direction zero and every feature counted as learned (enough to validate an SAE run on it)."""
-    if cfg.model.kind == "sae":
-        raise ConfigError("sae.source: the source must be a toy model's run, not an SAE run")
+    if reads_a_source(cfg.model.kind):
+        raise ConfigError(f"sae.source: {NOT_TOY}")
 
     def cells(a: np.ndarray) -> np.ndarray:  # (models, ...) -> (cells, ...), the first seed of each cell
         grid = a.reshape(plan.grid_shape + a.shape[1:])
@@ -175,7 +182,7 @@ def adopt(cfg: Config, source: Source) -> Config:
 def plan_run(cfg: Config, source: Source | None = None) -> tuple[Config, Plan]:
     """The plan of a validated config, and the config it trains: an SAE run's source (`source`, else
     `load`'s) first adopted (`adopt`), every other run as it is."""
-    if cfg.model.kind != "sae":
+    if not reads_a_source(cfg.model.kind):
         return cfg, plan_of(cfg)
     source = load(cfg) if source is None else source
     cfg = adopt(cfg, source)

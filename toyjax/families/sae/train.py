@@ -34,7 +34,7 @@ from toyjax.engine.state import State, add_tail, final, start, write_snapshot
 from toyjax.errors import ConfigError
 from toyjax.families.sae import metrics as sae_metrics
 from toyjax.families.sae import models as sae
-from toyjax.families.sae.config import SAEStatic
+from toyjax.families.sae.config import SAE_AXES, SAEStatic
 
 RESAMPLE_ENCODER_SCALE = 0.2  # of the live encoder rows' mean norm (Bricken et al. 2023)
 
@@ -189,7 +189,7 @@ def train_step(static: Static, block: Block, data_keys: jax.Array, t: jax.Array,
 def values(cfg, row: dict) -> dict[str, np.ndarray]:
     """An SAE's own per-model values at grid point `row` (its axes, else the config's); its source's arrays
     join them in `points` (from ``source_cell``)."""
-    get = {a: row.get(a, axes.get_field(cfg, axes.AXES[a].default)) for a in axes.SAE_AXES}
+    get = {a: row.get(a, axes.get_field(cfg, axes.AXES[a].default)) for a in SAE_AXES}
     size = get["dict_size"] if get["dict_size"] is not None else cfg.sae.width
     return {"l1_coefficient": np.float32(get["l1_coefficient"]), "k": np.int32(get["k"]),
             "dict_size": np.int32(size), "source_cell": np.int32(get["source_cell"])}

@@ -1,0 +1,30 @@
+"""The built-in families as the config sees them: their model kinds, their own config sections, their checks.
+
+`toyjax.config` reads from here which family a ``model.kind`` selects (`KINDS`), which sections the families
+add to a run's config (`SECTIONS`, each a dataclass the Hydra schema includes) and the families' parts of a
+run's validation (`check_model`, `check_run`), so that the config names no family or model kind. A family
+of one's own is named by its import path and checks itself (`toyjax.engine.family.Family.check`). This
+module imports `toyjax.errors` and the families' JAX-free schemas, `toyjax.families.toy.architecture` and
+`toyjax.families.sae.config`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from toyjax.families.sae import config as sae_config
+from toyjax.families.toy import architecture
+
+KINDS = {**dict.fromkeys(architecture.SHORTHANDS, "toy"), "toy": "toy", "sae": "sae"}  # model.kind -> family
+DEFAULT_KIND = "relu_output"
+SECTIONS = {"sae": sae_config.SAEConfig}  # a family's own section of a run's config, by its key
+
+
+def check_model(model: Any) -> None:
+    """The ``model:`` section's family-specific keys: a toy model's description, and ``options``."""
+    architecture.check_section(model, known=tuple(KINDS))
+
+
+def check_run(cfg: Any) -> None:
+    """The families' checks of a whole config: an SAE run's section and grid; no SAE axis on another run."""
+    sae_config.check_run(cfg, sae_run=KINDS.get(cfg.model.kind) == "sae")
