@@ -26,7 +26,8 @@ MOVED = {
     "toyjax.toy": "toyjax.families.toy.train", "toyjax.sae": "toyjax.families.sae.models",
     "toyjax.sae_config": "toyjax.families.sae.config", "toyjax.sae_metrics": "toyjax.families.sae.metrics",
     "toyjax.sae_train": "toyjax.families.sae.train", "toyjax.sources": "toyjax.families.sae.sources",
-    "toyjax.datasets": "toyjax.data.datasets",
+    "toyjax.datasets": "toyjax.data.datasets", "toyjax.analysis.sae": "toyjax.families.sae.numbers",
+    "toyjax.plots.sae": "toyjax.families.sae.figures", "toyjax.report.sae": "toyjax.families.sae.page",
 }
 
 

@@ -11,7 +11,7 @@ the run's YAML declares in ``report.summaries``, by name from `SUMMARIES`:
 - ``neurons``: fraction of monosemantic neurons (§7, §8);
 - ``adversarial``: §6 vulnerability (shared and per-input attack size) and features per dimension;
 - ``dynamics``: §5 jumps between dimensionalities during training;
-- ``sae``: an SAE grid's MMCS, recovery, L0, variance explained and dead latents (`toyjax.analysis.sae`);
+- ``sae``: an SAE grid's MMCS, recovery, L0, variance explained and dead latents (`toyjax.families.sae.numbers`);
 - ``memorization``: the test loss against the dataset size T, its peak, and which training points and
   features form polygons (Henighan et al. 2023, `toyjax.analysis.memorization`).
 
@@ -29,8 +29,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from toyjax.analysis import adversarial, dynamics, geometry, memorization, neurons, phase, theory
-from toyjax.analysis import sae as sae_numbers
 from toyjax.analysis.aggregate import by_axis, fractions, jsonable, plain, rank_correlation, ranking_loss, stats
+from toyjax.families.sae import numbers as sae_numbers
 from toyjax.families.toy.architecture import FIELDS, SHORTHANDS, Architecture, architecture_of, describes_toy
 from toyjax.families.toy.metrics import dimensions_per_feature, features_per_dimension
 from toyjax.families.toy.models import feature_matrix
@@ -209,11 +209,6 @@ def _needs(what: str, fits: Callable[[Architecture], bool], field: str, wanted: 
     return unfit
 
 
-def _sae_unfit(config: dict, dims: tuple[str, ...]) -> str | None:
-    kind = config["model"]["kind"]
-    return None if kind == "sae" else f"needs model.kind in sae, got {kind}"
-
-
 _TIED = _needs("a tied encoder", lambda arch: arch.tied, "encoder", "tied")
 _PRIVILEGED = _needs("a privileged hidden basis", lambda arch: arch.privileged, "hidden_activation",
                      "relu, gelu or solu")
@@ -233,7 +228,7 @@ SUMMARIES = {
     "adversarial": Summary(adversarial_summary, _TIED),
     "dynamics": Summary(dynamics_summary, lambda config, dims: None),
     "memorization": Summary(memorization.summary, _memorization_unfit),
-    "sae": Summary(lambda results: sae_numbers.summarize_sae(results, valid(results)), _sae_unfit),
+    "sae": Summary(lambda results: sae_numbers.summarize_sae(results, valid(results)), sae_numbers.unfit),
 }
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from toyjax.families.sae.figures import draw_frontier
 from toyjax.families.toy import metrics
 from toyjax.plots import common, finite
-from toyjax.plots.sae import draw_frontier
 from toyjax.plots.superposition import demo_rows_figure
 from toyjax.plots.uniform import draw_fractions
 

@@ -28,7 +28,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from toyjax.plots import adversarial, combined, dynamics, finite, neurons, phase, sae, solutions, superposition, uniform
+from toyjax.families.sae import figures as sae
+from toyjax.plots import adversarial, combined, dynamics, finite, neurons, phase, solutions, superposition, uniform
 from toyjax.results import Results, load
 
 log = logging.getLogger("toyjax")

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from toyjax.families.sae import page as sae
 from toyjax.plots import common
-from toyjax.report import dynamics, encode, finite, grid, neurons, page, phase, sae, solutions, superposition, uniform
+from toyjax.report import dynamics, encode, finite, grid, neurons, page, phase, solutions, superposition, uniform
 from toyjax.report.model import best_flat, chosen_models, model_panel
 
 PAGES = {

@@ -11,7 +11,7 @@
   MMCS; `draw_frontier` overlays several runs (a multirun of ReLU against TopK, `toyjax.plots.combined`).
 
 Every figure reads `Results.sae` (`toyjax.families.sae.train.records`). This module imports matplotlib, numpy,
-`toyjax.analysis.aggregate`, `toyjax.analysis.sae`, `toyjax.analysis.summary` and `toyjax.plots.common`.
+`toyjax.analysis.aggregate`, `toyjax.families.sae.numbers`, `toyjax.analysis.summary` and `toyjax.plots.common`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from toyjax.analysis import sae as numbers
 from toyjax.analysis.aggregate import take_seed
 from toyjax.analysis.summary import valid
+from toyjax.families.sae import numbers
 from toyjax.plots import common
 
 PANELS = 8

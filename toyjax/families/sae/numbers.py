@@ -5,8 +5,9 @@ summary reports. MMCS is the mean max cosine similarity of Sharkey, Braun and Mi
 latents (how much of the truth the dictionary holds), taken against the features the source model learned
 (‖W_i‖ ≥ 0.3; every feature of synthetic ground truth); ``mmcs_all`` takes every source feature,
 ``mmcs_latents`` goes latents → features (how much of the dictionary is true). `seed_mean` and `seed_best`
-reduce a grid over its seed axis for the figures. Inputs are NumPy arrays with the grid dimensions first;
-this module imports numpy and `toyjax.analysis.aggregate`.
+reduce a grid over its seed axis for the figures; `unfit` says which runs the ``sae`` summary fits. Inputs
+are NumPy arrays with the grid dimensions first; this module imports numpy, `toyjax.analysis.aggregate` and
+`toyjax.families.schemas`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from toyjax.analysis.aggregate import by_axis, plain, stats
+from toyjax.families.schemas import KINDS
 
 NUMBERS = {  # summary name -> key of Results.sae
     "mmcs": "features_to_latents_learned",
@@ -72,3 +74,9 @@ def seed_mean(results, values: np.ndarray, ok: np.ndarray) -> np.ndarray:
 def cell_dims(results) -> tuple[str, ...]:
     """The grid's axes without the seed axis."""
     return tuple(d for d in results.dims if d != "seed")
+
+
+def unfit(config: dict, dims: tuple[str, ...]) -> str | None:
+    """Why the ``sae`` summary does not fit a run (not an SAE run), or None."""
+    kind = config["model"]["kind"]
+    return None if KINDS.get(kind) == "sae" else f"needs model.kind in sae, got {kind}"

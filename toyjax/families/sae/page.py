@@ -10,18 +10,18 @@ loss curve. Above it, by the figure the run declares:
 - ``sae_superposition``: the learned features recovered against the source's features per dimension;
 - ``sae_frontier``: unexplained variance against L0, every model, coloured by MMCS.
 
-This module imports numpy, `toyjax.analysis.sae`, `toyjax.analysis.summary`, `toyjax.plots.common`,
-`toyjax.plots.sae` and the report's `lib`, `model` and `parts`.
+This module imports numpy, `toyjax.families.sae.numbers`, `toyjax.analysis.summary`, `toyjax.plots.common`,
+`toyjax.families.sae.figures` and the report's `lib`, `model` and `parts`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from toyjax.analysis import sae as numbers
 from toyjax.analysis.summary import valid
+from toyjax.families.sae import numbers
+from toyjax.families.sae.figures import best
 from toyjax.plots import common
-from toyjax.plots.sae import best
 from toyjax.report import lib, parts
 from toyjax.report.model import ModelPanel, best_flat
 
