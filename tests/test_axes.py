@@ -39,7 +39,8 @@ def test_every_point_field_comes_from_the_schema(tiny):
     # each scalar Point field is an axis of that name; an SAE's source arrays come from its source cell
     assert set(axes.SCALARS) | set(axes.OPTIONAL) - {"source", "learned"} <= set(AXES)
     finite = point_arrays(cfg, {"dataset_size": 30, "seed": 7})
-    assert set(finite) == set(Point._fields) - set(SAE_AXES) - {"source", "learned"} | {"seed"}
+    # the SAE's values and the toy's λ of the §9 penalty come from their family (`Family.values`)
+    assert set(finite) == set(Point._fields) - set(SAE_AXES) - {"source", "learned", "activation_l1"} | {"seed"}
     assert finite["dataset_size"] == np.float32(30)
     np.testing.assert_allclose(arrays["density"], [0.5, 0.5, 0.5])
     np.testing.assert_allclose(arrays["importance"], [1, 1, 4])

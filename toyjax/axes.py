@@ -29,8 +29,8 @@ class Point(NamedTuple):
     lr: Any  # () peak learning rate
     weight_decay: Any  # () AdamW weight decay, on W and b
     init_scale: Any  # () multiplies the Xavier-normal std
-    activation_l1: Any  # () λ of the §9 penalty λ‖h‖₁ on the hidden activations (toy models)
     dataset_size: Any = None  # () T, the number of training points (float32); None: a fresh batch every step
+    activation_l1: Any = None  # () λ of the §9 penalty λ‖h‖₁ (toy models); None in a run without it
     # An SAE run's (model.kind: sae, `toyjax.families.sae.train`); None in every other run:
     source: Any = None  # (d, n) the source's feature directions: h = act(source @ x)
     learned: Any = None  # (n,) bool, the source features its toy model learned (all, for synthetic ones)
@@ -120,7 +120,7 @@ AXES = {
     "source_cell": Axis("sae.source_cell", _cell, integer=True, words=("all",)),
 }
 VECTORS = ("density", "importance")  # Point fields built per feature from several axes (`point_arrays`)
-OPTIONAL = ("dataset_size", "source", "learned", "l1_coefficient", "k", "dict_size")  # only some runs have these
+OPTIONAL = ("dataset_size", "activation_l1", "source", "learned", "l1_coefficient", "k", "dict_size")  # some runs
 SCALARS = tuple(name for name in Point._fields if name not in VECTORS + OPTIONAL)  # axis values as they are
 
 
