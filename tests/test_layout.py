@@ -17,7 +17,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "toyjax"
 
 RANK = {
-    "errors": 0, "fileio": 0, "progress": 0, "engine": 0, "families.toy": 0, "families.sae": 0,
+    "errors": 0, "fileio": 0, "progress": 0, "numerics": 0, "engine": 0, "families.toy": 0, "families.sae": 0,
     "checks": 1, "sums": 1, "_moved": 1,
     # config: the run's sections and the per-model schema (a family's schema sits here, free of JAX)
     "families.toy.architecture": 2, "axes": 2, "families.sae.config": 2.5, "families.schemas": 2.7,

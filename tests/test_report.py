@@ -201,3 +201,14 @@ def test_the_attack_section_reads_the_architecture():
     tied.params["b_hidden"] = np.zeros(tied.grid_shape + (2,))
     sections, _ = superposition.adversarial(tied, model.model_panel(tied))
     assert sections
+
+
+def test_the_page_says_what_its_numbers_rest_on(tmp_path):
+    results = synthetic("intro")
+    results.meta = {"platform": "gpu", "matmul_precision": "tensorfloat32", "deterministic_ops": False}
+    _, _, checker = page_of(results, tmp_path)
+    assert checker.ids["numerics"] == ("numerics: matrix products at tensorfloat32 precision on gpu; deterministic "
+                                       "GPU ops: OFF (results may differ by a bit from run to run)")
+    results.meta = {}
+    _, _, checker = page_of(results, tmp_path)
+    assert "not recorded (an older run: the backend's default)" in checker.ids["numerics"]

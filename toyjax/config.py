@@ -27,6 +27,8 @@ MODEL_KINDS = tuple(schemas.KINDS)  # a built-in family's kinds; else the import
 IMPORT_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
 DATA_KINDS = ("independent", "correlated", "anticorrelated")
 SCHEDULES = ("constant", "linear", "cosine", "warmup_cosine")
+# Precision of every matrix product (`toyjax.numerics`): full float32, or a faster one opted into.
+MATMUL_PRECISIONS = ("highest", "tensorfloat32", "bfloat16")
 # Old spellings still accepted for one release, with a DeprecationWarning: old dotted key -> new one.
 RENAMED_KEYS = {"train.seed": "train.base_seed"}
 
@@ -81,7 +83,9 @@ class TrainConfig:
     `base_seed` is the run's seed, from which every model's keys derive; `seed_index` is a model's own seed
     (the ``seed`` grid axis) when the grid does not vary it. With a finite training set, `full_batch` takes
     every step on all T points (in passes of `chunk_size` points; None: one pass), else on a minibatch of
-    `batch_size` points drawn from them.
+    `batch_size` points drawn from them. `matmul_precision` is that of every matrix product on every backend:
+    ``highest`` is full float32; ``tensorfloat32`` and ``bfloat16`` are faster on GPUs and TPUs, and change
+    nothing on CPUs.
     """
 
     steps: int = 10_000
@@ -94,6 +98,7 @@ class TrainConfig:
     seed_index: int = 0
     full_batch: bool = False
     chunk_size: int | None = None
+    matmul_precision: str = "highest"
 
 
 @dataclass
@@ -234,6 +239,7 @@ def validate(cfg: Config) -> None:
         checks.choice("model.kind", m.kind, MODEL_KINDS)
     checks.choice("data.kind", d.kind, DATA_KINDS)
     checks.choice("train.schedule", t.schedule, SCHEDULES)
+    checks.choice("train.matmul_precision", t.matmul_precision, MATMUL_PRECISIONS)
     for name in ("model.n_features", "model.n_hidden", "train.steps", "train.batch_size", "data.set_size",
                  "record.eval_samples"):
         section, key = name.split(".")

@@ -2,8 +2,9 @@
 
 config (`toyjax.config`) → plan (`toyjax.engine.plan`) → layout and compiled programs (`toyjax.engine.blocks`,
 `toyjax.engine.programs`) → runner (`toyjax.engine.runner`) → `toyjax.results.Results`. Everything that can be wrong
-with the input is found before anything is compiled. This module imports `toyjax.engine.checkpoint`,
-`toyjax.config`, `toyjax.engine.plan`, `toyjax.engine.programs`, `toyjax.results` and `toyjax.engine.runner`.
+with the input is found before anything is compiled. This module imports `toyjax.numerics`,
+`toyjax.engine.checkpoint`, `toyjax.config`, `toyjax.engine.plan`, `toyjax.engine.programs`, `toyjax.results` and
+`toyjax.engine.runner`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from toyjax.engine.checkpoint import Checkpoint
 from toyjax.engine.programs import enable_compilation_cache
 from toyjax.engine.runner import Runner
 from toyjax.families.sae.sources import plan_run
+from toyjax.numerics import use_deterministic_ops
 from toyjax.results import Results
 
 
@@ -32,6 +34,7 @@ def run(cfg: Any, *, progress: bool | None = None, checkpoint_dir: str | os.Path
         ConfigError: a bad config value (before anything is compiled).
         CheckpointError: a checkpoint of another run in `checkpoint_dir`.
     """
+    use_deterministic_ops()  # before the first device is touched: XLA reads its flags as the backend starts
     info = config_lib.run_info(cfg, command)
     cfg, plan = plan_run(config_lib.to_config(cfg))
     runner = Runner(plan, cfg)

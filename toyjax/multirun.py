@@ -24,6 +24,7 @@ import jax
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from toyjax import numerics
 from toyjax.engine import programs
 from toyjax.plots import render_multirun
 from toyjax.report import REPORT, write_index
@@ -34,7 +35,8 @@ FAILED_JOBS: list[str] = []
 
 
 def prepare_environment(multirun: bool) -> None:
-    """Jobs that share a GPU must not each preallocate most of its memory."""
+    """Deterministic GPU ops for every run; jobs that share a GPU must not each preallocate most of its memory."""
+    numerics.use_deterministic_ops()
     if multirun:
         os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 

@@ -42,6 +42,7 @@ from toyjax.data import DataSpec, sample, spec_of
 from toyjax.families.toy.architecture import Architecture, architecture_of, as_architecture
 from toyjax.families.toy.metrics import _safe_divide, features_per_dimension, gram
 from toyjax.families.toy.models import apply, weighted_error
+from toyjax.numerics import at_precision
 
 ATTACK_SCALE = 0.1  # λ = ATTACK_SCALE × mean input norm (§6)
 ATTACK_SIZES = ("shared", "per_input")  # module docstring
@@ -97,7 +98,7 @@ def _attack_grid(arch: Architecture, params, density, importance, spec: DataSpec
     flat = {name: jnp.reshape(jnp.asarray(p), (-1,) + p.shape[len(grid) :]) for name, p in params.items()}
     per_feature = (math.prod(grid), spec.n_features)
     density = jnp.broadcast_to(jnp.asarray(density, jnp.float32), grid + (spec.n_features,)).reshape(per_feature)
-    attack_all = jax.jit(jax.vmap(_make_attack_one(arch, spec, batch, key, size)))
+    attack_all = jax.jit(at_precision("highest", jax.vmap(_make_attack_one(arch, spec, batch, key, size))))
     out = attack_all(flat, density, jnp.asarray(importance.reshape(per_feature)))
     return tuple(np.asarray(a).reshape(grid + a.shape[1:]) for a in out)
 

@@ -25,6 +25,7 @@ import optax
 
 from toyjax.analysis import exact, theory
 from toyjax.analysis.phase import classify_phase
+from toyjax.numerics import at_precision
 
 RESTARTS = 8  # random starts per cell, beside the closed-form configurations
 STEPS = 1500  # Adam steps per start
@@ -94,7 +95,7 @@ def _solver(n: int, m: int, steps: int):
         (theta, _), _ = jax.lax.scan(step, (theta, opt.init(theta)), None, length=steps)
         return theta, loss(theta, s, importance, exact.NODES)
 
-    return jax.jit(jax.vmap(descend))
+    return jax.jit(at_precision("highest", jax.vmap(descend)))
 
 
 def numerical_optimum(n: int, m: int, density, importance, *, key=None, restarts: int = RESTARTS,
@@ -131,5 +132,5 @@ def exact_losses(W, b, density, importance) -> np.ndarray:
     W = jnp.asarray(W, jnp.float32)
     C, n = W.shape[0], W.shape[-1]
     density = jnp.broadcast_to(jnp.asarray(density, jnp.float32).reshape(C, -1), (C, n))
-    one = jax.jit(jax.vmap(lambda W, b, s, imp: exact.expected_loss(W, b, s, imp)))
+    one = jax.jit(at_precision("highest", jax.vmap(lambda W, b, s, imp: exact.expected_loss(W, b, s, imp))))
     return np.asarray(one(W, jnp.asarray(b, jnp.float32), density, jnp.asarray(importance, jnp.float32)))

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from toyjax.bench import baselines, engine, report, roofline, workloads
+from toyjax.numerics import use_deterministic_ops
 
 QUICK = {"steps": 20, "models": [1, 8], "repeats": 2, "matmul_size": 512, "copy_bytes": 2**24,
          "per_model_sample": 2, "baseline_max_models": 8}
@@ -170,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"toyjax-bench: error: {err}", file=sys.stderr)
         return 2
     start = time.perf_counter()
+    use_deterministic_ops()  # the numerics of every toyjax run, set before the backend starts
     device = report.device_info()
     torch_mod, torch_line = torch_status(s["baselines"] and not args.no_torch)
     say(f"device: {device['platform']} x{device['device_count']} ({device['device_kind']}), "

@@ -47,6 +47,7 @@ class Static:
     snapshot_params: bool = _from("record.snapshot_params")
     eval_samples: int = _from("record.eval_samples")
     full_batch: bool = _from("train.full_batch")
+    matmul_precision: str = _from("train.matmul_precision")
     data: data.DataSpec = field(default_factory=data.DataSpec)
     snapshot_steps: tuple[int, ...] = ()
     eval_units: int | None = None  # strata of at most this many active units; None: every stratum

@@ -4,8 +4,9 @@ Each block of the shard's `toyjax.engine.blocks.Layout` is initialised (or resto
 segment by segment with the engine's compiled `train` (segments end at progress ticks and at checkpoint
 steps; the program is the same whatever the cut), then evaluated by `finish`. The blocks' records are put
 back in grid order. Timing counts only the steps this process trained, so a resumed run reports its true
-speed. This module imports jax, numpy, `toyjax.engine.blocks`, `toyjax.engine.checkpoint`, `toyjax.config`,
-`toyjax.engine.plan`, `toyjax.engine.programs`, `toyjax.progress` and `toyjax.results`.
+speed. This module imports jax, numpy, `toyjax.numerics`, `toyjax.engine.blocks`,
+`toyjax.engine.checkpoint`, `toyjax.config`, `toyjax.engine.plan`, `toyjax.engine.programs`, `toyjax.progress`
+and `toyjax.results`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from toyjax import numerics
 from toyjax.config import Config, RunInfo
 from toyjax.engine import blocks, programs
 from toyjax.engine.checkpoint import Checkpoint
@@ -162,13 +164,14 @@ class Runner:
             coords={"model": models} if sharded else plan.coords,
             params=out["params"], loss=out["loss"], eval_loss=out["eval_loss"], diverged=out["diverged"],
             history=dict(out["history"], step=np.asarray(plan.static.snapshot_steps, np.int64)),
-            **pick, timing=timing, config=asdict(self.cfg), meta=run_meta(self.devices), run_info=run_info,
+            **pick, timing=timing, config=asdict(self.cfg), run_info=run_info,
+            meta=run_meta(self.devices, plan.static.matmul_precision),
             records={k: v for k, v in out.items() if k not in BASIC_RECORDS},
         )
 
 
-def run_meta(devices) -> dict[str, Any]:
-    """Package versions and the devices a run used."""
+def run_meta(devices, precision: str) -> dict[str, Any]:
+    """Package versions, the devices a run used, and its numerics (`toyjax.numerics.numerics`)."""
     versions = {}
     for pkg in ("toyjax", "jax", "jaxlib", "optax", "numpy"):
         try:
@@ -176,4 +179,4 @@ def run_meta(devices) -> dict[str, Any]:
         except PackageNotFoundError:
             versions[pkg] = None
     return {"versions": versions, "platform": devices[0].platform, "device_kind": devices[0].device_kind,
-            "device_count": len(devices)}
+            "device_count": len(devices), **numerics.numerics(devices, precision)}

@@ -8,11 +8,12 @@ progress or checkpoints) it runs the one compiled program, and its results do no
 
 Models' init, steps and final records come from the run's family (`Static.family`, a `toyjax.engine.family.Family`):
 the engine is handed its pure functions and never asks which family it runs. This module imports jax,
-`toyjax.engine.family`, `toyjax.engine.plan` and `toyjax.engine.state`.
+`toyjax.numerics`, `toyjax.engine.family`, `toyjax.engine.plan` and `toyjax.engine.state`.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -22,6 +23,7 @@ import jax.numpy as jnp
 from toyjax.engine.family import Block, Keys, model_keys
 from toyjax.engine.plan import Static
 from toyjax.engine.state import TAIL_STEPS, State
+from toyjax.numerics import at_precision
 
 __all__ = ["TAIL_STEPS", "Block", "Engine", "Keys", "State", "make_train", "model_keys"]
 
@@ -65,10 +67,14 @@ class Engine(NamedTuple):
 
 
 def make_train(static: Static) -> Engine:
-    """The engine of `static`: ``init(block)``, ``train(state, block, t0, t1)``, ``finish(state, block)``."""
+    """The engine of `static`: ``init(block)``, ``train(state, block, t0, t1)``, ``finish(state, block)``.
+
+    Every matrix product they trace runs at ``static.matmul_precision`` (`toyjax.numerics`).
+    """
+    precise = functools.partial(at_precision, static.matmul_precision)
     return Engine(
         static=static,
-        init=lambda block: init_block(static, block),
-        train=lambda state, block, t0, t1: train_block(static, state, block, t0, t1),
-        finish=lambda state, block: finish_block(static, state, block),
+        init=precise(lambda block: init_block(static, block)),
+        train=precise(lambda state, block, t0, t1: train_block(static, state, block, t0, t1)),
+        finish=precise(lambda state, block: finish_block(static, state, block)),
     )

@@ -71,12 +71,21 @@ def run_section(results) -> parts.Section:
     timing = ", ".join(f"{k} {format_value(v)}" for k, v in (results.timing or {}).items())
     body = (f'<p>command: <code id="command">{html.escape(command)}</code></p>'
             f'<p class="note">timing: {html.escape(timing or "not recorded")}</p>'
+            f'<p class="note" id="numerics">numerics: {html.escape(numerics_line(results.meta or {}))}</p>'
             f'<h3>summary</h3><div class="summary" id="summary">{rows or "no summary"}</div>'
             '<details><summary>config (the engine\'s, resolved)</summary>'
             f'<pre id="config">{html.escape(json.dumps(results.config, indent=1))}</pre></details>'
             '<details><summary>versions and devices</summary>'
             f'<pre>{html.escape(json.dumps(results.meta, indent=1, default=str))}</pre></details>')
     return parts.Section("run", body)
+
+
+def numerics_line(meta: dict) -> str:
+    """What the run's numbers rest on: the matrix products' precision and, on GPUs, deterministic ops."""
+    precision = meta.get("matmul_precision", "not recorded (an older run: the backend's default)")
+    ops = meta.get("deterministic_ops", "not recorded")
+    ops = {True: "on", False: "OFF (results may differ by a bit from run to run)"}.get(ops, ops)
+    return f"matrix products at {precision} precision on {meta.get('platform', '?')}; deterministic GPU ops: {ops}"
 
 
 def loss_section(results) -> parts.Section:
