@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import types
 
 import jax
 import numpy as np
@@ -112,6 +113,8 @@ def test_a_finite_training_set_is_densified_by_scatter_adds_that_need_determinis
 
 
 def test_deterministic_ops_are_asked_for_unless_the_user_said_either_way(monkeypatch):
+    monkeypatch.setattr(numerics, "_backend_started", lambda: False)
+    monkeypatch.setattr(numerics, "_FLAGS_AT_START", [])
     monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
     numerics.use_deterministic_ops()
     assert os.environ["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_gpu_deterministic_ops=true"
@@ -121,6 +124,21 @@ def test_deterministic_ops_are_asked_for_unless_the_user_said_either_way(monkeyp
     monkeypatch.delenv("XLA_FLAGS")
     numerics.use_deterministic_ops()
     assert os.environ["XLA_FLAGS"] == numerics.DETERMINISTIC_FLAG
+
+
+def test_a_gpu_run_claims_deterministic_ops_only_when_the_backend_started_with_them(monkeypatch):
+    gpu = [types.SimpleNamespace(platform="gpu")]
+    monkeypatch.setattr(numerics, "_FLAGS_AT_START", [])
+    monkeypatch.setattr(numerics, "_backend_started", lambda: True)  # a notebook that used the GPU first
+    numerics.use_deterministic_ops()
+    assert numerics.numerics(gpu, "highest")["deterministic_ops"] == "unknown: the backend started first"
+    monkeypatch.setattr(numerics, "_backend_started", lambda: False)
+    monkeypatch.setenv("XLA_FLAGS", "--xla_gpu_deterministic_ops=false")
+    numerics.use_deterministic_ops()
+    assert numerics.numerics(gpu, "highest")["deterministic_ops"] is False
+    monkeypatch.delenv("XLA_FLAGS")
+    numerics.use_deterministic_ops()
+    assert numerics.numerics(gpu, "highest") == {"matmul_precision": "highest", "deterministic_ops": True}
 
 
 def test_the_cli_asks_for_deterministic_ops_before_the_backend_starts(tmp_path):

@@ -23,8 +23,10 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+from jax._src import xla_bridge
 
 DETERMINISTIC_FLAG = "--xla_gpu_deterministic_ops=true"
+_FLAGS_AT_START: list[str] = []  # XLA_FLAGS as the backend found them, once toyjax set them
 
 
 def at_precision(precision: str, fn: Callable) -> Callable:
@@ -39,14 +41,27 @@ def at_precision(precision: str, fn: Callable) -> Callable:
 
 
 def use_deterministic_ops() -> None:
-    """Ask XLA for deterministic GPU ops, unless ``XLA_FLAGS`` already says either way (read as the backend starts)."""
+    """Ask XLA for deterministic GPU ops, unless ``XLA_FLAGS`` already says either way (read as the backend starts).
+
+    Too late once JAX's backend has started in this process (a notebook that used the GPU before toyjax):
+    then `numerics` says so rather than claim the flag.
+    """
+    if _backend_started():
+        return
     flags = os.environ.get("XLA_FLAGS", "")
     if "xla_gpu_deterministic_ops" not in flags:
         os.environ["XLA_FLAGS"] = f"{flags} {DETERMINISTIC_FLAG}".strip()
+    _FLAGS_AT_START[:] = [os.environ["XLA_FLAGS"]]
 
 
 def numerics(devices, precision: str) -> dict[str, Any]:
     """What a run's numbers rest on, for ``results.json``: the products' precision, and deterministic ops."""
-    gpu = devices[0].platform == "gpu"
-    return {"matmul_precision": precision,
-            "deterministic_ops": DETERMINISTIC_FLAG in os.environ.get("XLA_FLAGS", "") if gpu else "not needed"}
+    if devices[0].platform != "gpu":
+        return {"matmul_precision": precision, "deterministic_ops": "not needed"}
+    ops = DETERMINISTIC_FLAG in _FLAGS_AT_START[0] if _FLAGS_AT_START else "unknown: the backend started first"
+    return {"matmul_precision": precision, "deterministic_ops": ops}
+
+
+def _backend_started() -> bool:
+    """Whether JAX's backend has started in this process (JAX has no public call for it; assume not)."""
+    return bool(getattr(xla_bridge, "backends_are_initialized", lambda: False)())
