@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from toyjax.bench import cli, report
+from toyjax.bench import cli, report, roofline
 
 ROW_FIELDS = (
     "workload", "n_models", "n_features", "n_hidden", "steps", "batch_size", "block_size", "compile_s", "train_s",
@@ -49,6 +49,20 @@ def test_quick_run_writes_markdown_and_plot(quick_run):
     md = (quick_run / "bench.md").read_text()
     assert report.COLUMNS in md and "phase_n2m1 (n=2, m=1)" in md and "## Targets (issue 5)" in md
     assert (quick_run / "bench.png").stat().st_size > 1000
+
+
+def test_a_share_of_copy_bandwidth_past_100_percent_is_named_cache_resident(quick_run):
+    row = json.loads((quick_run / "bench.json").read_text())["results"][0]
+    cells = lambda r: [c.strip() for c in report.table_row(r).split("|")]  # noqa: E731
+    column = [c.strip() for c in report.COLUMNS.split("|")].index("% copy bandwidth")
+    assert cells(dict(row, bandwidth_fraction=9.13))[column] == "cache-resident"
+    assert cells(dict(row, bandwidth_fraction=0.42))[column] == "42.0"
+
+
+def test_the_matmul_roofline_runs_at_the_engines_precision():
+    """At the backend's default a GPU multiplies float32 in TensorFloat-32: a roofline no toyjax program reaches."""
+    text = roofline.product("highest").lower(np.ones((4, 4), np.float32), np.ones((4, 4), np.float32)).as_text()
+    assert "precision = [HIGHEST, HIGHEST]" in text
 
 
 def test_unknown_workload_is_an_error(capsys):

@@ -136,6 +136,11 @@ def _pct(f: float | None) -> str:
     return _num(100 * f, ".1f") if f is not None else "–"
 
 
+def _bandwidth(f: float | None) -> str:
+    """% of the measured copy bandwidth; past 100% the data stayed in cache, and a share of DRAM means nothing."""
+    return "cache-resident" if f is not None and f > 1 else _pct(f)
+
+
 def table_row(r: dict) -> str:
     t = r["train_s"]
     gflops = r["achieved_flops_per_s"] / 1e9 if r.get("achieved_flops_per_s") else None
@@ -143,7 +148,7 @@ def table_row(r: dict) -> str:
     return (f"| {r['workload']} (n={r['n_features']}, m={r['n_hidden']}) | {r['n_models']:,} | {r['block_size']} "
             f"| {r['compile_s']:.2f} | {t['median']:.3f} [{t['min']:.3f}–{t['max']:.3f}] ({t['repeats']}) "
             f"| {_num(r['model_steps_per_s']['median'])} | {_num(r['samples_per_s']['median'], ',.3g')} "
-            f"| {_num(gflops, '.1f')} | {_pct(r.get('matmul_fraction'))} | {_pct(r.get('bandwidth_fraction'))} "
+            f"| {_num(gflops, '.1f')} | {_pct(r.get('matmul_fraction'))} | {_bandwidth(r.get('bandwidth_fraction'))} "
             f"| {_num(mem, ',.0f')} | {_num(r.get('vs_per_model'), '.1f')} | {_num(r.get('vs_torch'), '.2f')} |")
 
 
