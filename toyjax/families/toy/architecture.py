@@ -59,6 +59,13 @@ SHORTHANDS = {
     "abs_mlp": Architecture(encoder="untied", hidden_activation="relu", target="abs"),
 }
 FIELDS = tuple(f.name for f in dataclasses.fields(Architecture))
+AXES_READ = ("density", "extra_density", "importance_decay", "extra_importance", "lr", "weight_decay", "init_scale",
+             "activation_l1", "dataset_size", "seed")  # the grid axes every toy model reads
+
+
+def reads(cfg: Any) -> tuple[tuple[str, ...], tuple[str, ...], Any]:
+    """What a toy run reads, for `toyjax.axes.check_reads`: every kind the same axes (`AXES_READ`)."""
+    return AXES_READ, AXES_READ, lambda axis: f"{cfg.model.kind} models do not read it"
 
 
 def architecture_of(model: Any) -> Architecture:
