@@ -146,6 +146,15 @@ def reads(cfg: Any) -> tuple[tuple[str, ...], tuple[str, ...], Any]:
     return axes_read(cfg.sae), axes_read(cfg.sae, SAE_KINDS), lambda axis: unread(cfg.sae, axis)
 
 
+def array_dims(config: dict) -> dict[str, tuple[str, ...]]:
+    """The axes of every array an SAE run records, beyond the grid's (`toyjax.engine.family.Family.dims`): the
+    latents, the source's activation space (``neuron`` after a ReLU, else ``hidden``) and its features."""
+    hidden = "neuron" if config.get("sae", {}).get("source_activation") == "relu" else "hidden"
+    return {"params/W_enc": ("latent", hidden), "params/W_dec": (hidden, "latent"), "params/b_enc": ("latent",),
+            "params/b_dec": (hidden,), "params/log_threshold": ("latent",), "sae/dead": ("latent",),
+            "sae/features": (hidden, "feature"), "sae/learned": ("feature",)}
+
+
 @dataclass(frozen=True)
 class SAEStatic:
     """What is fixed per compiled program of an SAE run (part of `toyjax.engine.plan.Static`)."""

@@ -34,7 +34,7 @@ from toyjax.engine.state import State, add_tail, final, start, write_snapshot
 from toyjax.errors import ConfigError
 from toyjax.families.sae import metrics as sae_metrics
 from toyjax.families.sae import models as sae
-from toyjax.families.sae.config import SAE_AXES, SAEStatic
+from toyjax.families.sae.config import SAE_AXES, SAEStatic, array_dims
 
 RESAMPLE_ENCODER_SCALE = 0.2  # of the live encoder rows' mean norm (Bricken et al. 2023)
 
@@ -237,4 +237,4 @@ def describe_cells(labels: list[str], most: int = 6) -> str:
 
 
 FAMILY = Family("sae", init, train_step, finish_model, settings=lambda cfg: SAEStatic.of(cfg.sae), values=values,
-                points=points)
+                points=points, dims=array_dims)
