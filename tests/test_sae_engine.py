@@ -291,6 +291,8 @@ def test_source_cell_all_in_the_sae_section_is_the_axis_of_every_cell(toy_source
     assert conf.sae.source_cell == 0 and plan.grid_shape == (2, 2)
     conf, plan = plan_run(to_config(sae_cfg({"l1_coefficient": [0.1]}, sae={"source_cell": "all"})))
     assert conf.grid.axes == {"source_cell": [0], "l1_coefficient": [0.1]} and plan.grid_shape == (1, 1)
+    conf, _ = plan_run(to_config(on_source(toy_source, {"source_cell": ["all"]})), source._replace(diverged=None))
+    assert conf.grid.axes == {"source_cell": [0, 1]}
 
 
 def test_a_source_cell_with_no_finite_model_is_refused_before_training(toy_source, monkeypatch):

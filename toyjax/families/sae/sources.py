@@ -193,7 +193,7 @@ def adopt(cfg: Config, source: Source) -> Config:
 def every_cell(raw: dict, cells: int) -> None:
     """``source_cell: all``, on the grid or in ``sae.source_cell``, as the axis of every cell (a config's dict)."""
     axes = raw["grid"]["axes"]
-    if axes.get("source_cell") == ALL:
+    if axes.get("source_cell") in (ALL, [ALL]):
         axes["source_cell"] = list(range(cells))
     elif raw["sae"]["source_cell"] == ALL and "source_cell" not in axes:
         raw["grid"]["axes"] = {"source_cell": list(range(cells)), **axes}
