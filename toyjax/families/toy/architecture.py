@@ -3,8 +3,10 @@
 Elhage et al., "Toy Models of Superposition" (2022) train four models; researchers vary them (untied
 weights, a hidden bias, GeLU or SoLU, an L1 penalty on the hidden activations). Each is one description
 here, read by the engine (`toyjax.families.toy.models` implements it) and by analysis, figures and pages, which ask what
-a model *is* (`tied`, `privileged`), never what it is called. This module imports `toyjax.checks` and
-`toyjax.errors`, and no JAX, so that the config can check a description before anything is compiled.
+a model *is* (`tied`, `privileged`), never what it is called. The toy family also declares here what its runs
+read and record: the grid axes every kind reads (`reads`, for `toyjax.axes.check_reads`) and the names of its
+arrays' axes (`param_dims`, `array_dims`). This module imports `toyjax.checks` and `toyjax.errors`, and no
+JAX, so that the config can check a description before anything is compiled.
 """
 
 from __future__ import annotations
