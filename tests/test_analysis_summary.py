@@ -10,8 +10,7 @@ from toyjax.analysis import SUMMARIES, summarize, theory
 from toyjax.analysis.summary import rank_correlation
 from toyjax.config import ReportConfig, to_config
 from toyjax.errors import ConfigError
-from toyjax.families.toy.architecture import architecture_of
-from toyjax.labels import param_dims
+from toyjax.families.toy.architecture import architecture_of, param_dims
 from toyjax.publish import check_report
 from toyjax.results import Results
 

@@ -48,9 +48,9 @@ def test_default_run_writes_results_and_phase_figure(tmp_path):
 # from the command line in tests/test_slow_install.py (their figures: tests/test_plots.py).
 SAE = [n for n in presets.preset_names() if toyjax.compose(n).model.kind == "sae"]
 SOURCED = [n for n in SAE if str(toyjax.compose(n).sae.source).startswith("preset:")]
-# Such a source at tiny size: two cells, no report page.
+# Such a source at tiny size: two cells, no report page, the shapes the SAE preset states (a trained source fixes them).
 TINY_SOURCE = ['sae.source_overrides=["train.steps=20","record.snapshots=2","grid.axes.density=[1.0,0.1]",'
-               '"report.html=false"]']
+               '"report.html=false","model.n_features=${model.n_features}","model.n_hidden=${model.n_hidden}"]']
 
 
 def finite_data(name: str) -> bool:
@@ -123,6 +123,14 @@ ERRORS = [
     (["sweep=sae_intro", "sae.source=preset:nope"], "sae.source: preset:nope: sweep: unknown preset 'nope'"),
     (["sweep=sae_intro", 'sae.source_overrides=["grid.axes.density=[2.0]"]'],
      "sae.source: intro: grid.axes.density: density must be in (0, 1]"),
+    (["sweep=sae_frontier_relu", "data.dataset_size=1000"], "data.dataset_size: an SAE trains on a fresh batch"),
+    (["sweep=sae_frontier_topk", "grid.axes.l1_coefficient=[0.1,0.3]"],
+     "grid.axes.l1_coefficient: a topk SAE does not read it"),
+    (["sweep=sae_frontier_topk", "grid.axes.k=[1,200]"], "grid.axes.k: must be at most the dictionary size"),
+    (["sweep=sae_intro", 'sae.source_overrides=["hydra.run.dir=/tmp/elsewhere"]'],
+     "sae.source_overrides: hydra.run.dir=/tmp/elsewhere is a Hydra setting"),
+    (["sweep=sae_intro", "model.n_features=7"], "model.n_features: the source fixes it (5), got 7"),
+    (["sweep=intro", "sae.width=4"], "sae.width: a key of SAE runs (model.kind: sae), not of relu_output models"),
 ]
 
 
@@ -136,6 +144,17 @@ def test_validation_error(tmp_path, args, message):
     assert lines[0].startswith(f"toyjax: error: {message}"), lines[0]
     assert not run_dir.exists()
     assert not (tmp_path / "outputs").exists()
+
+
+def test_an_sae_run_on_a_source_with_no_finite_model_fails_in_one_line_before_its_saes_train(tmp_path):
+    run_dir = tmp_path / "run"
+    diverging = ['sae.source_overrides=["train.lr=1e9","train.steps=20","record.snapshots=2","report.html=false"]']
+    out = toyjax_cmd("sweep=sae_intro", *TINY, *diverging, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert out.returncode == 2, out.stderr[-3000:]
+    assert out.stderr.strip() == (f"toyjax: error: sae.source: intro (relu_output) in {run_dir / 'source'} has no "
+                                  "finite model in cell 0 (density 1): every seed diverged; retrain it (a lower "
+                                  "train.lr, say) or leave that cell out (sae.source_cell)")
+    assert not (run_dir / "results.npz").exists() and not (run_dir / ".hydra").exists()
 
 
 @pytest.mark.parametrize(("sweep", "message"), [

@@ -90,11 +90,23 @@ def test_trains_from_the_cli_outside_the_repository_and_writes_its_report(whole)
     assert data["model"]["fields"] == ["curve"] and {"m-curve", "grid-loss"} <= set(data["figures"])
 
 
-def test_generic_axis_names_for_params_that_are_not_a_toy_models(whole):
+def test_the_axis_names_the_family_declares_are_saved_with_its_results(whole):
     pytest.importorskip("xarray")
     ds = toyjax.load(whole).to_xarray()
-    assert ds["W_in"].dims == ("density", "seed", "W_in_dim0", "W_in_dim1")
+    assert ds["W_in"].dims == ("density", "seed", "neuron", "hidden")
     assert ds["history_monosemanticity"].dims == ("density", "seed", "snapshot_step", "feature")
+
+
+def test_to_xarray_labels_every_array_by_the_familys_declaration(jermyn):
+    pytest.importorskip("xarray")
+    cfg = copy.deepcopy(TINY)
+    cfg["train"]["steps"] = 10
+    ds = toyjax.run(cfg).to_xarray()
+    assert ds["W_in"].dims == ("density", "seed", "neuron", "hidden") and ds["b_in"].dims[-1] == "neuron"
+    assert ds["W_out"].dims == ("density", "seed", "feature", "neuron")
+    assert ds["history_W_out"].dims == ("density", "seed", "snapshot_step", "feature", "neuron")
+    assert not [name for name in ds.data_vars if any("_dim" in d for d in ds[name].dims)]
+    assert ds.sizes["neuron"] == 16 and ds.sizes["hidden"] == 4 and ds.sizes["feature"] == 8
 
 
 def test_killed_cli_run_resumes_bit_identically(whole, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -141,6 +142,26 @@ def test_every_preset_renders_its_declared_figure_as_png_and_svg(preset, tmp_pat
     suffixes = sorted(p.suffix for p in written)
     assert suffixes == [".png", ".svg"], written
     assert all(p.is_file() and p.stat().st_size > 1000 for p in written)
+
+
+@pytest.mark.parametrize("shapes", [(5, 2), (8, 4)], ids=["directions_in_2d", "cosines"])
+@pytest.mark.parametrize("axes", [{"l1_coefficient": [0.3]}, {"l1_coefficient": [0.3], "seed": 2}, {"seed": 2}],
+                         ids=["one_lambda", "one_lambda_two_seeds", "no_lambda_axis"])
+def test_sae_directions_with_one_panel_keeps_its_title_and_key_inside_the_figure(shapes, axes, tmp_path, monkeypatch):
+    from toyjax.families.sae import figures
+
+    monkeypatch.setitem(PRESETS, "sae_intro", ("sae", *shapes, "independent", axes))
+    drawn = []
+    monkeypatch.setattr(figures.common, "save", lambda fig, directory, name: drawn.append(fig) or [])
+    figures.directions_figure(synthetic("sae_intro"), tmp_path)
+    (fig,) = drawn
+    fig.canvas.draw()
+    renderer, frame = fig.canvas.get_renderer(), fig.bbox
+    texts = [fig._suptitle, *fig.legends, *(a.title for a in fig.axes), *(a.xaxis.label for a in fig.axes)]
+    for artist in (t for t in texts if t is not None and t.get_visible() and getattr(t, "get_text", lambda: "x")()):
+        box = artist.get_window_extent(renderer)
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1, artist
+    plt.close(fig)
 
 
 def test_the_declared_figure_is_drawn_whatever_the_preset_is_called(tmp_path):

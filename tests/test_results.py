@@ -91,15 +91,14 @@ def test_to_xarray_names_every_axis(results):
 
 
 def test_neurons_are_named_neurons():
-    from toyjax.labels import param_dims
+    from toyjax.families.toy.architecture import param_dims
 
     assert param_dims("relu_hidden")["W"] == ("neuron", "feature")
     assert param_dims("abs_mlp") == {"W1": ("neuron", "feature"), "W2": ("feature", "neuron"), "b": ("feature",)}
 
 
 def test_parameter_axes_come_from_the_architecture():
-    from toyjax.families.toy.architecture import Architecture, architecture_of
-    from toyjax.labels import param_dims
+    from toyjax.families.toy.architecture import Architecture, architecture_of, param_dims
 
     untied = Architecture(encoder="untied", hidden_bias=True, output_activation="none")
     assert param_dims(untied) == {"W1": ("hidden", "feature"), "W2": ("feature", "hidden"), "b": ("feature",),
@@ -118,6 +117,57 @@ def test_to_xarray_names_a_described_model_by_its_architecture(tiny):
     ds = results.to_xarray()
     assert ds["W1"].dims == ("density", "neuron", "feature") and ds["W2"].dims == ("density", "feature", "neuron")
     assert ds["b_hidden"].dims == ("density", "neuron") and ds["b"].dims == ("density", "feature")
+
+
+SAE = {"model": {"kind": "sae", "n_features": 4, "n_hidden": 2}, "data": {"density": 0.3},
+       "train": {"steps": 10, "batch_size": 32}, "record": {"snapshots": 2}, "progress": False}
+
+
+def generic(ds) -> dict:
+    """The variables of `ds` with an axis no family declared (``<name>_dim0``...)."""
+    return {name: ds[name].dims for name in ds.data_vars if any("_dim" in d for d in ds[name].dims)}
+
+
+UNTIED = {"kind": "toy", "encoder": "untied", "hidden_activation": "relu", "hidden_bias": True}
+RUNS = {  # a run of each family and data source, from the `tiny` fixture
+    "toy": lambda tiny: tiny({"density": [1.0, 0.1], "seed": 2}),
+    "toy_untied_finite": lambda tiny: tiny({"dataset_size": [3, 10]}, model=UNTIED, train={"full_batch": True}),
+    **{f"sae_{kind}": lambda tiny, kind=kind: {**SAE, "sae": {"kind": kind, "width": 6}, "grid": {"axes": {"lr": [
+        1e-3, 3e-3]}}} for kind in ("relu", "relu_unit", "topk", "jumprelu")},
+}
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_to_xarray_labels_every_array_of_every_family(run, tmp_path, tiny):
+    """Every family declares its arrays' axes (`Family.dims`); they survive a save and load."""
+    pytest.importorskip("xarray")
+    results = toyjax.run(RUNS[run](tiny))
+    for ds in (results.to_xarray(), toyjax.load(results.save(tmp_path)).to_xarray()):
+        assert not generic(ds), generic(ds)
+
+
+def test_an_sae_runs_arrays_are_named_by_latent_hidden_and_feature(tmp_path):
+    pytest.importorskip("xarray")
+    results = toyjax.run({**SAE, "sae": {"kind": "jumprelu", "width": 6}, "grid": {"axes": {"l1_coefficient": [0.1]}}})
+    ds = results.to_xarray()
+    assert ds["W_dec"].dims == ("l1_coefficient", "hidden", "latent")
+    assert ds["W_enc"].dims == ("l1_coefficient", "latent", "hidden") and ds["log_threshold"].dims[-1] == "latent"
+    assert ds["history_W_dec"].dims == ("l1_coefficient", "snapshot_step", "hidden", "latent")
+    assert ds["sae_dead"].dims == ("l1_coefficient", "latent") and ds["sae_l0"].dims == ("l1_coefficient",)
+    assert ds["sae_features"].dims == ("l1_coefficient", "hidden", "feature")
+    assert ds.sizes == {"l1_coefficient": 1, "hidden": 2, "latent": 6, "feature": 4, "snapshot_step": 2}
+
+
+def test_arrays_no_family_declares_get_generic_axes_and_old_files_their_familys(tmp_path, results):
+    pytest.importorskip("xarray")
+    ds = dataclasses.replace(results, array_dims={}).to_xarray()
+    assert ds["W"].dims == ("density", "seed", "W_dim0", "W_dim1")
+    assert ds["history_W_norm"].dims == ("density", "seed", "snapshot_step", "W_norm_dim0")
+    results.save(tmp_path)
+    header = json.loads((tmp_path / "results.json").read_text())
+    del header["array_dims"]  # a file saved before families declared their axes
+    (tmp_path / "results.json").write_text(json.dumps(header))
+    assert toyjax.load(tmp_path).to_xarray()["W"].dims == ("density", "seed", "hidden", "feature")
 
 
 def test_a_familys_own_records_are_saved_and_loaded_by_name(tmp_path, results):

@@ -44,21 +44,79 @@ def sae_cfg(axes=None, **sections) -> dict:
 BAD = [
     (sae_cfg(sae={"widht": 8}), r"^sae\.widht: unknown key; allowed: kind, width, "),
     (sae_cfg(sae={"kind": "gated"}), r"^sae\.kind: "),
-    (sae_cfg({"k": [2, 9]}, sae={"kind": "topk"}), r"^sae\.k: must be at most the dictionary size, got k=9 with a "
-                                                  r"dictionary of 8 latents$"),
-    (sae_cfg({"dict_size": [4, 8]}, sae={"kind": "topk", "k": 5}), r"^sae\.k: .* got k=5 with a dictionary of 4"),
+    (sae_cfg({"k": [2, 9]}, sae={"kind": "topk"}), r"^grid\.axes\.k: must be at most the dictionary size, got k=9 "
+                                                  r"with a dictionary of 8 latents$"),
+    (sae_cfg({"dict_size": [4, 8]}, sae={"kind": "topk", "k": 5}), r"^sae\.k: .* got k=5 with a dictionary of 4 "
+                                                                   r"latents \(grid\.axes\.dict_size\)$"),
+    (sae_cfg({"k": [1, 3]}, sae={"kind": "topk", "dict_size": 2}), r"^grid\.axes\.k: .* got k=3 with a dictionary of "
+                                                                  r"2 latents \(sae\.dict_size\)$"),
     (sae_cfg({"l1_coefficient": [0.1, -0.5]}), r"^grid\.axes\.l1_coefficient: must be >= 0, got -0.5$"),
     (sae_cfg(sae={"l1_coefficient": -1.0}), r"^sae\.l1_coefficient: must be >= 0, got -1.0$"),
-    (sae_cfg({"dict_size": [4, 12]}), r"^sae\.dict_size: must be at most sae\.width=8, got 12$"),
+    (sae_cfg({"dict_size": [4, 12]}), r"^grid\.axes\.dict_size: must be at most sae\.width=8, got 12$"),
     (sae_cfg(sae={"dict_size": 9}), r"^sae\.dict_size: must be at most sae\.width=8, got 9$"),
-    (sae_cfg({"source_cell": [0, 1]}), r"^sae\.source_cell: the source has 1 cells, got 1$"),
+    (sae_cfg({"source_cell": [0, 1]}), r"^grid\.axes\.source_cell: the source has 1 cell \(0: synthetic features\), "
+                                       r"got 1$"),
+    (sae_cfg(sae={"source_cell": 2}), r"^sae\.source_cell: the source has 1 cell \(0: synthetic features\), got 2$"),
+    (sae_cfg(sae={"eval_samples": 1}), r"^sae\.eval_samples: must be >= 1024, got 1$"),
+    (sae_cfg(sae={"resample_steps": "40"}), r"^sae\.resample_steps: expected a step or a list of steps, got '40'$"),
+    (sae_cfg(sae={"resample_steps": 500}), r"^sae\.resample_steps: must be \[1, 80\], got 500$"),
+    (sae_cfg(data={"dataset_size": 1000}), r"^data\.dataset_size: an SAE trains on a fresh batch of its source's "
+                                           r"activations every step; finite training sets are for toy models; "
+                                           r"got 1000$"),
+    (sae_cfg({"dataset_size": [10, 100]}), r"^grid\.axes\.dataset_size: an SAE trains on a fresh batch"),
+    (sae_cfg(sae={"source": "preset:intro", "source_overrides": ["hydra.run.dir=/tmp/x"]}),
+     r"^sae\.source_overrides: hydra\.run\.dir=/tmp/x is a Hydra setting, not one of the source's config"),
+    (sae_cfg(sae={"source": "preset:intro", "source_overrides": ["++hydra.job.chdir=true"]}),
+     r"^sae\.source_overrides: \+\+hydra\.job\.chdir=true is a Hydra setting"),
     (sae_cfg(sae={"source_overrides": ["train.steps=5"]}), r"^sae\.source_overrides: only a preset:NAME source"),
-    (sae_cfg(sae={"source": "preset:intro"}), r"^sae\.source: preset:intro is a toy grid the toyjax command trains"),
+    (sae_cfg(sae={"source": "preset:intro"}, data={"density": 1.0}),
+     r"^sae\.source: preset:intro is a toy grid the toyjax command trains"),
     (sae_cfg(sae={"source": "/nowhere"}), r"^sae\.source: expected 'synthetic', 'preset:NAME' or a toy run's"),
     (sae_cfg(sae={"density_decay": 0.5}, data={"density": 0.9}), r"^sae\.density_decay: the first feature's density"),
     ({"model": {"kind": "relu_output"}, "grid": {"axes": {"l1_coefficient": [0.1]}}},
      r"^grid\.axes\.l1_coefficient: an axis of SAE runs \(model\.kind: sae\), not of relu_output models$"),
 ]
+
+# An axis a run does not read would train identical models: each family declares the axes each of its kinds
+# reads (`toyjax.families.schemas.READS`), and any other is refused, on the grid or (where no kind of the family
+# reads it) as a value set away from its default.
+UNREAD = [
+    (sae_cfg({"l1_coefficient": [0.1, 0.3]}, sae={"kind": "topk"}), "grid.axes.l1_coefficient: a topk SAE does not"),
+    (sae_cfg({"k": [1, 2]}), "grid.axes.k: a relu SAE does not read it"),
+    (sae_cfg({"k": [1, 2]}, sae={"kind": "relu_unit"}), "grid.axes.k: a relu_unit SAE does not read it"),
+    (sae_cfg({"k": [1, 2]}, sae={"kind": "jumprelu"}), "grid.axes.k: a jumprelu SAE does not read it"),
+    (sae_cfg({"init_scale": [1.0, 2.0]}), "grid.axes.init_scale: an SAE does not read it"),
+    (sae_cfg({"importance_decay": [1.0, 0.9]}), "grid.axes.importance_decay: an SAE does not read it"),
+    (sae_cfg({"extra_importance": [1.0, 2.0]}), "grid.axes.extra_importance: an SAE does not read it"),
+    (sae_cfg({"activation_l1": [0.0, 0.1]}), "grid.axes.activation_l1: an SAE does not read it"),
+    (sae_cfg(model={"init_scale": 2.0}), "model.init_scale: an SAE does not read it"),
+    (sae_cfg(data={"importance_decay": 0.9}), "data.importance_decay: an SAE does not read it"),
+    (sae_cfg(model={"activation_l1": 0.1}), "model.activation_l1: an SAE does not read it"),
+]
+SAE_KEYS_ON_TOYS = [
+    ({"model": {"kind": "relu_output"}, "sae": {"width": 4}}, "sae.width: a key of SAE runs (model.kind: sae), not "
+                                                               "of relu_output models (got 4)"),
+    ({"model": {"kind": "relu_hidden"}, "sae": {"kind": "topk"}}, "sae.kind: a key of SAE runs"),
+    ({"model": {"kind": "linear"}, "sae": {"l1_coefficient": 0.3}}, "sae.l1_coefficient: a key of SAE runs"),
+    ({"model": {"kind": "toy"}, "sae": {"source": "preset:intro"}}, "sae.source: a key of SAE runs"),
+    ({"model": {"kind": "relu_output"}, "sae": {"resample_steps": [10]}}, "sae.resample_steps: a key of SAE runs"),
+]
+
+
+@pytest.mark.parametrize(("cfg", "message"), UNREAD + SAE_KEYS_ON_TOYS,
+                         ids=[m.split(":")[0] + "-" + str(i) for i, (_, m) in enumerate(UNREAD + SAE_KEYS_ON_TOYS)])
+def test_an_axis_or_key_the_run_does_not_read_is_refused_in_one_line(cfg, message):
+    with pytest.raises(ConfigError) as e:
+        to_config(cfg)
+    assert str(e.value).startswith(message) and "\n" not in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize(("kind", "axes"), [("relu", {"l1_coefficient": [0.1, 0.3], "lr": [1e-3, 3e-3]}),
+                                            ("relu_unit", {"l1_coefficient": [0.1], "weight_decay": [0.0, 0.1]}),
+                                            ("jumprelu", {"l1_coefficient": [0.1], "density": [0.1, 0.3]}),
+                                            ("topk", {"k": [1, 2], "dict_size": [4, 8], "extra_density": [0.1]})])
+def test_every_axis_a_kind_reads_is_accepted(kind, axes):
+    to_config(sae_cfg({**axes, "seed": 2, "source_cell": [0]}, sae={"kind": kind}))
 
 
 @pytest.mark.parametrize(("cfg", "message"), BAD, ids=[m.split(":")[0].strip("^\\").replace("\\", "") for _, m in BAD])
@@ -156,10 +214,24 @@ def test_resampling_revives_dead_latents_on_the_inputs_reconstructed_worst():
     assert never.extra.idle[0, 5] == 80  # without resampling it stays dead
 
 
+def shapeless(axes=None, **sections) -> dict:
+    """`sae_cfg` with no shapes or data of its own (the model section names only the kind), for a trained source."""
+    cfg = sae_cfg(axes, **sections)
+    cfg["model"], cfg["data"] = {"kind": "sae", **sections.get("model", {})}, dict(sections.get("data", {}))
+    return cfg
+
+
+def on_source(directory, axes=None, **sections) -> dict:
+    """`shapeless` on a saved toy run, whose shapes and data it takes."""
+    cfg = shapeless(axes, **sections)
+    cfg["sae"]["source"] = str(directory)
+    return cfg
+
+
 def test_a_saved_toy_run_is_a_source_of_its_cells(tmp_path, tiny):
     toy = toyjax.run(tiny({"density": [1.0, 0.1], "seed": 2}, model={"n_features": 5, "n_hidden": 2}))
     toy.save(tmp_path / "toy")
-    cfg = sae_cfg({"source_cell": "all"}, sae={"source": str(tmp_path / "toy")})
+    cfg = on_source(tmp_path / "toy", {"source_cell": "all"})
     conf, plan = plan_run(to_config(cfg))
     assert (conf.model.n_features, conf.model.n_hidden, conf.grid.axes["source_cell"]) == (5, 2, [0, 1])
     results = toyjax.run(cfg)
@@ -168,7 +240,83 @@ def test_a_saved_toy_run_is_a_source_of_its_cells(tmp_path, tiny):
         np.testing.assert_array_equal(results.sae["features"][cell], toy.params["W"][cell, best[cell]])
         np.testing.assert_array_equal(results.density[cell], toy.density[cell, 0])
     with pytest.raises(ConfigError, match=r"^grid\.axes\.density: an SAE on a trained source reads"):
-        toyjax.run(sae_cfg({"density": [0.1]}, sae={"source": str(tmp_path / "toy")}))
+        toyjax.run(on_source(tmp_path / "toy", {"density": [0.1]}))
+
+
+@pytest.fixture(scope="module")
+def toy_source(tmp_path_factory):
+    """A saved toy run (n=6, m=2, correlated pairs) of two cells, lr 1e-3 and 1e9: every seed of the second
+    diverges."""
+    from tests.conftest import TINY
+
+    cfg = copy.deepcopy(TINY)
+    cfg.update(model={"kind": "relu_output", "n_features": 6, "n_hidden": 2}, data={"kind": "correlated"})
+    cfg["grid"]["axes"] = {"lr": [1e-3, 1e9], "seed": 2}
+    results = toyjax.run(cfg)
+    assert results.diverged[1].all() and not results.diverged[0].any()
+    return results.save(tmp_path_factory.mktemp("toy") / "run")
+
+
+@pytest.mark.parametrize(("sections", "message"), [
+    ({"data": {"density": 0.5}}, r"^data\.density: an SAE on a trained source reads each source cell's own data; "
+                                 r"vary it in the source \(sae\.source_overrides\) and use the source_cell axis; "
+                                 r"got 0\.5$"),
+    ({"data": {"extra_density": 0.1}}, r"^data\.extra_density: an SAE on a trained source reads"),
+    ({"data": {"importance_decay": 0.9}}, r"^data\.importance_decay: an SAE on a trained source reads"),
+    ({"model": {"n_features": 7}}, r"^model\.n_features: the source fixes it \(6\), got 7; leave it unset: an SAE on a "
+                                   r"trained source takes the source's shapes and data$"),
+    ({"model": {"n_hidden": 3}}, r"^model\.n_hidden: the source fixes it \(2\), got 3; leave it unset"),
+    ({"model": {"n_features": 6}, "data": {"kind": "anticorrelated"}},
+     r"^data\.kind: the source fixes it \('correlated'\), got 'anticorrelated'"),
+    ({"data": {"set_size": 3}}, r"^data\.set_size: the source fixes it \(2\), got 3"),
+])
+def test_what_a_trained_source_fixes_is_refused_when_set_otherwise(toy_source, sections, message):
+    with pytest.raises(ConfigError, match=message):
+        plan_run(to_config(on_source(toy_source, {"source_cell": [0]}, **sections)))
+
+
+def test_what_a_trained_source_fixes_is_adopted_when_unset_or_equal(toy_source):
+    conf, _ = plan_run(to_config(on_source(toy_source, {"source_cell": [0]}, model={"n_features": 6})))
+    assert (conf.model.n_features, conf.model.n_hidden, conf.data.kind, conf.data.set_size) == (6, 2, "correlated", 2)
+
+
+def test_source_cell_all_in_the_sae_section_is_the_axis_of_every_cell(toy_source):
+    """``sae.source_cell=all``, as the README documents it, trains an SAE on each cell (the axis first)."""
+    cfg = on_source(toy_source, {"l1_coefficient": [0.1, 0.3]}, sae={"source_cell": "all"})
+    with pytest.raises(ConfigError, match=r"cell 1 \(lr 1e\+09\)"):
+        plan_run(to_config(cfg))
+    source = sources.load(to_config(cfg))
+    conf, plan = plan_run(to_config(cfg), source._replace(diverged=None))
+    assert list(conf.grid.axes) == ["source_cell", "l1_coefficient"] and conf.grid.axes["source_cell"] == [0, 1]
+    assert conf.sae.source_cell == 0 and plan.grid_shape == (2, 2)
+    conf, plan = plan_run(to_config(sae_cfg({"l1_coefficient": [0.1]}, sae={"source_cell": "all"})))
+    assert conf.grid.axes == {"source_cell": [0], "l1_coefficient": [0.1]} and plan.grid_shape == (1, 1)
+    conf, _ = plan_run(to_config(on_source(toy_source, {"source_cell": ["all"]})), source._replace(diverged=None))
+    assert conf.grid.axes == {"source_cell": [0, 1]}
+
+
+def test_a_source_cell_with_no_finite_model_is_refused_before_training(toy_source, monkeypatch):
+    """Every seed of cell 1 diverged: an SAE on it would diverge too. The other cell trains."""
+    def never(*args, **kwargs):
+        raise AssertionError("a runner was built for a diverged source")
+
+    with monkeypatch.context() as m:
+        m.setattr(runner_lib.Runner, "__init__", never)
+        with pytest.raises(ConfigError) as e:
+            toyjax.run(on_source(toy_source, {"source_cell": [0, 1]}))
+    assert str(e.value) == (f"sae.source: a toy run (relu_output) in {toy_source} has no finite model in cell 1 "
+                            "(lr 1e+09): every seed diverged; retrain it (a lower train.lr, say) or leave that cell "
+                            "out (grid.axes.source_cell)")
+    results = toyjax.run(on_source(toy_source, {"source_cell": [0]}, train={"steps": 5}))
+    assert not results.diverged.any()
+
+
+def test_the_command_lines_short_forms_of_sae_keys():
+    """``sae.resample_steps=100`` is one step; ``sae.source_cell=all`` every cell of the source (one, synthetic)."""
+    conf, plan = plan_run(to_config(toyjax.compose("sae_frontier_relu", ["sae.resample_steps=100"])))
+    assert plan.static.settings.resample_steps == (100,)
+    conf, plan = plan_run(to_config(toyjax.compose("sae_frontier_relu", ["sae.source_cell=all"])))
+    assert conf.grid.axes["source_cell"] == [0] and plan.dims == ("source_cell", "l1_coefficient", "seed")
 
 
 def test_a_preset_source_is_planned_from_its_plan_without_training(tiny):
@@ -176,7 +324,7 @@ def test_a_preset_source_is_planned_from_its_plan_without_training(tiny):
     source = sources.from_plan(toy, plan_of(toy))
     assert source.W.shape == (3, 2, 5) and source.labels == ["density 1", "density 0.3", "density 0.1"]
     np.testing.assert_allclose(source.density[:, 0], [1.0, 0.3, 0.1])
-    conf, plan = plan_run(to_config(sae_cfg({"source_cell": "all"})), source)
+    conf, plan = plan_run(to_config(shapeless({"source_cell": "all"})), source)
     assert conf.sae.source_activation == "relu" and plan.grid_shape == (3,)
     assert conf.model.n_features == 5 and plan.points["source"].shape == (3, 2, 5)
 

@@ -171,6 +171,26 @@ def largest(cfg: Any, axis: str) -> Any:
     return get_field(cfg, AXES[axis].default)
 
 
+def check_reads(cfg: Any, read: tuple[str, ...], family_reads: tuple[str, ...], why: Callable[[str], str]) -> None:
+    """Refuse every axis the run does not read: on its grid if its model kind does not read it (not in `read`),
+    and its default field set away from the default if no kind of its family does (not in `family_reads`);
+    `why(axis)` says why. Raises `ConfigError`."""
+    for axis, spec in AXES.items():
+        if axis not in read and axis in cfg.grid.axes:
+            raise ConfigError(f"grid.axes.{axis}: {why(axis)}")
+        if axis in family_reads:
+            continue
+        value, default = get_field(cfg, spec.default), field_default(cfg, spec.default)
+        if value != default:
+            raise ConfigError(f"{spec.default}: {why(axis)}; got {value!r}")
+
+
+def field_default(cfg: Any, dotted: str) -> Any:
+    """The default of a dotted field such as ``"data.density"``: its section's, as the section's class gives it."""
+    section, name = dotted.split(".")
+    return getattr(type(getattr(cfg, section))(), name)
+
+
 def check_axes(cfg: Any) -> None:
     """Check every axis's default and, for the grid's axes, every listed value; raise `ConfigError`."""
     n = cfg.model.n_features

@@ -107,7 +107,7 @@ def _assemble(config: dict, shards: list[Results]) -> Results:
     return Results(dims=plan.dims, coords=plan.coords, history=history,
                    timing=_timing(shards), config=whole, run_info=shards[0].run_info,
                    meta={k: v for k, v in shards[0].meta.items() if k != "directory"},
-                   missing=~present.reshape(shape), records=own, **arrays)
+                   missing=~present.reshape(shape), records=own, array_dims=shards[0].array_dims, **arrays)
 
 
 def _steps_apart(history: dict) -> dict:

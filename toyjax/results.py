@@ -2,9 +2,10 @@
 
 A run directory holds ``results.npz`` (plain arrays, never pickled) and ``results.json`` (axis names and
 values, shapes, the resolved config, the run's own description `run_info`, its `summary`, package
-versions, devices and timing). Both are written atomically (`toyjax.fileio`), so a crash never leaves half
-a file behind. Files of format 1 (before ``run_info``) still load. This module imports numpy,
-`toyjax.config`, `toyjax.errors`, `toyjax.fileio` and `toyjax.labels`.
+versions, devices and timing, and the axis names its family declares for its arrays). Both are written
+atomically (`toyjax.fileio`), so a crash never leaves half a file behind. Files of format 1 (before
+``run_info``) still load; files without axis names get those of their built-in family. This module imports
+numpy, `toyjax.config`, `toyjax.errors`, `toyjax.families.schemas`, `toyjax.fileio` and `toyjax.labels`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 from toyjax.config import ReportConfig, RunInfo
 from toyjax.errors import ResultsError
+from toyjax.families import schemas
 from toyjax.fileio import atomic_write
 from toyjax.labels import to_xarray
 
@@ -60,6 +62,8 @@ class Results:
             source's features (``*_all``) and the ones it learned (``*_learned``), the source's features per
             dimension, its feature directions "features" grid+(d, n) and "learned" grid+(n,); None for toy
             models.
+        array_dims: the axis names of each recorded array beyond the grid's, by its path ("params/W",
+            "history/W_norm", "sae/dead"), as its family declares them (`toyjax.engine.family.Family.dims`).
     """
 
     dims: tuple[str, ...]
@@ -78,6 +82,7 @@ class Results:
     summary: dict[str, Any] = field(default_factory=dict)
     missing: np.ndarray | None = None
     records: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # a family's own, by name
+    array_dims: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def train_set(self) -> dict[str, np.ndarray] | None:
@@ -110,6 +115,7 @@ class Results:
             "config": self.config,
             "timing": self.timing,
             "meta": self.meta,
+            "array_dims": {k: list(v) for k, v in self.array_dims.items()},
         }
         atomic_write(directory / NPZ, lambda f: np.savez(f, **arrays))
         atomic_write(directory / JSON, lambda f: f.write(json.dumps(header, indent=2).encode()))
@@ -220,7 +226,14 @@ def _unflatten(header: dict, arrays: dict) -> Results:
         summary=header.get("summary") or {},
         missing=arrays.get("missing"),
         records=records,
+        array_dims=_array_dims(header),
     )
+
+
+def _array_dims(header: dict) -> dict[str, tuple[str, ...]]:
+    """The axis names a results file's family declared for its arrays, else those of its built-in family."""
+    declared = header.get("array_dims") or schemas.array_dims(header.get("config", {}))
+    return {path: tuple(names) for path, names in declared.items()}
 
 
 def _run_info(raw: dict) -> RunInfo:

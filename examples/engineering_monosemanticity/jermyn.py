@@ -185,4 +185,7 @@ def check(cfg) -> None:
         raise ConfigError("model.activation_l1: the jermyn family has no activation penalty; use 0")
 
 
-FAMILY = Family("jermyn", init, step, finish, check)
+DIMS = {"params/W_in": ("neuron", "hidden"), "params/b_in": ("neuron",), "params/W_out": ("feature", "neuron"),
+        "history/monosemanticity": ("feature",)}  # each array's axes after the grid's (`Family.dims`)
+
+FAMILY = Family("jermyn", init, step, finish, check, dims=lambda config: DIMS)

@@ -10,7 +10,9 @@ The engine (`toyjax.engine.train`) trains a block of C models with pure function
 - ``check(cfg)``: what the family refuses of a run before anything is compiled (``model.options``, say);
 - ``settings(cfg)``: its static settings, in `Static.settings` (a toy model's architecture, an SAE's kind);
 - ``values(cfg, row)`` and ``points(cfg, points, source)``: its own per-model values at a grid point, and
-  the plan's per-model arrays completed (an SAE's source cells), before anything is compiled.
+  the plan's per-model arrays completed (an SAE's source cells), before anything is compiled;
+- ``dims(config)``: the names of the axes of each array it records, beyond the grid's (a run's `Results`
+  carries them, so that `toyjax.labels.to_xarray` labels every family's arrays alike).
 
 The engine never asks which family it runs: `toyjax.engine.plan.Static` carries the family, so each family (and a
 researcher's own) gets its own compiled programs. The toy models (`toyjax.families.toy.train`) and sparse autoencoders
@@ -67,6 +69,9 @@ class Family(NamedTuple):
     settings: Callable[[Any], Any] = lambda cfg: None  # cfg -> the family's static settings (hashable)
     values: Callable[[Any, dict], dict] = lambda cfg, row: {}  # (cfg, grid point) -> its own per-model values
     points: Callable[[Any, dict, Any], dict] = lambda cfg, points, source: points  # completes the plan's arrays
+    # (the run's config as a plain dict) -> {"params/W": ("hidden", "feature"), "history/W_norm": ("feature",),
+    # "<record>/<name>": ...}: each recorded array's axes after the grid's (a param's history takes its names)
+    dims: Callable[[dict], dict[str, tuple[str, ...]]] = lambda config: {}
 
 
 def draw(static, data_keys: jax.Array, t: jax.Array):

@@ -167,6 +167,7 @@ class Runner:
             **pick, timing=timing, config=asdict(self.cfg), run_info=run_info,
             meta=run_meta(self.devices, plan.static.matmul_precision),
             records={k: v for k, v in out.items() if k not in BASIC_RECORDS},
+            array_dims=plan.static.family.dims(asdict(self.cfg)),
         )
 
 

@@ -7,7 +7,9 @@ directions in `model.n_hidden` dimensions, features drawn as the toy data are (`
 per feature by ``sae.density_decay``^i), or ``preset:NAME``, a toy grid the ``toyjax`` command trains in
 the same job (with ``sae.source_overrides``). Per-model
 values, each also a grid axis: ``l1_coefficient``, ``k``, ``dict_size`` (a mask inside the static
-``width``), ``source_cell``, and the usual ``lr`` and ``seed``.
+``width``), ``source_cell``, and the usual ``lr``, ``weight_decay`` and ``seed``. Which axes a run reads is
+declared here (`axes_read`: ``l1_coefficient`` for the penalised kinds, ``k`` for TopK, a synthetic
+source's densities); `reads` gives them to the rule that refuses any other (`toyjax.axes.check_reads`).
 
 `check_run` is the family's part of a run's validation (`toyjax.families.schemas`). This module imports
 `toyjax.axes`, `toyjax.checks` and `toyjax.errors`.
@@ -15,7 +17,7 @@ values, each also a grid axis: ``l1_coefficient``, ``k``, ``dict_size`` (a mask 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +25,16 @@ from toyjax import checks
 from toyjax.axes import AXES, axis_values, get_field
 from toyjax.errors import ConfigError
 
-SAE_KINDS = ("relu", "relu_unit", "topk", "jumprelu")
 SYNTHETIC = "synthetic"
 PRESET = "preset:"  # a source trained in the same job: "preset:NAME" (`toyjax.cli`)
 SAE_AXES = ("l1_coefficient", "k", "dict_size", "source_cell")  # axes only an SAE run reads
+SHARED_AXES = ("lr", "weight_decay", "seed", "dict_size", "source_cell")  # axes every SAE kind reads
+KIND_AXES = {"relu": ("l1_coefficient",), "relu_unit": ("l1_coefficient",), "topk": ("k",),
+             "jumprelu": ("l1_coefficient",)}  # the axes of each kind's own activation and loss
+SAE_KINDS = tuple(KIND_AXES)
+DATA_AXES = ("density", "extra_density", "importance_decay", "extra_importance")  # a trained source fixes these
+DRAWN_AXES = ("density", "extra_density")  # a synthetic source draws its features at the run's densities
+MIN_EVAL_SAMPLES = 1024  # the variance explained is that of the evaluation batch: one of a few points is noise
 ACTIVATIONS = ("linear", "relu")  # h = W x for tied toy models, ReLU(W x) for relu_hidden and abs_mlp (W1)
 
 
@@ -46,7 +54,7 @@ class SAEConfig:
     density_decay: float = 1.0  # synthetic features' densities ∝ decay^i, their mean the run's density
     source_activation: str = "linear"  # set from a source run: relu for relu_hidden and abs_mlp
     source_name: str = ""  # set from a source run: its preset and model kind, for figures
-    resample_steps: list[int] = field(default_factory=list)  # steps that resample dead latents (Bricken et al.)
+    resample_steps: Any = field(default_factory=list)  # steps that resample dead latents (Bricken et al.); one step
     dead_window: int = 1000  # steps without firing after which a latent counts as dead
     eval_samples: int = 8192  # activations of the final evaluation
 
@@ -55,17 +63,22 @@ def validate_sae(sae: SAEConfig, steps: int) -> None:
     """Check the static settings of the ``sae`` section; raise `ConfigError` naming the first bad field."""
     checks.choice("sae.kind", sae.kind, SAE_KINDS)
     checks.choice("sae.source_activation", sae.source_activation, ACTIVATIONS)
-    for name, value in (("sae.width", sae.width), ("sae.dead_window", sae.dead_window),
-                        ("sae.eval_samples", sae.eval_samples)):
+    for name, value in (("sae.width", sae.width), ("sae.dead_window", sae.dead_window)):
         checks.integer(name, value, low=1)
+    checks.integer("sae.eval_samples", sae.eval_samples, low=MIN_EVAL_SAMPLES)
     checks.integer("sae.features_seed", sae.features_seed, low=0)
-    if not isinstance(sae.resample_steps, list | tuple):
-        raise ConfigError(f"sae.resample_steps: expected a list of steps, got {sae.resample_steps!r}")
-    for step in sae.resample_steps:
+    if not isinstance(sae.resample_steps, int | list | tuple) or isinstance(sae.resample_steps, bool):
+        raise ConfigError(f"sae.resample_steps: expected a step or a list of steps, got {sae.resample_steps!r}")
+    for step in resample_list(sae.resample_steps):
         checks.integer("sae.resample_steps", step, low=1, high=steps)
     if not 0.0 < checks.number("sae.density_decay", sae.density_decay) <= 1.0:
         raise ConfigError(f"sae.density_decay: must be in (0, 1], got {sae.density_decay}")
     _validate_source(sae)
+
+
+def resample_list(steps: Any) -> tuple:
+    """``sae.resample_steps`` as a sorted tuple: a list of steps, or one step."""
+    return tuple(sorted(steps)) if isinstance(steps, list | tuple) else (steps,)
 
 
 def _validate_source(sae: SAEConfig) -> None:
@@ -77,20 +90,69 @@ def _validate_source(sae: SAEConfig) -> None:
         raise ConfigError(f"sae.source_overrides: expected a list of KEY=VALUE strings, got {sae.source_overrides!r}")
     if sae.source_overrides and not preset:
         raise ConfigError("sae.source_overrides: only a preset:NAME source takes overrides")
+    hydra = next((o for o in sae.source_overrides if o.lstrip("+~").split("=")[0].split(".")[0] == "hydra"), None)
+    if hydra:
+        raise ConfigError(f"sae.source_overrides: {hydra} is a Hydra setting, not one of the source's config; "
+                          "the source trains into the run's directory, under source/")
     if not preset and sae.source != SYNTHETIC and not (Path(str(sae.source)) / "results.json").is_file():
         raise ConfigError(f"sae.source: expected 'synthetic', 'preset:NAME' or a toy run's directory, got "
                           f"{sae.source!r} (no results.json there)")
 
 
-def check_combinations(kind: str, width: int, k_values: list, sizes: list) -> None:
-    """Every dictionary size fits the width, and a TopK SAE's k fits each of its dictionaries."""
+def check_combinations(cfg: Any) -> None:
+    """Every dictionary size fits the width, and a TopK SAE's k fits each of its dictionaries; the message names
+    the field each value comes from (``grid.axes.k`` or ``sae.k``)."""
+    (k_field, k_values), (size_field, sizes) = (_values(cfg, a) for a in ("k", "dict_size"))
+    width = cfg.sae.width
     for size in sizes:
         if size is not None and size > width:
-            raise ConfigError(f"sae.dict_size: must be at most sae.width={width}, got {size}")
+            raise ConfigError(f"{size_field}: must be at most sae.width={width}, got {size}")
     smallest = min((s if s is not None else width) for s in sizes)
-    if kind == "topk" and max(k_values) > smallest:
-        raise ConfigError(f"sae.k: must be at most the dictionary size, got k={max(k_values)} with a dictionary "
-                          f"of {smallest} latents")
+    if cfg.sae.kind == "topk" and max(k_values) > smallest:
+        where = f" ({size_field})" if smallest < width else ""
+        raise ConfigError(f"{k_field}: must be at most the dictionary size, got k={max(k_values)} with a dictionary "
+                          f"of {smallest} latents{where}")
+
+
+def _values(cfg: Any, axis: str) -> tuple[str, list]:
+    """(the field that gives `axis` its values, the values): the grid's axis, else its default field."""
+    if axis in cfg.grid.axes:
+        return f"grid.axes.{axis}", axis_values(cfg, axis)
+    return AXES[axis].default, [get_field(cfg, AXES[axis].default)]
+
+
+def axes_read(sae: SAEConfig, kinds: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The grid axes an SAE of this section reads (or one of `kinds` on its source): the shared ones, its kind's,
+    a synthetic source's densities."""
+    own = sum((KIND_AXES.get(kind, ()) for kind in (kinds or (sae.kind,))), ())
+    return SHARED_AXES + own + (DRAWN_AXES if sae.source == SYNTHETIC else ())
+
+
+def unread(sae: SAEConfig, axis: str) -> str:
+    """Why an SAE of this section does not read `axis` (`axes_read`)."""
+    if axis in DATA_AXES and sae.source != SYNTHETIC:
+        return ("an SAE on a trained source reads each source cell's own data; vary it in the source "
+                "(sae.source_overrides) and use the source_cell axis")
+    if axis == "dataset_size":
+        return ("an SAE trains on a fresh batch of its source's activations every step; finite training sets are "
+                "for toy models")
+    what = f"a {sae.kind} SAE does not" if axis in axes_read(sae, SAE_KINDS) else "an SAE does not"
+    return f"{what} read it (a {sae.kind} SAE's axes here: {', '.join(axes_read(sae))})"
+
+
+def reads(cfg: Any) -> tuple[tuple[str, ...], tuple[str, ...], Any]:
+    """What an SAE run reads, for `toyjax.axes.check_reads`: its axes, those of any SAE kind on its source, and
+    why not another."""
+    return axes_read(cfg.sae), axes_read(cfg.sae, SAE_KINDS), lambda axis: unread(cfg.sae, axis)
+
+
+def array_dims(config: dict) -> dict[str, tuple[str, ...]]:
+    """The axes of every array an SAE run records, beyond the grid's (`toyjax.engine.family.Family.dims`): the
+    latents, the source's activation space (``neuron`` after a ReLU, else ``hidden``) and its features."""
+    hidden = "neuron" if config.get("sae", {}).get("source_activation") == "relu" else "hidden"
+    return {"params/W_enc": ("latent", hidden), "params/W_dec": (hidden, "latent"), "params/b_enc": ("latent",),
+            "params/b_dec": (hidden,), "params/log_threshold": ("latent",), "sae/dead": ("latent",),
+            "sae/features": (hidden, "feature"), "sae/learned": ("feature",)}
 
 
 @dataclass(frozen=True)
@@ -106,19 +168,27 @@ class SAEStatic:
 
     @classmethod
     def of(cls, sae: SAEConfig) -> SAEStatic:
-        return cls(sae.kind, sae.width, sae.source_activation == "relu", tuple(sorted(sae.resample_steps)),
+        return cls(sae.kind, sae.width, sae.source_activation == "relu", resample_list(sae.resample_steps),
                    sae.dead_window, sae.eval_samples)
 
 
 def check_run(cfg: Any, sae_run: bool) -> None:
-    """An SAE run's section and its grid (every k fits every dictionary); any other run has no SAE axis."""
+    """An SAE run's section and its grid (every k fits every dictionary); any other run has no SAE axis or key."""
     if not sae_run:
-        used = [a for a in SAE_AXES if a in cfg.grid.axes]
-        if used:
-            raise ConfigError(f"grid.axes.{used[0]}: an axis of SAE runs (model.kind: sae), not of "
-                              f"{cfg.model.kind} models")
+        _no_sae_keys(cfg)
         return
     validate_sae(cfg.sae, cfg.train.steps)
-    values = {a: axis_values(cfg, a) if a in cfg.grid.axes else [get_field(cfg, AXES[a].default)]
-              for a in ("k", "dict_size")}
-    check_combinations(cfg.sae.kind, cfg.sae.width, values["k"], values["dict_size"])
+    check_combinations(cfg)
+
+
+def _no_sae_keys(cfg: Any) -> None:
+    """Refuse an SAE axis, or an ``sae`` key away from its default, on a run of another kind."""
+    used = [a for a in SAE_AXES if a in cfg.grid.axes]
+    if used:
+        raise ConfigError(f"grid.axes.{used[0]}: an axis of SAE runs (model.kind: sae), not of "
+                          f"{cfg.model.kind} models")
+    default = SAEConfig()
+    changed = [f.name for f in fields(SAEConfig) if getattr(cfg.sae, f.name) != getattr(default, f.name)]
+    if changed:
+        raise ConfigError(f"sae.{changed[0]}: a key of SAE runs (model.kind: sae), not of {cfg.model.kind} models "
+                          f"(got {getattr(cfg.sae, changed[0])!r})")

@@ -28,6 +28,7 @@ from toyjax.families.sae import numbers
 from toyjax.plots import common
 
 PANELS = 8
+MIN_WIDTH = 6.8  # inches: the two-line title and the legend's three entries, whatever the number of panels
 LONG_NAMES = {"l1_coefficient": "L1 coefficient λ", "dict_size": "dictionary size (× the features)", "k": "k (TopK)"}
 
 
@@ -57,7 +58,7 @@ def directions_figure(results, directory: Path, name: str = "sae_directions") ->
     d = np.asarray(sae["features"]).shape[-2]
     cols = len(picked) if len(picked) <= 5 else 4
     rows = int(np.ceil(len(picked) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.1 * cols + 0.6, 3.3 * rows + 1.1), squeeze=False,
+    fig, axes = plt.subplots(rows, cols, figsize=(max(3.1 * cols + 0.6, MIN_WIDTH), 3.3 * rows + 1.1), squeeze=False,
                              constrained_layout=True)
     for ax in axes.ravel()[len(picked):]:
         ax.set_visible(False)
@@ -72,14 +73,24 @@ def directions_figure(results, directory: Path, name: str = "sae_directions") ->
         ax.set_title(f"{cells.label(index)}\nMMCS {sae['features_to_latents_learned'][index]:.3f}, "
                      f"{found}/{int(sae['learned'][index].sum())} at cos ≥ 0.99, L0 {sae['l0'][index]:.2f}",
                      fontsize=8)
-    handles = [plt.Line2D([], [], color="C1", lw=2, label="true features W_i of the source (one colour each)"),
-               plt.Line2D([], [], color="k", lw=1.2, label="decoder direction (unit length)"),
-               plt.Line2D([], [], color="0.6", lw=1, ls=":", label="dead latent")]
-    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False,
-               bbox_to_anchor=(0.5, -0.01 if d == 2 else -0.04))
+    _key(fig, axes, d)
     fig.suptitle(title(results, "decoder directions over the true features; " + common.seeds_note(cells)),
                  fontsize=9)
     return common.save(fig, directory, name)
+
+
+def _key(fig, axes, d: int) -> None:
+    """Below the panels, in space the layout keeps for it: the arrows' legend (2-D), else the cosines' colour bar."""
+    if d != 2:
+        scale = plt.cm.ScalarMappable(plt.Normalize(-1, 1), common.DIVERGING)
+        bar = fig.colorbar(scale, ax=axes, location="bottom", shrink=0.5, aspect=40)
+        bar.set_label("cos(true feature i, latent)", fontsize=8)
+        bar.ax.tick_params(labelsize=7)
+        return
+    handles = [plt.Line2D([], [], color="C1", lw=2, label="true features W_i of the source (one colour each)"),
+               plt.Line2D([], [], color="k", lw=1.2, label="decoder direction (unit length)"),
+               plt.Line2D([], [], color="0.6", lw=1, ls=":", label="dead latent")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
 
 
 def _dict_size(results, cells, index) -> int:

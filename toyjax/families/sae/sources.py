@@ -18,9 +18,11 @@ anything trains, `from_plan` gives the cells of such a source from its plan alon
 directions zero), which is all that validating the SAE run needs.
 
 `adopt` writes what the source fixes (shapes, data kind, activation, the cells of ``source_cell: all``)
-into the run's config, so the saved config says what was trained. This module imports numpy,
-`toyjax.analysis`, `toyjax.config`, `toyjax.engine.plan`, `toyjax.errors`, `toyjax.families` (`plan_of`,
-`schemas`, the toy family's `architecture` and `models`, the SAE's `config`) and `toyjax.results`.
+into the run's config, so the saved config says what was trained; a shape or data kind the run sets
+otherwise is refused. A cell whose every seed diverged is marked (`Source.diverged`): an SAE on it is
+refused. This module imports numpy, `toyjax.analysis`, `toyjax.axes`, `toyjax.config`, `toyjax.engine.plan`,
+`toyjax.errors`, `toyjax.families` (`plan_of`, `schemas`, the toy family's `architecture` and `models`, the
+SAE's `config`) and `toyjax.results`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import numpy as np
 
 from toyjax.analysis.aggregate import best_seed, ranking_loss, take_seed
 from toyjax.analysis.geometry import NOT_LEARNED_NORM
+from toyjax.axes import field_default
 from toyjax.config import Config, to_config
 from toyjax.engine.plan import Plan
 from toyjax.errors import ConfigError, ResultsError
@@ -44,7 +47,8 @@ from toyjax.results import Results
 from toyjax.results import load as load_run
 
 NOT_TOY = "the source must be a toy model's run, not an SAE run"
-DATA_AXES = ("density", "extra_density", "importance_decay", "extra_importance")  # a trained source fixes these
+ADOPTED = ("model.n_features", "model.n_hidden", "data.kind", "data.set_size", "data.signed", "data.normalize")
+ALL = "all"  # ``source_cell: all``: every cell of the source
 
 
 class Source(NamedTuple):
@@ -57,6 +61,7 @@ class Source(NamedTuple):
     labels: list[str]  # a name per cell, e.g. "density 0.1"
     settings: dict  # model.n_features, model.n_hidden, the data section, sae.source_activation
     density_scale: np.ndarray | None = None  # (n,) multiplies the run's own densities (synthetic features)
+    diverged: np.ndarray | None = None  # (C,) bool, the cell's model diverged (every seed of it); None: none did
 
 
 def synthetic(cfg: Config) -> Source:
@@ -97,18 +102,20 @@ def from_run(results: Results) -> Source:
     if reads_a_source(kind):
         raise ConfigError(f"sae.source: {NOT_TOY}")
     W, density, importance = feature_matrix(results.params), results.density, results.importance
+    diverged = np.asarray(results.diverged, bool)
     if "seed" in results.dims:
         axis = results.dims.index("seed")
         best = best_seed(ranking_loss(results.eval_loss, results.diverged), axis)
-        W, density, importance = (take_seed(a, best, axis) for a in (W, density, importance))
+        W, density, importance, diverged = (take_seed(a, best, axis) for a in (W, density, importance, diverged))
     d, n = W.shape[-2:]
     W, density, importance = W.reshape(-1, d, n), density.reshape(-1, n), importance.reshape(-1, n)
+    diverged = diverged.reshape(-1) | ~np.isfinite(W).all(axis=(1, 2))
     activation = source_activation(results.config["model"])
     directions = np.maximum(W, 0) if activation == "relu" else W
     learned = np.linalg.norm(directions, axis=-2) >= NOT_LEARNED_NORM
     settings = {"n_features": n, "n_hidden": d, "data": results.config.get("data", {}), "activation": activation,
                 "name": f"{results.run_info.preset or 'a toy run'} ({kind})"}
-    return Source(W, learned, density, importance, _labels(results), settings)
+    return Source(W, learned, density, importance, _labels(results), settings, diverged=diverged)
 
 
 def _labels(results: Results) -> list[str]:
@@ -162,21 +169,36 @@ def load(cfg: Config) -> Source:
 
 
 def adopt(cfg: Config, source: Source) -> Config:
-    """`cfg` with what its source fixes: shapes, the data section, the activation, and every cell for "all"."""
-    if not source.settings:
-        return cfg
-    data_axes = [a for a in DATA_AXES if a in cfg.grid.axes]
-    if data_axes:
-        raise ConfigError(f"grid.axes.{data_axes[0]}: an SAE on a trained source reads each source cell's own data; "
-                          "vary it in the source (sae.source_overrides) and use the source_cell axis")
+    """`cfg` with what its source fixes: shapes, the data section, the activation, and every cell for "all".
+
+    Raises:
+        ConfigError: a shape or data setting of `cfg` other than the source's (and not left at its default).
+    """
     raw = dataclasses.asdict(cfg)
-    raw["model"].update(n_features=source.settings["n_features"], n_hidden=source.settings["n_hidden"])
-    keep = ("kind", "set_size", "signed")
-    raw["data"].update({k: v for k, v in source.settings["data"].items() if k in keep})
-    raw["sae"].update(source_activation=source.settings["activation"], source_name=source.settings["name"])
-    if raw["grid"]["axes"].get("source_cell") == "all":
-        raw["grid"]["axes"]["source_cell"] = list(range(len(source.W)))
+    every_cell(raw, len(source.W))
+    if source.settings:
+        adopted = {"model.n_features": source.settings["n_features"], "model.n_hidden": source.settings["n_hidden"],
+                   **{f"data.{k}": v for k, v in source.settings["data"].items()}}
+        for dotted in ADOPTED:
+            section, key = dotted.split(".")
+            given, default = raw[section][key], field_default(cfg, dotted)
+            if dotted in adopted and given not in (adopted[dotted], default):
+                raise ConfigError(f"{dotted}: the source fixes it ({adopted[dotted]!r}), got {given!r}; leave it "
+                                  "unset: an SAE on a trained source takes the source's shapes and data")
+            raw[section][key] = adopted.get(dotted, given)
+        raw["sae"].update(source_activation=source.settings["activation"], source_name=source.settings["name"])
     return to_config(raw)
+
+
+def every_cell(raw: dict, cells: int) -> None:
+    """``source_cell: all``, on the grid or in ``sae.source_cell``, as the axis of every cell (a config's dict)."""
+    axes = raw["grid"]["axes"]
+    if axes.get("source_cell") in (ALL, [ALL]):
+        axes["source_cell"] = list(range(cells))
+    elif raw["sae"]["source_cell"] == ALL and "source_cell" not in axes:
+        raw["grid"]["axes"] = {"source_cell": list(range(cells)), **axes}
+    if raw["sae"]["source_cell"] == ALL:
+        raw["sae"]["source_cell"] = 0
 
 
 def plan_run(cfg: Config, source: Source | None = None) -> tuple[Config, Plan]:

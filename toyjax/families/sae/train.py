@@ -34,7 +34,7 @@ from toyjax.engine.state import State, add_tail, final, start, write_snapshot
 from toyjax.errors import ConfigError
 from toyjax.families.sae import metrics as sae_metrics
 from toyjax.families.sae import models as sae
-from toyjax.families.sae.config import SAE_AXES, SAEStatic
+from toyjax.families.sae.config import SAE_AXES, SAEStatic, array_dims
 
 RESAMPLE_ENCODER_SCALE = 0.2  # of the live encoder rows' mean norm (Bricken et al. 2023)
 
@@ -200,8 +200,7 @@ def points(cfg, points: dict[str, np.ndarray], source) -> dict[str, np.ndarray]:
     if source is None:
         raise ConfigError("sae.source: an SAE run needs its source resolved (toyjax.families.sae.sources.load)")
     cells = points.pop("source_cell")
-    if cells.max() >= len(source.W):
-        raise ConfigError(f"sae.source_cell: the source has {len(source.W)} cells, got {int(cells.max())}")
+    check_cells(cfg, source, cells)
     out = dict(points, source=source.W[cells].astype(np.float32), learned=source.learned[cells])
     if source.density is not None:  # a trained source brings its own data; synthetic truth takes the config's
         out.update(density=source.density[cells].astype(np.float32),
@@ -214,5 +213,28 @@ def points(cfg, points: dict[str, np.ndarray], source) -> dict[str, np.ndarray]:
     return out
 
 
+def check_cells(cfg, source, cells: np.ndarray) -> None:
+    """Every source cell the grid reads exists and holds a model that did not diverge; raise `ConfigError`."""
+    field = "grid.axes.source_cell" if "source_cell" in cfg.grid.axes else "sae.source_cell"
+    count = len(source.W)
+    if cells.max() >= count:
+        raise ConfigError(f"{field}: the source has {count} cell{'s' * (count != 1)} "
+                          f"({describe_cells(source.labels)}), got {int(cells.max())}")
+    diverged = [int(c) for c in np.unique(cells) if source.diverged is not None and source.diverged[c]]
+    if diverged:
+        c = diverged[0]
+        raise ConfigError(f"sae.source: {source.settings.get('name', 'the source')} in {cfg.sae.source} has no "
+                          f"finite model in cell {c} ({source.labels[c]}): every seed diverged; retrain it (a lower "
+                          f"train.lr, say) or leave that cell out ({field})")
+
+
+def describe_cells(labels: list[str], most: int = 6) -> str:
+    """The cells of a source by index and label, the first and last few of a long list: "0: density 1, 1: ..."."""
+    named = [f"{i}: {label}" for i, label in enumerate(labels)]
+    if len(named) > most:
+        named = named[:most // 2] + ["..."] + named[-(most // 2):]
+    return ", ".join(named)
+
+
 FAMILY = Family("sae", init, train_step, finish_model, settings=lambda cfg: SAEStatic.of(cfg.sae), values=values,
-                points=points)
+                points=points, dims=array_dims)

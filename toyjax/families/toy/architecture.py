@@ -3,8 +3,10 @@
 Elhage et al., "Toy Models of Superposition" (2022) train four models; researchers vary them (untied
 weights, a hidden bias, GeLU or SoLU, an L1 penalty on the hidden activations). Each is one description
 here, read by the engine (`toyjax.families.toy.models` implements it) and by analysis, figures and pages, which ask what
-a model *is* (`tied`, `privileged`), never what it is called. This module imports `toyjax.checks` and
-`toyjax.errors`, and no JAX, so that the config can check a description before anything is compiled.
+a model *is* (`tied`, `privileged`), never what it is called. The toy family also declares here what its runs
+read and record: the grid axes every kind reads (`reads`, for `toyjax.axes.check_reads`) and the names of its
+arrays' axes (`param_dims`, `array_dims`). This module imports `toyjax.checks` and `toyjax.errors`, and no
+JAX, so that the config can check a description before anything is compiled.
 """
 
 from __future__ import annotations
@@ -59,6 +61,37 @@ SHORTHANDS = {
     "abs_mlp": Architecture(encoder="untied", hidden_activation="relu", target="abs"),
 }
 FIELDS = tuple(f.name for f in dataclasses.fields(Architecture))
+AXES_READ = ("density", "extra_density", "importance_decay", "extra_importance", "lr", "weight_decay", "init_scale",
+             "activation_l1", "dataset_size", "seed")  # the grid axes every toy model reads
+
+
+def param_dims(model: Architecture | str) -> dict[str, tuple[str, ...]]:
+    """The axis names of each parameter of a model, by what they index: W (m, n) is ``hidden × feature``, or
+    ``neuron × feature`` where a hidden activation makes the basis privileged; an untied model's W1 the same and
+    its W2 (n, m) ``feature × hidden``; b ``feature``, a hidden bias b_hidden ``hidden`` (or ``neuron``)."""
+    arch = model if isinstance(model, Architecture) else architecture_of({"kind": model})
+    hidden = "neuron" if arch.privileged else "hidden"
+    if arch.tied:
+        names = {"W": (hidden, "feature"), "b": ("feature",)}
+    else:
+        names = {"W1": (hidden, "feature"), "W2": ("feature", hidden), "b": ("feature",)}
+    return {**names, "b_hidden": (hidden,)} if arch.hidden_bias else names
+
+
+def array_dims(config: dict) -> dict[str, tuple[str, ...]]:
+    """The axes of every array a toy run records, beyond the grid's (`toyjax.engine.family.Family.dims`): its
+    params (`param_dims`), the per-feature history and a finite training set's per-point records."""
+    names = param_dims(architecture_of(config.get("model", {})))
+    hidden = next(iter(names.values()))[0]
+    per_point = {f"train_set/{name}": ("point",) for name in ("point_loss", "zero_loss", "dimensionality")}
+    return {**{f"params/{name}": axes for name, axes in names.items()}, "history/W_norm": ("feature",),
+            "history/dimensionality": ("feature",), "history/data_dimensionality": ("point",),
+            "train_set/hidden": ("point", hidden), **per_point}
+
+
+def reads(cfg: Any) -> tuple[tuple[str, ...], tuple[str, ...], Any]:
+    """What a toy run reads, for `toyjax.axes.check_reads`: every kind the same axes (`AXES_READ`)."""
+    return AXES_READ, AXES_READ, lambda axis: f"{cfg.model.kind} models do not read it"
 
 
 def architecture_of(model: Any) -> Architecture:

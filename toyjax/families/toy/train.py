@@ -29,7 +29,7 @@ from toyjax.engine.family import Block, Family, Keys, draw, for_each_model
 from toyjax.engine.plan import Static
 from toyjax.engine.state import State, add_tail, final, records_loss, start, write_snapshot
 from toyjax.families.toy import finite, models, stratified
-from toyjax.families.toy.architecture import Architecture, architecture_of
+from toyjax.families.toy.architecture import Architecture, architecture_of, array_dims
 from toyjax.families.toy.metrics import feature_dimensionality, feature_norms
 
 
@@ -172,4 +172,4 @@ def finite_step(static: Static, block: Block, data_keys: jax.Array, t: jax.Array
     return core._replace(history=jax.vmap(write)(state.history, core.params, loss, state.extra, block.points))
 
 
-FAMILY = Family("toy", init, train_step, finish_model, settings=settings, values=values)
+FAMILY = Family("toy", init, train_step, finish_model, settings=settings, values=values, dims=array_dims)
