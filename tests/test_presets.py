@@ -91,3 +91,18 @@ def test_compose_then_run():
     results = toyjax.run(cfg)
     assert results.dims == ("density", "seed")
     assert results.grid_shape == (3, 1)
+
+
+def test_overrides_may_be_one_command_line_string():
+    cfg = toyjax.compose("sae_intro", "train.steps=30 grid.axes.seed=2 'sae.source_overrides=[\"train.steps=20\"]'")
+    assert (cfg.train.steps, cfg.grid.axes.seed, list(cfg.sae.source_overrides)) == (30, 2, ["train.steps=20"])
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (5, r"^overrides: expected a list of KEY=VALUE strings, got 5$"),
+    ([3], r"^overrides: expected a list of KEY=VALUE strings, got \[3\]$"),
+    ('train.steps="3', r"^overrides: cannot split 'train.steps=\"3' as a command line: No closing quotation$"),
+])
+def test_overrides_of_another_type_are_refused_in_one_line(overrides, message):
+    with pytest.raises(toyjax.ConfigError, match=message):
+        toyjax.compose("intro", overrides)

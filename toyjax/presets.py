@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+import shlex
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -140,10 +141,13 @@ def _normalize_sweep(override: str) -> str:
     return f"{GROUP}={','.join(names)}"
 
 
-def compose(preset: str | None = None, overrides: Sequence[str] = ()) -> DictConfig:
+def compose(preset: str | None = None, overrides: Sequence[str] | str = ()) -> DictConfig:
     """A run config from a preset in ``sweeps/`` (or a YAML path) plus command-line style overrides.
 
+    `overrides` is a list of ``KEY=VALUE`` strings, or one string split as a shell splits a command line.
+
     >>> cfg = compose("intro", ["train.steps=100"])  # doctest: +SKIP
+    >>> cfg = compose("intro", "train.steps=100 grid.axes.seed=4")  # doctest: +SKIP
     >>> results = toyjax.run(cfg)  # doctest: +SKIP
 
     Raises:
@@ -154,7 +158,7 @@ def compose(preset: str | None = None, overrides: Sequence[str] = ()) -> DictCon
     from hydra.core.global_hydra import GlobalHydra
 
     register()
-    args = normalize_overrides(([f"{GROUP}={preset}"] if preset else []) + list(overrides))
+    args = normalize_overrides(([f"{GROUP}={preset}"] if preset else []) + override_list(overrides))
     try:
         if GlobalHydra.instance().is_initialized():
             return hydra_compose("config", overrides=args)
@@ -162,6 +166,22 @@ def compose(preset: str | None = None, overrides: Sequence[str] = ()) -> DictCon
             return hydra_compose("config", overrides=args)
     except Exception as e:  # Hydra and OmegaConf errors, whatever their type
         raise ConfigError(describe_error(e)) from None
+
+
+def override_list(overrides: Sequence[str] | str) -> list[str]:
+    """`overrides` as a list of strings: a list as it is, one string split as a shell would split it.
+
+    Raises:
+        ConfigError: ``overrides: ...`` for anything else, or a list holding something other than strings.
+    """
+    if isinstance(overrides, str):
+        try:
+            return shlex.split(overrides)
+        except ValueError as e:
+            raise ConfigError(f"overrides: cannot split {overrides!r} as a command line: {e}") from None
+    if not isinstance(overrides, Sequence) or not all(isinstance(o, str) for o in overrides):
+        raise ConfigError(f"overrides: expected a list of KEY=VALUE strings, got {overrides!r}")
+    return list(overrides)
 
 
 def describe_error(exc: BaseException) -> str:
