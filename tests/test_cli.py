@@ -119,6 +119,7 @@ ERRORS = [
     (["grid.axes.seed=[0,0]"], "grid.axes.seed: values must not repeat"),
     (["report.figure=nope"], "report.figure: unknown value 'nope'; allowed: intro,"),
     (["sweep=intro", "report.summaries=[phase_agreement]"], "report.summaries: phase_agreement the §3 analytic"),
+    (["sweep=dynamics", "record.snapshots=0"], "record.snapshots: the dynamics figure is drawn from the snapshots"),
     (["grid.num_shards=500"], "grid.num_shards: must be at most the grid's"),
     (["sweep=sae_intro", "sae.source=preset:nope"], "sae.source: preset:nope: sweep: unknown preset 'nope'"),
     (["sweep=sae_intro", 'sae.source_overrides=["grid.axes.density=[2.0]"]'],

@@ -106,3 +106,15 @@ def test_overrides_may_be_one_command_line_string():
 def test_overrides_of_another_type_are_refused_in_one_line(overrides, message):
     with pytest.raises(toyjax.ConfigError, match=message):
         toyjax.compose("intro", overrides)
+
+
+@pytest.mark.parametrize("snapshots", [0, 1])
+def test_a_figure_drawn_from_snapshots_needs_them_before_anything_is_compiled(snapshots):
+    cfg = toyjax.compose("dynamics", [f"record.snapshots={snapshots}"])
+    with pytest.raises(toyjax.ConfigError, match=rf"^record.snapshots: the dynamics figure is drawn from the snapshots "
+                                                 rf"of training and needs at least 2, got {snapshots}$"):
+        publish.check_report(run_info(cfg).report, to_config(cfg))
+    cfg = toyjax.compose("dynamics", [f"record.snapshots={snapshots}", "report.figure=null"])
+    with pytest.raises(toyjax.ConfigError, match=r"^record.snapshots: the dynamics summary is drawn from the "):
+        publish.check_report(run_info(cfg).report, to_config(cfg))
+    publish.check_report(run_info(cfg).report, to_config(toyjax.compose("dynamics", ["record.snapshots=2"])))
