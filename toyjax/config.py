@@ -5,21 +5,21 @@ and the defaults of the per-model values a grid may vary (`toyjax.axes`). The se
 configs (`toyjax.presets`); the engine only ever sees the plain dataclasses returned by `to_config`, which checks
 every field before anything is compiled. What a run says about itself for people (its preset, title, figure and
 summaries) is a `RunInfo`, kept apart from the engine's config. Density = 1 - S is the probability that a feature
-is non-zero, never "sparsity". This module imports `toyjax.axes`, `toyjax.checks`, `toyjax.errors` and
-`toyjax.families.schemas` (the families' kinds, sections and checks).
+is non-zero, never "sparsity". This module imports `toyjax.axes`, `toyjax.checks`, `toyjax.errors`, `toyjax._moved`
+(old key spellings) and `toyjax.families.schemas` (the families' kinds, sections and checks).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 from toyjax import checks
+from toyjax._moved import rename_deprecated
 from toyjax.axes import check_axes, largest
-from toyjax.errors import ConfigError, ToyjaxDeprecationWarning
+from toyjax.errors import ConfigError
 from toyjax.families import schemas
 
 MODEL_KINDS = tuple(schemas.KINDS)  # a built-in family's kinds; else the import path of a family of one's own
@@ -27,7 +27,6 @@ IMPORT_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
 DATA_KINDS = ("independent", "correlated", "anticorrelated")
 SCHEDULES = ("constant", "linear", "cosine", "warmup_cosine")
 MATMUL_PRECISIONS = ("highest", "tensorfloat32", "bfloat16")  # of every matrix product (`toyjax.numerics`)
-RENAMED_KEYS = {"train.seed": "train.base_seed"}  # old dotted key -> new one, accepted for one release with a warning
 
 
 @dataclass
@@ -204,17 +203,6 @@ def _plain(raw: Any) -> dict:
         raise ConfigError(f"config: expected a dict, a toyjax.Config or toyjax.compose(PRESET, [OVERRIDES]), "
                           f"got {type(raw).__name__} {repr(raw)[:80]}{hint}")
     return OmegaConf.to_container(raw, resolve=True)
-
-
-def rename_deprecated(raw: dict) -> dict:
-    """`raw` with every old key of `RENAMED_KEYS` moved to its new name, warning once for each."""
-    raw = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
-    for old, new in RENAMED_KEYS.items():
-        (section, key), (_, new_key) = old.split("."), new.split(".")
-        if key in raw.get(section, {}):
-            warnings.warn(f"{old} is deprecated; use {new}", ToyjaxDeprecationWarning, stacklevel=3)
-            raw[section].setdefault(new_key, raw[section].pop(key))
-    return raw
 
 
 def _build(cls: type, raw: Any, prefix: str) -> Any:

@@ -8,7 +8,7 @@ experiment of one's own is a YAML file anywhere: ``toyjax sweep=path/to/my_exper
 ``conf/`` and ``sweeps/`` ship inside the wheel as ``toyjax/conf`` and ``toyjax/sweeps``.
 
 Composition errors become one `ConfigError` line naming the key (`describe_error`), in Python as on the
-command line. This module imports omegaconf (Hydra only when composing) and `toyjax.config`.
+command line. This module imports omegaconf (Hydra only when composing), `toyjax._moved` and `toyjax.config`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from toyjax.config import RENAMED_KEYS, Config, ReportConfig, SweepInfo
+from toyjax._moved import RENAMED_KEYS
+from toyjax.config import Config, ReportConfig, SweepInfo
 from toyjax.errors import ConfigError, ToyjaxDeprecationWarning
 
 SCHEMA = "toyjax_schema"
