@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import toyjax
-from toyjax import presets, report
+from toyjax import cli, presets, report
 
 TINY = ["train.steps=20", "train.warmup_steps=0", "train.batch_size=32", "record.snapshots=2",
         "record.eval_samples=16", "progress=false"]
@@ -120,6 +120,7 @@ ERRORS = [
     (["report.figure=nope"], "report.figure: unknown value 'nope'; allowed: intro,"),
     (["sweep=intro", "report.summaries=[phase_agreement]"], "report.summaries: phase_agreement the §3 analytic"),
     (["sweep=dynamics", "record.snapshots=0"], "record.snapshots: the dynamics figure is drawn from the snapshots"),
+    (["sweep=intro", "data.density=0.5"], "data.density: grid.axes.density sets it for every model, so data.density"),
     (["grid.num_shards=500"], "grid.num_shards: must be at most the grid's"),
     (["sweep=sae_intro", "sae.source=preset:nope"], "sae.source: preset:nope: sweep: unknown preset 'nope'"),
     (["sweep=sae_intro", 'sae.source_overrides=["grid.axes.density=[2.0]"]'],
@@ -137,6 +138,12 @@ def test_validation_error(tmp_path, args, message):
     assert lines[0].startswith(f"toyjax: error: {message}"), lines[0]
     assert not run_dir.exists()
     assert not (tmp_path / "outputs").exists()
+
+
+def test_a_sources_override_of_a_value_its_axis_sets_is_refused():
+    composed = toyjax.compose("sae_intro", ['sae.source_overrides=["data.density=0.3"]'])
+    with pytest.raises(toyjax.ConfigError, match=r"^sae.source: preset:intro: data.density: grid.axes.density sets it"):
+        cli.source_job(composed)
 
 
 @pytest.mark.parametrize(("sweep", "message"), [

@@ -118,3 +118,27 @@ def test_a_figure_drawn_from_snapshots_needs_them_before_anything_is_compiled(sn
     with pytest.raises(toyjax.ConfigError, match=r"^record.snapshots: the dynamics summary is drawn from the "):
         publish.check_report(run_info(cfg).report, to_config(cfg))
     publish.check_report(run_info(cfg).report, to_config(toyjax.compose("dynamics", ["record.snapshots=2"])))
+
+
+@pytest.mark.parametrize("preset, overrides, message", [
+    ("intro", ["data.density=0.5"], r"^data.density: grid.axes.density sets it for every model, so data.density=0.5 "
+                                    r"would be ignored; override the axis instead \(grid.axes.density=\[0.5\]\) or "
+                                    r"remove it \(~grid.axes.density\)$"),
+    ("sae_frontier_topk", ["sae.k=3"], r"^sae.k: grid.axes.k sets it for every model, .*\(grid.axes.k=\[3\]\)"),
+    ("intro", ["grid.axes.importance_decay=[0.9,0.8]", "data.importance_decay=0.7"],
+     r"^data.importance_decay: grid.axes.importance_decay sets it for every model"),
+    ("phase_n2m1", ["++data.extra_importance=2"], r"^data.extra_importance: grid.axes.extra_importance sets it"),
+    ("intro", ["train.seed_index=3"], r"^train.seed_index: grid.axes.seed sets it .*\(grid.axes.seed=\[3\]\)"),
+])
+def test_a_value_a_grid_axis_sets_for_every_model_is_not_overridden_silently(preset, overrides, message):
+    with pytest.raises(toyjax.ConfigError, match=message):
+        toyjax.compose(preset, overrides)
+
+
+@pytest.mark.parametrize("preset, overrides", [
+    ("dynamics", ["data.density=0.5"]),  # no density axis: the value is every model's
+    ("intro", ["~grid.axes.density", "data.density=0.5"]),
+    ("intro", ["grid.axes.density=[0.5]"]),
+])
+def test_a_value_no_axis_sets_is_overridden(preset, overrides):
+    assert to_config(toyjax.compose(preset, overrides)).grid.axes.get("density") in (None, [0.5])

@@ -8,7 +8,8 @@ experiment of one's own is a YAML file anywhere: ``toyjax sweep=path/to/my_exper
 ``conf/`` and ``sweeps/`` ship inside the wheel as ``toyjax/conf`` and ``toyjax/sweeps``.
 
 Composition errors become one `ConfigError` line naming the key (`describe_error`), in Python as on the
-command line. This module imports omegaconf (Hydra only when composing), `toyjax._moved` and `toyjax.config`.
+command line, and so does an override of a value that a grid axis sets for every model (`check_axis_overrides`).
+This module imports omegaconf (Hydra only when composing), `toyjax._moved`, `toyjax.axes` and `toyjax.config`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from toyjax._moved import RENAMED_KEYS
+from toyjax.axes import AXES
 from toyjax.config import Config, ReportConfig, SweepInfo
 from toyjax.errors import ConfigError, ToyjaxDeprecationWarning
 
@@ -162,11 +164,35 @@ def compose(preset: str | None = None, overrides: Sequence[str] | str = ()) -> D
     args = normalize_overrides(([f"{GROUP}={preset}"] if preset else []) + override_list(overrides))
     try:
         if GlobalHydra.instance().is_initialized():
-            return hydra_compose("config", overrides=args)
-        with initialize_config_dir(str(config_dir()), version_base="1.3", job_name="toyjax"):
-            return hydra_compose("config", overrides=args)
+            composed = hydra_compose("config", overrides=args)
+        else:
+            with initialize_config_dir(str(config_dir()), version_base="1.3", job_name="toyjax"):
+                composed = hydra_compose("config", overrides=args)
     except Exception as e:  # Hydra and OmegaConf errors, whatever their type
         raise ConfigError(describe_error(e)) from None
+    check_axis_overrides(composed, args)
+    return composed
+
+
+def check_axis_overrides(composed: DictConfig, overrides: Sequence[str]) -> None:
+    """Refuse an override of a per-model value that a grid axis of `composed` sets for every model.
+
+    ``sweep=intro data.density=0.5`` would train the preset's density axis and ignore 0.5; the axis is what
+    to override (``grid.axes.density=[0.5]``), or remove (``~grid.axes.density``).
+
+    Raises:
+        ConfigError: ``data.density: grid.axes.density sets it for every model ...``, one line.
+    """
+    axes = OmegaConf.select(composed, "grid.axes", default=None) or {}
+    by_field = {AXES[axis].default: axis for axis in axes if axis in AXES}
+    for override in overrides:
+        found = re.match(r"^\+{0,2}([A-Za-z_][\w.]*)=(.*)$", override)
+        axis = by_field.get(found.group(1)) if found else None
+        if axis is not None:
+            key, value = found.groups()
+            raise ConfigError(f"{key}: grid.axes.{axis} sets it for every model, so {key}={value} would be "
+                              f"ignored; override the axis instead (grid.axes.{axis}=[{value}]) or remove it "
+                              f"(~grid.axes.{axis})")
 
 
 def override_list(overrides: Sequence[str] | str) -> list[str]:
