@@ -121,6 +121,7 @@ ERRORS = [
     (["sweep=intro", "report.summaries=[phase_agreement]"], "report.summaries: phase_agreement the §3 analytic"),
     (["sweep=dynamics", "record.snapshots=0"], "record.snapshots: the dynamics figure is drawn from the snapshots"),
     (["sweep=intro", "data.density=0.5"], "data.density: grid.axes.density sets it for every model, so data.density"),
+    (["sweep=sae_frontier_relu", "sae.width=100000000"], "sae.width: one model needs about 7.05 TB of memory"),
     (["grid.num_shards=500"], "grid.num_shards: must be at most the grid's"),
     (["sweep=sae_intro", "sae.source=preset:nope"], "sae.source: preset:nope: sweep: unknown preset 'nope'"),
     (["sweep=sae_intro", 'sae.source_overrides=["grid.axes.density=[2.0]"]'],

@@ -10,7 +10,9 @@ The engine (`toyjax.engine.train`) trains a block of C models with pure function
 - ``check(cfg)``: what the family refuses of a run before anything is compiled (``model.options``, say);
 - ``settings(cfg)``: its static settings, in `Static.settings` (a toy model's architecture, an SAE's kind);
 - ``values(cfg, row)`` and ``points(cfg, points, source)``: its own per-model values at a grid point, and
-  the plan's per-model arrays completed (an SAE's source cells), before anything is compiled.
+  the plan's per-model arrays completed (an SAE's source cells), before anything is compiled;
+- ``sizes(static)``: the config fields of its own that size its models' arrays, each with the size it gives
+  (an SAE's width), so that a model too large for memory is refused naming one (`toyjax.engine.memory`).
 
 The engine never asks which family it runs: `toyjax.engine.plan.Static` carries the family, so each family (and a
 researcher's own) gets its own compiled programs. The toy models (`toyjax.families.toy.train`) and sparse autoencoders
@@ -67,6 +69,7 @@ class Family(NamedTuple):
     settings: Callable[[Any], Any] = lambda cfg: None  # cfg -> the family's static settings (hashable)
     values: Callable[[Any, dict], dict] = lambda cfg, row: {}  # (cfg, grid point) -> its own per-model values
     points: Callable[[Any, dict, Any], dict] = lambda cfg, points, source: points  # completes the plan's arrays
+    sizes: Callable[[Any], tuple] = lambda static: ()  # static -> ((config field, size it gives arrays), ...)
 
 
 def draw(static, data_keys: jax.Array, t: jax.Array):

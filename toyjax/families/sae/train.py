@@ -214,5 +214,10 @@ def points(cfg, points: dict[str, np.ndarray], source) -> dict[str, np.ndarray]:
     return out
 
 
+def sizes(static: Static) -> tuple[tuple[str, int], ...]:
+    """The SAE's own fields that size its arrays (`toyjax.engine.family.Family.sizes`): width, evaluation batch."""
+    return ("sae.width", static.settings.width), ("sae.eval_samples", static.settings.eval_samples)
+
+
 FAMILY = Family("sae", init, train_step, finish_model, settings=lambda cfg: SAEStatic.of(cfg.sae), values=values,
-                points=points)
+                points=points, sizes=sizes)
