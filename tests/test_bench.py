@@ -70,6 +70,12 @@ def test_unknown_workload_is_an_error(capsys):
     assert "unknown workload 'nope'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flag", ["--steps", "--repeats", "--per-model-sample", "--matmul-size"])
+def test_a_count_below_one_is_one_line_before_anything_is_measured(capsys, flag):
+    assert cli.main(["--workloads", "intro", flag, "0"]) == 2
+    assert capsys.readouterr().err == f"toyjax-bench: error: {flag}: must be >= 1, got 0\n"
+
+
 def test_targets_report_ratios():
     def row(workload, n_models, rate, torch=None, compile_s=1.0):
         return {"workload": workload, "n_models": n_models, "model_steps_per_s": {"median": rate},

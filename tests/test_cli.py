@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import toyjax
-from toyjax import presets, report
+from toyjax import cli, presets, report
 
 TINY = ["train.steps=20", "train.warmup_steps=0", "train.batch_size=32", "record.snapshots=2",
         "record.eval_samples=16", "progress=false"]
@@ -119,6 +119,9 @@ ERRORS = [
     (["grid.axes.seed=[0,0]"], "grid.axes.seed: values must not repeat"),
     (["report.figure=nope"], "report.figure: unknown value 'nope'; allowed: intro,"),
     (["sweep=intro", "report.summaries=[phase_agreement]"], "report.summaries: phase_agreement the §3 analytic"),
+    (["sweep=dynamics", "record.snapshots=0"], "record.snapshots: the dynamics figure is drawn from the snapshots"),
+    (["sweep=intro", "data.density=0.5"], "data.density: grid.axes.density sets it for every model, so data.density"),
+    (["sweep=sae_frontier_relu", "sae.width=100000000"], "sae.width: one model needs about 7.05 TB of memory"),
     (["grid.num_shards=500"], "grid.num_shards: must be at most the grid's"),
     (["sweep=sae_intro", "sae.source=preset:nope"], "sae.source: preset:nope: sweep: unknown preset 'nope'"),
     (["sweep=sae_intro", 'sae.source_overrides=["grid.axes.density=[2.0]"]'],
@@ -155,6 +158,12 @@ def test_an_sae_run_on_a_source_with_no_finite_model_fails_in_one_line_before_it
                                   "finite model in cell 0 (density 1): every seed diverged; retrain it (a lower "
                                   "train.lr, say) or leave that cell out (sae.source_cell)")
     assert not (run_dir / "results.npz").exists() and not (run_dir / ".hydra").exists()
+
+
+def test_a_sources_override_of_a_value_its_axis_sets_is_refused():
+    composed = toyjax.compose("sae_intro", ['sae.source_overrides=["data.density=0.3"]'])
+    with pytest.raises(toyjax.ConfigError, match=r"^sae.source: preset:intro: data.density: grid.axes.density sets it"):
+        cli.source_job(composed)
 
 
 @pytest.mark.parametrize(("sweep", "message"), [

@@ -90,3 +90,42 @@ def test_unequal_density_within_correlated_sets_is_refused(tiny):
     cfg = tiny({"density": [[0.1, 0.2, 0.1, 0.1]]}, model={"n_features": 4}, data={"kind": "correlated"})
     with pytest.raises(ConfigError, match="^data.density:"):
         toyjax.run(cfg)
+
+
+@pytest.mark.parametrize("train, message", [
+    ({"schedule": "warmup_cosine", "warmup_steps": 60},
+     r"^train.warmup_steps: must be below train.steps \(60\), got 60; the cosine decay needs steps after the warm-up$"),
+    ({"schedule": "warmup_cosine", "warmup_steps": 100},
+     r"^train.warmup_steps: must be below train.steps \(60\), got 100"),
+    ({"warmup_steps": 10}, r"^train.warmup_steps: only train.schedule=warmup_cosine warms up, got 10 with "
+                           r"train.schedule=constant; set train.warmup_steps=0 or train.schedule=warmup_cosine$"),
+    ({"schedule": "cosine", "warmup_steps": 1}, r"^train.warmup_steps: only train.schedule=warmup_cosine warms up"),
+])
+def test_a_warm_up_needs_its_schedule_and_steps_after_it(tiny, train, message):
+    with pytest.raises(ConfigError, match=message):
+        toyjax.run(tiny(train=train))
+
+
+def test_a_preset_shortened_to_its_warm_up_is_refused_before_anything_runs():
+    with pytest.raises(ConfigError, match=r"^train.warmup_steps: must be below train.steps \(250\), got 250;"):
+        to_config(toyjax.compose("double_descent_small", ["train.steps=250"]))
+    assert to_config(toyjax.compose("double_descent_small", ["train.steps=251"])).train.warmup_steps == 250
+
+
+def test_too_few_steps_for_the_snapshots_says_to_lower_them(tiny):
+    with pytest.raises(ConfigError, match=r"^record.snapshots: must be at most train.steps \(10\), got 16; "
+                                          r"lower record.snapshots or raise train.steps$"):
+        to_config({"train": {"steps": 10}})
+
+
+def test_a_bounded_integer_says_between():
+    with pytest.raises(ConfigError, match=r"^data.dataset_size: must be between 1 and 16777216, got 16777217$"):
+        to_config({"data": {"dataset_size": 2**24 + 1}})
+
+
+@pytest.mark.parametrize("raw, hint", [(None, ""), (3, ""),
+                                       ("intro", r"; for the preset, toyjax.run\(toyjax.compose\('intro'\)\)")])
+def test_run_says_what_it_takes(raw, hint):
+    with pytest.raises(ConfigError, match=r"^config: expected a dict, a toyjax.Config or toyjax.compose\(PRESET, "
+                                          rf"\[OVERRIDES\]\), got \w+ .*{hint}$"):
+        toyjax.run(raw)

@@ -29,7 +29,7 @@ RANK = {
     "engine.family": 5, "engine.plan": 6, "engine.optim": 7, "engine.state": 7,
     "families.toy.stratified": 6, "families.toy.finite": 7, "families.toy.train": 8, "families.sae.train": 8,
     "engine.train": 9, "engine.checkpoint": 9, "families.registry": 9, "families": 9.5,
-    "engine.blocks": 10, "engine.programs": 10, "families.sae.sources": 10, "engine.runner": 11,
+    "engine.memory": 9.6, "engine.blocks": 10, "engine.programs": 10, "families.sae.sources": 10, "engine.runner": 11,
     # results, analysis, figures and pages
     "results": 9, "analysis.aggregate": 6, "analysis.theory": 6, "analysis.geometry": 7, "analysis.neurons": 7,
     "analysis.dynamics": 7, "analysis.memorization": 7, "analysis.phase": 7, "analysis.adversarial": 7,

@@ -91,3 +91,54 @@ def test_compose_then_run():
     results = toyjax.run(cfg)
     assert results.dims == ("density", "seed")
     assert results.grid_shape == (3, 1)
+
+
+def test_overrides_may_be_one_command_line_string():
+    cfg = toyjax.compose("sae_intro", "train.steps=30 grid.axes.seed=2 'sae.source_overrides=[\"train.steps=20\"]'")
+    assert (cfg.train.steps, cfg.grid.axes.seed, list(cfg.sae.source_overrides)) == (30, 2, ["train.steps=20"])
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (5, r"^overrides: expected a list of KEY=VALUE strings, got 5$"),
+    ([3], r"^overrides: expected a list of KEY=VALUE strings, got \[3\]$"),
+    ('train.steps="3', r"^overrides: cannot split 'train.steps=\"3' as a command line: No closing quotation$"),
+])
+def test_overrides_of_another_type_are_refused_in_one_line(overrides, message):
+    with pytest.raises(toyjax.ConfigError, match=message):
+        toyjax.compose("intro", overrides)
+
+
+@pytest.mark.parametrize("snapshots", [0, 1])
+def test_a_figure_drawn_from_snapshots_needs_them_before_anything_is_compiled(snapshots):
+    cfg = toyjax.compose("dynamics", [f"record.snapshots={snapshots}"])
+    with pytest.raises(toyjax.ConfigError, match=rf"^record.snapshots: the dynamics figure is drawn from the snapshots "
+                                                 rf"of training and needs at least 2, got {snapshots}$"):
+        publish.check_report(run_info(cfg).report, to_config(cfg))
+    cfg = toyjax.compose("dynamics", [f"record.snapshots={snapshots}", "report.figure=null"])
+    with pytest.raises(toyjax.ConfigError, match=r"^record.snapshots: the dynamics summary is drawn from the "):
+        publish.check_report(run_info(cfg).report, to_config(cfg))
+    publish.check_report(run_info(cfg).report, to_config(toyjax.compose("dynamics", ["record.snapshots=2"])))
+
+
+@pytest.mark.parametrize("preset, overrides, message", [
+    ("intro", ["data.density=0.5"], r"^data.density: grid.axes.density sets it for every model, so data.density=0.5 "
+                                    r"would be ignored; override the axis instead \(grid.axes.density=\[0.5\]\) or "
+                                    r"remove it \(~grid.axes.density\)$"),
+    ("sae_frontier_topk", ["sae.k=3"], r"^sae.k: grid.axes.k sets it for every model, .*\(grid.axes.k=\[3\]\)"),
+    ("intro", ["grid.axes.importance_decay=[0.9,0.8]", "data.importance_decay=0.7"],
+     r"^data.importance_decay: grid.axes.importance_decay sets it for every model"),
+    ("phase_n2m1", ["++data.extra_importance=2"], r"^data.extra_importance: grid.axes.extra_importance sets it"),
+    ("intro", ["train.seed_index=3"], r"^train.seed_index: grid.axes.seed sets it .*\(grid.axes.seed=\[3\]\)"),
+])
+def test_a_value_a_grid_axis_sets_for_every_model_is_not_overridden_silently(preset, overrides, message):
+    with pytest.raises(toyjax.ConfigError, match=message):
+        toyjax.compose(preset, overrides)
+
+
+@pytest.mark.parametrize("preset, overrides", [
+    ("dynamics", ["data.density=0.5"]),  # no density axis: the value is every model's
+    ("intro", ["~grid.axes.density", "data.density=0.5"]),
+    ("intro", ["grid.axes.density=[0.5]"]),
+])
+def test_a_value_no_axis_sets_is_overridden(preset, overrides):
+    assert to_config(toyjax.compose(preset, overrides)).grid.axes.get("density") in (None, [0.5])

@@ -1,8 +1,11 @@
-"""Old import paths of modules that moved into `engine/`, `families/` and `data/` (toyjax 0.3), for one release.
+"""Old spellings kept for one release: module paths that moved into `engine/`, `families/` and `data/` (toyjax 0.3),
+and config keys that were renamed.
 
 ``import toyjax.models`` or ``from toyjax import toy`` still work: a finder on `sys.meta_path` (installed by
 `toyjax/__init__.py`) hands back the module at its new path and warns once with `ToyjaxDeprecationWarning`.
-This module imports only the standard library and `toyjax.errors`.
+A config's old keys (`RENAMED_KEYS`, e.g. ``train.seed``) move to their new names (`rename_deprecated`, called
+by `toyjax.config.to_config`), with the same warning. This module imports only the standard library and
+`toyjax.errors`.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ MOVED = {
     "toyjax.datasets": "toyjax.data.datasets", "toyjax.analysis.sae": "toyjax.families.sae.numbers",
     "toyjax.plots.sae": "toyjax.families.sae.figures", "toyjax.report.sae": "toyjax.families.sae.page",
 }
+RENAMED_KEYS = {"train.seed": "train.base_seed"}  # old dotted config key -> new one
 
 
 class MovedFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -49,3 +53,14 @@ def install() -> None:
     """Put the finder on `sys.meta_path`, once."""
     if not any(isinstance(f, MovedFinder) for f in sys.meta_path):
         sys.meta_path.append(MovedFinder())
+
+
+def rename_deprecated(raw: dict) -> dict:
+    """`raw` with every old key of `RENAMED_KEYS` moved to its new name, warning once for each."""
+    raw = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    for old, new in RENAMED_KEYS.items():
+        (section, key), (_, new_key) = old.split("."), new.split(".")
+        if key in raw.get(section, {}):
+            warnings.warn(f"{old} is deprecated; use {new}", ToyjaxDeprecationWarning, stacklevel=3)
+            raw[section].setdefault(new_key, raw[section].pop(key))
+    return raw

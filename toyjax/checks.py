@@ -17,12 +17,15 @@ def choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
         raise ConfigError(f"{name}: unknown value {value!r}; allowed: {', '.join(allowed)}")
 
 
-def integer(name: str, value: Any, low: int, high: int | None = None) -> None:
-    """`value` must be an integer in [low, high] (no upper bound when `high` is None)."""
+def integer(name: str, value: Any, low: int, high: int | None = None, bound: str | None = None) -> None:
+    """`value` must be an integer in [low, high] (no upper bound when `high` is None); `bound` names the field
+    that sets `high`, and the message then says to lower `value` or raise that field."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{name}: expected an integer, got {value!r}")
+    if bound is not None and value > high:
+        raise ConfigError(f"{name}: must be at most {bound} ({high}), got {value}; lower {name} or raise {bound}")
     if value < low or (high is not None and value > high):
-        bound = f"[{low}, {high}]" if high is not None else f">= {low}"
+        bound = f"between {low} and {high}" if high is not None else f">= {low}"
         raise ConfigError(f"{name}: must be {bound}, got {value}")
 
 

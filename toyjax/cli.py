@@ -111,7 +111,9 @@ def prevalidate(overrides: list[str], is_multirun: bool = False, config_name: st
         jobs = multirun.job_overrides(overrides, is_multirun)
         with initialize_config_dir(str(presets.config_dir()), version_base="1.3", job_name="toyjax"):
             for job in jobs:
-                check_job(compose(config_name, overrides=job))
+                composed = compose(config_name, overrides=job)
+                check_job(composed)
+                presets.check_axis_overrides(composed, job)
     except ConfigError:
         raise
     except Exception as e:  # Hydra / OmegaConf composition errors

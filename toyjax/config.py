@@ -1,36 +1,32 @@
 """Run configuration: the typed sections of a run, what a run declares about itself, and validation.
 
 A run is one `Config`: the shapes and step counts fixed per run (`model`, the `data` kinds, `train.steps`, ...)
-and the defaults of the per-model values a grid may vary (`toyjax.axes`). The sections double as Hydra
-structured configs (`toyjax.presets`); the engine only ever sees the plain dataclasses returned by
-`to_config`, which checks every field before anything is compiled. What a run says about itself for
-people (its preset, title, figure and summaries) is a `RunInfo`, kept apart from the engine's config.
-Density = 1 - S is the probability that a feature is non-zero, never "sparsity". This module imports
-`toyjax.axes`, `toyjax.checks`, `toyjax.errors` and `toyjax.families.schemas` (the families' kinds, sections
-and checks).
+and the defaults of the per-model values a grid may vary (`toyjax.axes`). The sections double as Hydra structured
+configs (`toyjax.presets`); the engine only ever sees the plain dataclasses returned by `to_config`, which checks
+every field before anything is compiled. What a run says about itself for people (its preset, title, figure and
+summaries) is a `RunInfo`, kept apart from the engine's config. Density = 1 - S is the probability that a feature
+is non-zero, never "sparsity". This module imports `toyjax.axes`, `toyjax.checks`, `toyjax.errors`, `toyjax._moved`
+(old key spellings) and `toyjax.families.schemas` (the families' kinds, sections and checks).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 from toyjax import checks
+from toyjax._moved import rename_deprecated
 from toyjax.axes import check_axes, largest
-from toyjax.errors import ConfigError, ToyjaxDeprecationWarning
+from toyjax.errors import ConfigError
 from toyjax.families import schemas
 
 MODEL_KINDS = tuple(schemas.KINDS)  # a built-in family's kinds; else the import path of a family of one's own
 IMPORT_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
 DATA_KINDS = ("independent", "correlated", "anticorrelated")
 SCHEDULES = ("constant", "linear", "cosine", "warmup_cosine")
-# Precision of every matrix product (`toyjax.numerics`): full float32, or a faster one opted into.
-MATMUL_PRECISIONS = ("highest", "tensorfloat32", "bfloat16")
-# Old spellings still accepted for one release, with a DeprecationWarning: old dotted key -> new one.
-RENAMED_KEYS = {"train.seed": "train.base_seed"}
+MATMUL_PRECISIONS = ("highest", "tensorfloat32", "bfloat16")  # of every matrix product (`toyjax.numerics`)
 
 
 @dataclass
@@ -155,9 +151,8 @@ class SweepInfo:
 
 @dataclass
 class ReportConfig:
-    """What a run declares it reports: a figure from `toyjax.plots.FIGURES`, summaries from
-    `toyjax.analysis.SUMMARIES` (the run's basic numbers are always there), and whether it writes the
-    interactive page ``report.html`` (`toyjax.report`). None draws no figure."""
+    """What a run declares it reports: a figure from `toyjax.plots.FIGURES` (None: none), summaries from
+    `toyjax.analysis.SUMMARIES` (beside its basic numbers), and whether it writes ``report.html`` (`toyjax.report`)."""
 
     figure: str | None = None
     summaries: list[str] = field(default_factory=list)
@@ -198,24 +193,16 @@ def run_info(raw: Any, command: list[str] | None = None) -> RunInfo:
 
 
 def _plain(raw: Any) -> dict:
-    if isinstance(raw, Config):
-        return dataclasses.asdict(raw)
-    if isinstance(raw, dict):
-        return raw
-    from omegaconf import OmegaConf
+    """A config as a plain dict; anything that is not a config is refused, saying what a run takes."""
+    if isinstance(raw, Config | dict):
+        return dataclasses.asdict(raw) if isinstance(raw, Config) else raw
+    from omegaconf import DictConfig, OmegaConf
 
+    if not isinstance(raw, DictConfig):
+        hint = f"; for the preset, toyjax.run(toyjax.compose({raw!r}))" if isinstance(raw, str) else ""
+        raise ConfigError(f"config: expected a dict, a toyjax.Config or toyjax.compose(PRESET, [OVERRIDES]), "
+                          f"got {type(raw).__name__} {repr(raw)[:80]}{hint}")
     return OmegaConf.to_container(raw, resolve=True)
-
-
-def rename_deprecated(raw: dict) -> dict:
-    """`raw` with every old key of `RENAMED_KEYS` moved to its new name, warning once for each."""
-    raw = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
-    for old, new in RENAMED_KEYS.items():
-        (section, key), (_, new_key) = old.split("."), new.split(".")
-        if key in raw.get(section, {}):
-            warnings.warn(f"{old} is deprecated; use {new}", ToyjaxDeprecationWarning, stacklevel=3)
-            raw[section].setdefault(new_key, raw[section].pop(key))
-    return raw
 
 
 def _build(cls: type, raw: Any, prefix: str) -> Any:
@@ -244,11 +231,11 @@ def validate(cfg: Config) -> None:
                  "record.eval_samples"):
         section, key = name.split(".")
         checks.integer(name, getattr(getattr(cfg, section), key), low=1)
-    checks.integer("train.warmup_steps", t.warmup_steps, low=0, high=t.steps)
     for name, value in (("train.base_seed", t.base_seed), ("record.eval_seed", r.eval_seed),
                         ("record.checkpoint_every", r.checkpoint_every)):
         checks.integer(name, value, low=0)
-    checks.integer("record.snapshots", r.snapshots, low=0, high=t.steps)
+    checks.integer("record.snapshots", r.snapshots, low=0, high=t.steps, bound="train.steps")
+    _validate_warmup(t)
     for name, value in (("data.signed", d.signed), ("data.normalize", d.normalize), ("train.full_batch", t.full_batch),
                         ("record.snapshot_params", r.snapshot_params), ("progress", cfg.progress)):
         checks.boolean(name, value)
@@ -260,6 +247,17 @@ def validate(cfg: Config) -> None:
     check_axes(cfg)
     _validate_training_set(cfg)
     schemas.check_run(cfg)
+
+
+def _validate_warmup(t: TrainConfig) -> None:
+    """A warm-up only with the schedule that has one, and steps of its cosine decay after it."""
+    checks.integer("train.warmup_steps", t.warmup_steps, low=0)
+    if t.schedule != "warmup_cosine" and t.warmup_steps:
+        raise ConfigError(f"train.warmup_steps: only train.schedule=warmup_cosine warms up, got {t.warmup_steps} "
+                          f"with train.schedule={t.schedule}; set train.warmup_steps=0 or train.schedule=warmup_cosine")
+    if t.warmup_steps >= t.steps:
+        raise ConfigError(f"train.warmup_steps: must be below train.steps ({t.steps}), got {t.warmup_steps}; "
+                          "the cosine decay needs steps after the warm-up")
 
 
 def _validate_data(cfg: Config) -> None:

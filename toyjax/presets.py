@@ -8,7 +8,8 @@ experiment of one's own is a YAML file anywhere: ``toyjax sweep=path/to/my_exper
 ``conf/`` and ``sweeps/`` ship inside the wheel as ``toyjax/conf`` and ``toyjax/sweeps``.
 
 Composition errors become one `ConfigError` line naming the key (`describe_error`), in Python as on the
-command line. This module imports omegaconf (Hydra only when composing) and `toyjax.config`.
+command line, and so does an override of a value that a grid axis sets for every model (`check_axis_overrides`).
+This module imports omegaconf (Hydra only when composing), `toyjax._moved`, `toyjax.axes` and `toyjax.config`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+import shlex
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,7 +26,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from toyjax.config import RENAMED_KEYS, Config, ReportConfig, SweepInfo
+from toyjax._moved import RENAMED_KEYS
+from toyjax.axes import AXES
+from toyjax.config import Config, ReportConfig, SweepInfo
 from toyjax.errors import ConfigError, ToyjaxDeprecationWarning
 
 SCHEMA = "toyjax_schema"
@@ -140,10 +144,13 @@ def _normalize_sweep(override: str) -> str:
     return f"{GROUP}={','.join(names)}"
 
 
-def compose(preset: str | None = None, overrides: Sequence[str] = ()) -> DictConfig:
+def compose(preset: str | None = None, overrides: Sequence[str] | str = ()) -> DictConfig:
     """A run config from a preset in ``sweeps/`` (or a YAML path) plus command-line style overrides.
 
+    `overrides` is a list of ``KEY=VALUE`` strings, or one string split as a shell splits a command line.
+
     >>> cfg = compose("intro", ["train.steps=100"])  # doctest: +SKIP
+    >>> cfg = compose("intro", "train.steps=100 grid.axes.seed=4")  # doctest: +SKIP
     >>> results = toyjax.run(cfg)  # doctest: +SKIP
 
     Raises:
@@ -154,14 +161,54 @@ def compose(preset: str | None = None, overrides: Sequence[str] = ()) -> DictCon
     from hydra.core.global_hydra import GlobalHydra
 
     register()
-    args = normalize_overrides(([f"{GROUP}={preset}"] if preset else []) + list(overrides))
+    args = normalize_overrides(([f"{GROUP}={preset}"] if preset else []) + override_list(overrides))
     try:
         if GlobalHydra.instance().is_initialized():
-            return hydra_compose("config", overrides=args)
-        with initialize_config_dir(str(config_dir()), version_base="1.3", job_name="toyjax"):
-            return hydra_compose("config", overrides=args)
+            composed = hydra_compose("config", overrides=args)
+        else:
+            with initialize_config_dir(str(config_dir()), version_base="1.3", job_name="toyjax"):
+                composed = hydra_compose("config", overrides=args)
     except Exception as e:  # Hydra and OmegaConf errors, whatever their type
         raise ConfigError(describe_error(e)) from None
+    check_axis_overrides(composed, args)
+    return composed
+
+
+def check_axis_overrides(composed: DictConfig, overrides: Sequence[str]) -> None:
+    """Refuse an override of a per-model value that a grid axis of `composed` sets for every model.
+
+    ``sweep=intro data.density=0.5`` would train the preset's density axis and ignore 0.5; the axis is what
+    to override (``grid.axes.density=[0.5]``), or remove (``~grid.axes.density``).
+
+    Raises:
+        ConfigError: ``data.density: grid.axes.density sets it for every model ...``, one line.
+    """
+    axes = OmegaConf.select(composed, "grid.axes", default=None) or {}
+    by_field = {AXES[axis].default: axis for axis in axes if axis in AXES}
+    for override in overrides:
+        found = re.match(r"^\+{0,2}([A-Za-z_][\w.]*)=(.*)$", override)
+        axis = by_field.get(found.group(1)) if found else None
+        if axis is not None:
+            key, value = found.groups()
+            raise ConfigError(f"{key}: grid.axes.{axis} sets it for every model, so {key}={value} would be "
+                              f"ignored; override the axis instead (grid.axes.{axis}=[{value}]) or remove it "
+                              f"(~grid.axes.{axis})")
+
+
+def override_list(overrides: Sequence[str] | str) -> list[str]:
+    """`overrides` as a list of strings: a list as it is, one string split as a shell would split it.
+
+    Raises:
+        ConfigError: ``overrides: ...`` for anything else, or a list holding something other than strings.
+    """
+    if isinstance(overrides, str):
+        try:
+            return shlex.split(overrides)
+        except ValueError as e:
+            raise ConfigError(f"overrides: cannot split {overrides!r} as a command line: {e}") from None
+    if not isinstance(overrides, Sequence) or not all(isinstance(o, str) for o in overrides):
+        raise ConfigError(f"overrides: expected a list of KEY=VALUE strings, got {overrides!r}")
+    return list(overrides)
 
 
 def describe_error(exc: BaseException) -> str:

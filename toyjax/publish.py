@@ -1,8 +1,9 @@
 """Publishing a trained grid: its declared summaries, its files and its figure, printed and logged.
 
 Shared by the ``toyjax`` command and ``toyjax-merge``. `check_report` validates what a run declares (its
-figure and summaries exist and fit the run) before anything is compiled; `publish` computes the summary
-into `Results.summary`, saves the run, renders its figure and writes its interactive page ``report.html``
+figure and summaries exist and fit the run, and it records the snapshots they are drawn from) before anything
+is compiled; `publish` computes the summary into `Results.summary`, saves the run, renders its figure and
+writes its interactive page ``report.html``
 (`toyjax.report`; off with ``report.html=false``, skipped with one line when plotly is not installed).
 This module imports `toyjax.analysis`, `toyjax.plots`, `toyjax.report`, `toyjax.config`, `toyjax.errors`
 and `toyjax.results`; never Hydra.
@@ -41,6 +42,21 @@ def check_report(declared: ReportConfig | None, cfg: Config) -> None:
         why = SUMMARIES[name].unfit(config, dims)
         if why:
             raise ConfigError(f"report.summaries: {name} {why}")
+    check_snapshots(declared, cfg.record.snapshots)
+
+
+def check_snapshots(declared: ReportConfig, snapshots: int) -> None:
+    """Refuse a declared figure or summary drawn from more snapshots of training than the run records.
+
+    Raises:
+        ConfigError: ``record.snapshots: ...``, one line.
+    """
+    readers = [(f"the {declared.figure} figure", plots.SNAPSHOTS_NEEDED.get(declared.figure, 0))]
+    readers += [(f"the {name} summary", SUMMARIES[name].snapshots) for name in declared.summaries]
+    for what, least in readers:
+        if snapshots < least:
+            raise ConfigError(f"record.snapshots: {what} is drawn from the snapshots of training and needs at least "
+                              f"{least}, got {snapshots}")
 
 
 def summarize_run(results: Results) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from toyjax.families.toy.models import feature_matrix
 
 JUMP_THRESHOLD = 0.1
 WINDOW = 2.0
+MIN_SNAPSHOTS = 2  # D_i over training needs at least a start and an end (``record.snapshots``)
 
 
 def trajectories(history) -> dict[str, np.ndarray]:

@@ -170,10 +170,12 @@ def dynamics_summary(results) -> dict:
 
 
 class Summary(NamedTuple):
-    """A named summary: how to compute it, and why a run's config cannot have it (None when it can)."""
+    """A named summary: how to compute it, why a run's config cannot have it (None when it can), and how many
+    snapshots of training it reads at least (``record.snapshots``)."""
 
     compute: Callable[[Any], dict]
     unfit: Callable[[dict, tuple[str, ...]], str | None]
+    snapshots: int = 0
 
 
 def architecture(config: dict) -> Architecture | None:
@@ -226,7 +228,7 @@ SUMMARIES = {
     "geometry": Summary(geometry_summary, _TIED),
     "neurons": Summary(neuron_summary, _PRIVILEGED),
     "adversarial": Summary(adversarial_summary, _TIED),
-    "dynamics": Summary(dynamics_summary, lambda config, dims: None),
+    "dynamics": Summary(dynamics_summary, lambda config, dims: None, dynamics.MIN_SNAPSHOTS),
     "memorization": Summary(memorization.summary, _memorization_unfit),
     "sae": Summary(lambda results: sae_numbers.summarize_sae(results, valid(results)), sae_numbers.unfit),
 }

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from toyjax import checks
 from toyjax.bench import baselines, engine, report, roofline, workloads
 from toyjax.numerics import use_deterministic_ops
 
@@ -63,11 +64,17 @@ def parser() -> argparse.ArgumentParser:
 
 
 def settings(args: argparse.Namespace, argv: list[str]) -> dict:
-    """Resolved settings: explicit flags, else --quick's, else the defaults."""
+    """Resolved settings: explicit flags, else --quick's, else the defaults.
+
+    Raises:
+        ValueError: an unknown workload, or a count below 1 (``--steps: must be >= 1, got 0``).
+    """
     defaults = {"steps": 1000, "models": [1, 16, 256, 4096, 65536], "repeats": 3, "matmul_size": 4096,
                 "copy_bytes": 2**28, "per_model_sample": 8, "baseline_max_models": 256}
     base = {**defaults, **(QUICK if args.quick else {})}
     out = {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in base.items()}
+    for key in ("steps", "repeats", "matmul_size", "copy_bytes", "per_model_sample"):
+        checks.integer(f"--{key.replace('_', '-')}", out[key], low=1)
     names = [w for w in args.workloads.split(",") if w]
     for name in names:
         workloads.get(name)

@@ -6,8 +6,9 @@ compiled program. With a model's keys depending only on the base seed and its se
 therefore bit-identical whatever the grid size, the number of blocks or the device count (XLA is only
 deterministic for identical programs, not across batch shapes).
 
-This module imports jax, numpy, `toyjax.axes`, `toyjax.errors`, `toyjax.engine.plan` and `toyjax.engine.train` (for the
-`Block` it fills).
+A block that would not fit in the memory there is gets fewer models (`toyjax.engine.memory`). This module imports
+jax, numpy, `toyjax.axes`, `toyjax.errors`, `toyjax.engine.memory`, `toyjax.engine.plan` and `toyjax.engine.train`
+(for the `Block` it fills).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import jax
 import numpy as np
 
 from toyjax.axes import Point
+from toyjax.engine import memory
 from toyjax.engine.plan import Plan, Static
 from toyjax.engine.train import Block
 from toyjax.errors import ConfigError
@@ -90,12 +92,13 @@ def layout(plan: Plan, per_call: int, shard: int = 0, num_shards: int = 1) -> La
 
 
 def plan_layout(plan: Plan, block_override: int | None, shard: int = 0, num_shards: int = 1) -> Layout:
-    """The layout of `plan` on this process's local devices (a block per device per call).
+    """The layout of `plan` on this process's local devices (a block per device per call), in the memory there is.
 
     Raises:
-        ConfigError: more shards than blocks.
+        ConfigError: more shards than blocks; a model, or the block ``grid.block_size`` asks for, that does not
+            fit in memory (`toyjax.engine.memory.fit_block`).
     """
-    size = block_size(plan.static, device_memory(), block_override)
+    size = memory.fit_block(plan, block_size(plan.static, device_memory(), block_override), block_override)
     return layout(plan, size * jax.local_device_count(), shard, num_shards)
 
 

@@ -13,6 +13,8 @@ The engine (`toyjax.engine.train`) trains a block of C models with pure function
   the plan's per-model arrays completed (an SAE's source cells), before anything is compiled;
 - ``dims(config)``: the names of the axes of each array it records, beyond the grid's (a run's `Results`
   carries them, so that `toyjax.labels.to_xarray` labels every family's arrays alike).
+- ``sizes(static)``: the config fields of its own that size its models' arrays, each with the size it gives
+  (an SAE's width), so that a model too large for memory is refused naming one (`toyjax.engine.memory`).
 
 The engine never asks which family it runs: `toyjax.engine.plan.Static` carries the family, so each family (and a
 researcher's own) gets its own compiled programs. The toy models (`toyjax.families.toy.train`) and sparse autoencoders
@@ -72,6 +74,7 @@ class Family(NamedTuple):
     # (the run's config as a plain dict) -> {"params/W": ("hidden", "feature"), "history/W_norm": ("feature",),
     # "<record>/<name>": ...}: each recorded array's axes after the grid's (a param's history takes its names)
     dims: Callable[[dict], dict[str, tuple[str, ...]]] = lambda config: {}
+    sizes: Callable[[Any], tuple] = lambda static: ()  # static -> ((config field, size it gives arrays), ...)
 
 
 def draw(static, data_keys: jax.Array, t: jax.Array):

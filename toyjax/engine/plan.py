@@ -6,7 +6,8 @@ program into the frozen, hashable `Static`: shapes, kinds, step counts. A new gr
 reuses the compiled program; only a new `Static` compiles a new one.
 
 A run with a finite training set (Henighan et al. 2023) also fixes its largest T, the points per pass of
-a full batch and the non-zero features stored per point (`toyjax.data.datasets`); the stratified evaluation
+a full batch (``train.chunk_size``, at most the largest T: a longer pass would only add padding) and the
+non-zero features stored per point (`toyjax.data.datasets`); the stratified evaluation
 may leave out the strata of most active units below ``record.eval_tail`` of probability.
 
 This module imports numpy, `toyjax.axes`, `toyjax.config`, `toyjax.data`, `toyjax.data.datasets` and
@@ -137,7 +138,7 @@ def sizes(cfg: Config, spec: data.DataSpec, density: np.ndarray) -> dict:
         return out
     on = data.count_bound(units, datasets.TRUNCATION_TAIL)
     active = min(spec.n_features, max(1, on * (spec.set_size if spec.kind == "correlated" else 1)))
-    chunk = cfg.train.chunk_size if cfg.train.full_batch and cfg.train.chunk_size else largest
+    chunk = min(cfg.train.chunk_size, largest) if cfg.train.full_batch and cfg.train.chunk_size else largest
     return {**out, "dataset_max": int(largest), "chunk": int(chunk), "active": int(active)}
 
 

@@ -105,6 +105,10 @@ class Runner:
         lay, dev = self.layout, self.devices[0]
         log.info("devices: %d x %s (%s); %d models in %d blocks of %d (this shard: %d blocks)", len(self.devices),
                  dev.platform, dev.device_kind, self.plan.n_models, len(lay.blocks), lay.per_call, len(lay.mine))
+        chunk_size = self.cfg.train.chunk_size
+        if chunk_size is not None and chunk_size > self.plan.static.chunk:
+            log.info("train.chunk_size %d is more than the largest training set: passes of its T=%d points",
+                     chunk_size, self.plan.static.chunk)
         if first or start:
             message = f"resumed from block {first + 1}/{len(lay.mine)}, step {start}"
             log.info(message)

@@ -17,6 +17,7 @@ from toyjax.analysis import dynamics
 from toyjax.plots import common
 
 MODELS = 4
+SNAPSHOTS = dynamics.MIN_SNAPSHOTS  # the figure is drawn from the snapshots of training: at least this many
 
 
 def dynamics_figure(results, directory: Path, name: str = "dynamics") -> list[Path]:

@@ -19,7 +19,9 @@
 | sae_frontier | `sae.frontier_figure` | SAE unexplained variance against L0 |
 
 Each figure is a function ``(results, directory, name) -> [paths]`` writing ``<name>.png`` and
-``<name>.svg``; it reads the run's `summary` where it needs it. Nothing is decided by a preset's name.
+``<name>.svg``; it reads the run's `summary` where it needs it. A figure drawn from the snapshots of training
+says in `SNAPSHOTS_NEEDED` how many it needs (``record.snapshots``, checked before anything is compiled).
+Nothing is decided by a preset's name.
 This module imports the figure modules of `toyjax.plots` and `toyjax.results`.
 """
 
@@ -51,6 +53,7 @@ FIGURES = {
     "sae_superposition": sae.superposition_figure,
     "sae_frontier": sae.frontier_figure,
 }
+SNAPSHOTS_NEEDED = {"dynamics": dynamics.SNAPSHOTS}  # figures drawn from the snapshots, and how many they need
 
 
 def render(results: Results, directory: str | Path, strict: bool = False) -> list[Path]:

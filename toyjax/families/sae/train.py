@@ -236,5 +236,10 @@ def describe_cells(labels: list[str], most: int = 6) -> str:
     return ", ".join(named)
 
 
+def sizes(static: Static) -> tuple[tuple[str, int], ...]:
+    """The SAE's own fields that size its arrays (`toyjax.engine.family.Family.sizes`): width, evaluation batch."""
+    return ("sae.width", static.settings.width), ("sae.eval_samples", static.settings.eval_samples)
+
+
 FAMILY = Family("sae", init, train_step, finish_model, settings=lambda cfg: SAEStatic.of(cfg.sae), values=values,
-                points=points, dims=array_dims)
+                points=points, dims=array_dims, sizes=sizes)
