@@ -59,7 +59,7 @@ BAD = [
     (sae_cfg(sae={"source_cell": 2}), r"^sae\.source_cell: the source has 1 cell \(0: synthetic features\), got 2$"),
     (sae_cfg(sae={"eval_samples": 1}), r"^sae\.eval_samples: must be >= 1024, got 1$"),
     (sae_cfg(sae={"resample_steps": "40"}), r"^sae\.resample_steps: expected a step or a list of steps, got '40'$"),
-    (sae_cfg(sae={"resample_steps": 500}), r"^sae\.resample_steps: must be \[1, 80\], got 500$"),
+    (sae_cfg(sae={"resample_steps": 500}), r"^sae\.resample_steps: must be between 1 and 80, got 500$"),
     (sae_cfg(data={"dataset_size": 1000}), r"^data\.dataset_size: an SAE trains on a fresh batch of its source's "
                                            r"activations every step; finite training sets are for toy models; "
                                            r"got 1000$"),
