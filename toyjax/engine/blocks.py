@@ -13,6 +13,7 @@ jax, numpy, `toyjax.axes`, `toyjax.errors`, `toyjax.engine.memory`, `toyjax.engi
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from dataclasses import dataclass
@@ -26,20 +27,28 @@ from toyjax.engine.plan import Plan, Static
 from toyjax.engine.train import Block
 from toyjax.errors import ConfigError
 
+log = logging.getLogger("toyjax")
+
 BLOCK_INPUTS = 2**17  # batch·n inputs per block (512 KiB of float32): a block's arrays stay in a core's L2 cache
 MIN_BLOCK = 4  # models per device per call for large models, whose batched dots need a few models to be efficient
 MAX_BLOCK = 1024  # models per device per call; larger blocks stop paying and pad small grids more
+# XLA compiles a block of one model otherwise (its model axis of size 1 folded away), and its bits then differ
+# from every larger block's: after 300 steps by up to 0.05 in an SAE's W_dec, 4e-3 in a finite-data W. Blocks of
+# 2, 3 and the default agreed to the bit (toy, finite full batch and minibatch, every SAE kind), so no block
+# runs fewer models than this unless memory holds only one.
+MIN_COMPILED = 2
 
 
 def block_size(static: Static, memory: int, override: int | None = None) -> int:
     """Models per device in one compiled call: fixed by the shapes and the device's `memory` (bytes).
 
     About `BLOCK_INPUTS` inputs per step, a power of two between `MIN_BLOCK` and `MAX_BLOCK`, and at most
-    a quarter of device memory. On the 2-core CPU of docs/benchmarks.md, blocks that fit the cache ran
-    n=5, m=2 models 1.3x faster (16 models per block rather than 256).
+    a quarter of device memory; `MIN_COMPILED` at least, ``grid.block_size`` (`override`) included. On the
+    2-core CPU of docs/benchmarks.md, blocks that fit the cache ran n=5, m=2 models 1.3x faster (16 models per
+    block rather than 256).
     """
     if override is not None:
-        return override
+        return max(MIN_COMPILED, override)
     n, m = static.n_features, static.n_hidden
     b = static.chunk if static.full_batch else static.batch_size  # points a model reads per pass
     by_work = min(MAX_BLOCK, max(MIN_BLOCK, 2 ** int(math.log2(max(1, BLOCK_INPUTS // (b * n))))))
@@ -47,7 +56,7 @@ def block_size(static: Static, memory: int, override: int | None = None) -> int:
     per_model = 4 * (8 * b * (n + m) + n_params * (8 + len(static.snapshot_steps)))
     if static.dataset_max is not None:  # the stored training set, and D_t of every point at every snapshot
         per_model += 4 * static.rows * (2 * static.active + m + 2 + len(static.snapshot_steps))
-    return int(min(by_work, max(1, memory // (4 * per_model))))
+    return int(min(by_work, max(MIN_COMPILED, memory // (4 * per_model))))
 
 
 def device_memory() -> int:
@@ -99,6 +108,9 @@ def plan_layout(plan: Plan, block_override: int | None, shard: int = 0, num_shar
             fit in memory (`toyjax.engine.memory.fit_block`).
     """
     size = memory.fit_block(plan, block_size(plan.static, device_memory(), block_override), block_override)
+    if block_override is not None and block_override < size:
+        log.info("grid.block_size=%d runs as blocks of %d (the last padded): a block of one model compiles to "
+                 "another program, whose bits differ", block_override, size)
     return layout(plan, size * jax.local_device_count(), shard, num_shards)
 
 
