@@ -82,6 +82,29 @@ def test_checkpoint_of_another_config_is_refused(tmp_path, tiny, monkeypatch):
         toyjax.run(cfg, checkpoint_dir=tmp_path)
 
 
+@pytest.mark.parametrize("damage", ["truncated", "empty", "missing"])
+@pytest.mark.parametrize("which", ["state", "block"])
+def test_a_damaged_checkpoint_file_is_one_line_naming_it_and_the_fix(tmp_path, tiny, killed_after_states, damage,
+                                                                     which):
+    """A truncated, empty or missing state or block file is refused like a corrupt progress.json: the path, the
+    cause and how to start over, never a BadZipFile traceback."""
+    cfg = tiny({"density": [1.0, 0.3]}, grid={"block_size": 1}, record={"checkpoint_every": 20})
+    killed_after_states(3)  # block 0 done (states at steps 20 and 40), block 1 at step 20
+    with pytest.raises(KeyboardInterrupt):
+        toyjax.run(cfg, checkpoint_dir=tmp_path)
+    killed_after_states(None)
+    path = next((tmp_path / "checkpoint").glob(f"{which}_*.npz"))
+    if damage == "missing":
+        path.unlink()
+    else:
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2 if damage == "truncated" else 0])
+    with pytest.raises(CheckpointError) as e:
+        toyjax.run(cfg, checkpoint_dir=tmp_path)
+    message = str(e.value)
+    assert "\n" not in message and message.startswith(f"{path}: unreadable (")
+    assert message.endswith(f"; remove {tmp_path / 'checkpoint'} to start again")
+
+
 def test_killed_cli_run_resumes_bit_identically(tmp_path):
     """A real process killed after its first mid-block checkpoint, re-run with the same command."""
     args = ["sweep=intro", "train.steps=3000", "train.batch_size=256", "record.checkpoint_every=100",

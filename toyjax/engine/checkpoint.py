@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -119,8 +120,12 @@ def _save_tree(path: Path, tree) -> None:
 
 def _load_tree(path: Path, template):
     leaves, treedef = jax.tree.flatten(template)
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = [npz[f"arr_{i}"] for i in range(len(leaves))]
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = [npz[f"arr_{i}"] for i in range(len(leaves))]
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as e:
+        raise CheckpointError(f"{path}: unreadable ({type(e).__name__}: {e}); remove {path.parent} to start "
+                              "again") from None
     for array, leaf in zip(arrays, leaves):
         if array.shape != tuple(leaf.shape) or array.dtype != leaf.dtype:
             raise CheckpointError(f"{path}: checkpoint arrays do not match this run; remove the checkpoint")
