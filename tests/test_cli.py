@@ -22,6 +22,25 @@ def toyjax_cmd(*args: str, cwd) -> subprocess.CompletedProcess:
                           text=True, timeout=600)
 
 
+def toyjax_patched(patch: str, *args: str, cwd) -> subprocess.CompletedProcess:
+    """The ``toyjax`` command in a subprocess that first runs `patch` (Python): a failure or a kill, simulated."""
+    code = f"{patch}\nfrom toyjax.cli import main\nmain({list(args)!r})"
+    env = dict(os.environ, HYDRA_FULL_ERROR="0")
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+# Ctrl-C right after the first training state of the run's own checkpoint is saved (not its source's).
+INTERRUPTED_AFTER_A_STATE = """
+from toyjax.engine import checkpoint
+save = checkpoint.Checkpoint.save_state
+def interrupted(self, *args):
+    save(self, *args)
+    if self.dir.parent.name != "source":
+        raise KeyboardInterrupt
+checkpoint.Checkpoint.save_state = interrupted
+"""
+
+
 def test_default_run_writes_results_and_phase_figure(tmp_path):
     run_dir = tmp_path / "run"
     out = toyjax_cmd(*TINY, "grid.axes.seed=2", f"hydra.run.dir={run_dir}", cwd=tmp_path)
@@ -103,6 +122,28 @@ def test_sae_presets_on_a_preset_source_train_it_first_into_their_jobs_source_di
         assert os.path.exists(os.path.join(job["result"], f"{results.run_info.report.figure}.png")), name
         assert results.config["sae"]["source"] == os.path.join(job["result"], "source")
         assert results.config["model"]["n_features"] == source.config["model"]["n_features"]
+
+
+def test_a_resume_on_a_preset_source_of_another_config_is_refused_before_the_source_is_retrained(tmp_path):
+    """SAEs checkpointed on a source at density 0.05, rerun with the source at 0.3: the config fingerprint is the
+    same (the source is a directory), so the refusal must look at the source itself, and before retraining it."""
+    run_dir = tmp_path / "run"
+
+    def source(density):
+        return (f'sae.source_overrides=["train.steps=20","record.snapshots=2","grid.axes.density=[{density}]",'
+                '"report.html=false"]')
+
+    args = ["sweep=sae_intro", *TINY, "record.checkpoint_every=10", "report.html=false", f"hydra.run.dir={run_dir}"]
+    killed = toyjax_patched(INTERRUPTED_AFTER_A_STATE, *args, source(0.05), cwd=tmp_path)
+    assert killed.returncode != 0 and (run_dir / "checkpoint" / "progress.json").is_file(), killed.stderr[-2000:]
+    trained = (run_dir / "source" / "results.npz").read_bytes()
+    out = toyjax_cmd(*args, source(0.3), cwd=tmp_path)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert out.stderr.strip() == (
+        f"toyjax: error: {run_dir / 'checkpoint'}: checkpoint of SAEs on another source (the intro grid in "
+        f"{run_dir / 'source'} has another config); remove it to start over or choose another run directory")
+    assert (run_dir / "source" / "results.npz").read_bytes() == trained
+    assert not (run_dir / "results.npz").exists()
 
 
 ERRORS = [

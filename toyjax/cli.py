@@ -12,8 +12,9 @@ shards, the declared report), so a bad key, type or value ends with one line
 An SAE run whose ``sae.source`` is ``preset:NAME`` trains that toy grid first, in the same job: the preset
 composed with ``sae.source_overrides`` is validated with the SAE run (its cells and shapes come from its
 plan, `toyjax.families.sae.sources.from_plan`), then trained and published into ``<run_dir>/source/``, and the SAEs
-train on that directory. A source already there with the same config is reused (a resumed job). This
-module is the Hydra edge: it imports Hydra, `toyjax.presets` and everything below.
+train on that directory. A source already there with the same config is reused (a resumed job); SAEs
+checkpointed on a source of another config are refused before it is retrained over. This module is the
+Hydra edge: it imports Hydra, `toyjax.presets` and everything below.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from toyjax import grid, multirun, presets, publish
 from toyjax.analysis.summary import headline
 from toyjax.config import run_info, to_config
-from toyjax.engine import blocks
+from toyjax.engine import blocks, checkpoint
 from toyjax.errors import CheckpointError, ConfigError, ResultsError, ToyjaxDeprecationWarning
 from toyjax.families import plan_of
 from toyjax.families.sae import sources
@@ -158,13 +159,9 @@ def check_source(source: DictConfig):
 
 def train_source(source: DictConfig, directory: Path) -> Path:
     """Train and publish an SAE run's preset source into `directory`, or reuse the one there of the same config."""
-    fingerprint_now = fingerprint(to_config(source))
-    try:
-        if fingerprint(to_config(load(directory).config)) == fingerprint_now:
-            print(f"toyjax: source {source.sweep.name}: reusing {directory}")
-            return directory
-    except (ResultsError, ConfigError):
-        pass
+    if saved_fingerprint(directory) == fingerprint(to_config(source)):
+        print(f"toyjax: source {source.sweep.name}: reusing {directory}")
+        return directory
     log.info("training the source %s into %s", source.sweep.name, directory)
     results = grid.run(source, checkpoint_dir=directory, command=["toyjax", *sys.argv[1:]])
     print(f"toyjax: source {source.sweep.name}: {results.loss.size} models in {results.timing['train_s']:.1f} s")
@@ -172,11 +169,35 @@ def train_source(source: DictConfig, directory: Path) -> Path:
     return directory
 
 
+def saved_fingerprint(directory: Path) -> str | None:
+    """The config fingerprint of the run saved in `directory`, or None where none is."""
+    try:
+        return fingerprint(to_config(load(directory).config))
+    except (ResultsError, ConfigError):
+        return None
+
+
+def check_source_of_checkpoint(source: DictConfig, out_dir: Path) -> None:
+    """Refuse, before the source is retrained over it, to continue SAEs checkpointed on another source.
+
+    Raises:
+        CheckpointError: ``<out_dir>/checkpoint`` holds SAEs trained on the source in ``<out_dir>/source``,
+            and that source's config is not this run's.
+    """
+    saved = saved_fingerprint(out_dir / SOURCE_DIR)
+    if (out_dir / checkpoint.DIRNAME).is_dir() and saved not in (None, fingerprint(to_config(source))):
+        raise CheckpointError(
+            f"{out_dir / checkpoint.DIRNAME}: checkpoint of SAEs on another source (the {source.sweep.name} "
+            f"grid in {out_dir / SOURCE_DIR} has another config); remove it to start over or choose another run "
+            "directory")
+
+
 def with_trained_source(cfg: DictConfig, out_dir: Path) -> DictConfig:
     """`cfg` with its preset:NAME source trained into ``<out_dir>/source`` and named by that directory."""
     source = source_job(cfg)
     if source is None:
         return cfg
+    check_source_of_checkpoint(source, out_dir)
     directory = train_source(source, out_dir / SOURCE_DIR)
     cfg = cfg.copy()
     with open_dict(cfg):
@@ -234,8 +255,10 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict[str, A
 
 
 def fingerprint(conf) -> str:
-    """A short hash of the resolved engine config (the same config always gives the same results)."""
-    text = json.dumps(dataclasses.asdict(conf), sort_keys=True, default=str)
+    """A short hash of the resolved engine config but its progress bar (the same config always gives the same
+    results)."""
+    fields = {k: v for k, v in dataclasses.asdict(conf).items() if k != "progress"}
+    text = json.dumps(fields, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

@@ -2,8 +2,11 @@
 
 A run directory's ``checkpoint/`` holds ``progress.json`` (the run's fingerprint and where it stands),
 one ``block_NNNNN.npz`` per finished block (its final records) and ``state_BBBBB_SSSSSSSSS.npz`` (the
-training state of block B after S steps). Arrays are the leaves of the engine's pytrees in `jax.tree`
-order; their structure comes back from the same compiled programs, which the fingerprint pins down. Every
+training state of block B after S steps). The fingerprint covers everything that determines the run: the
+config, the block size, the devices, and the bits of every per-model value of the plan (`digest`), so that
+values the config only names (arrays a family reads from another run's directory) are pinned too. Arrays
+are the leaves of the engine's pytrees in `jax.tree` order; their structure comes back from the same
+compiled programs, which the fingerprint pins down. Every
 file is written atomically (`toyjax.fileio`), and a new state gets a new file, which ``progress.json``
 names only once it is complete: a kill at any moment leaves a progress file that names a state it matches.
 
@@ -28,6 +31,16 @@ from toyjax.fileio import atomic_write
 DIRNAME = "checkpoint"
 
 
+def digest(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 of named arrays: their names, dtypes, shapes and bytes."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}:{array.dtype.str}:{array.shape};".encode())
+        h.update(array.tobytes())
+    return h.hexdigest()
+
+
 class Checkpoint:
     """Saved progress of one run in `run_dir`, valid only for the run with the same `fingerprint`.
 
@@ -50,8 +63,8 @@ class Checkpoint:
             raise CheckpointError(f"{path}: corrupt ({e}); remove {self.dir} to start again") from None
         if progress.get("fingerprint") != self.fingerprint:
             raise CheckpointError(
-                f"{self.dir}: checkpoint of a different run (config, block size or devices changed); "
-                "remove it or choose another run directory"
+                f"{self.dir}: checkpoint of a different run (config, per-model values, block size or devices "
+                "changed); remove it or choose another run directory"
             )
         return progress
 
