@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -139,6 +141,34 @@ def test_killed_cli_run_resumes_bit_identically(tmp_path):
     assert 0 < a.timing["resumed_model_steps"] < a.timing["resumed_model_steps"] + a.timing["model_steps"] == 4 * 3000
     np.testing.assert_array_equal(a.diverged, b.diverged)
     assert not (tmp_path / "killed" / "checkpoint").exists()
+
+
+def test_ctrl_c_says_where_the_checkpoint_is_and_the_command_that_resumes(tmp_path):
+    """Ctrl-C on a real process once it has saved a state: one line, job.json "interrupted", exit status 130; the
+    command it prints continues the run to the end."""
+    run_dir = tmp_path / "run"
+    args = ["sweep=intro", "train.steps=3000", "train.batch_size=64", "record.checkpoint_every=100",
+            "grid.axes.density=[0.1]", "grid.axes.seed=1", "report.html=false", "progress=false",
+            f"hydra.run.dir={run_dir}"]
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    run = subprocess.Popen([sys.executable, "-m", "toyjax", *args], env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+    progress = run_dir / "checkpoint" / "progress.json"
+    deadline = time.time() + 120
+    while not (progress.is_file() and '"state": {' in progress.read_text()):
+        assert run.poll() is None and time.time() < deadline, run.stderr.read()
+        time.sleep(0.02)
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=120)
+    command = shlex.join(["toyjax", *args])
+    assert run.returncode == 130
+    assert err.strip() == f"toyjax: interrupted; the checkpoint is in {run_dir / 'checkpoint'}; resume with: {command}"
+    job = json.loads((run_dir / "job.json").read_text())
+    assert job["status"] == "interrupted" and job["resume"] == command and job["result"] == str(run_dir)
+    resumed = subprocess.run([sys.executable, "-m", "toyjax", *shlex.split(command)[1:]], env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0 and "toyjax: resumed from block 1/1, step " in resumed.stdout, resumed.stderr
+    assert json.loads((run_dir / "job.json").read_text())["status"] == "ok"
 
 
 def test_zero_snapshots_records_no_history_and_zero_checkpoint_every_never_checkpoints(tmp_path, tiny, monkeypatch):

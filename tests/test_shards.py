@@ -76,7 +76,9 @@ def test_missing_models_are_missing_in_the_summary_the_file_and_the_figure(tiny,
     merged.run_info = RunInfo(preset="phase", report=ReportConfig(figure="phase", summaries=["geometry"]))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        figures = publish(merged, tmp_path / "merged")
+        published = publish(merged, tmp_path / "merged")
+    figures = published.figures
+    assert published.failed == []
     s = merged.summary
     n_missing = int(merged.missing.sum())
     assert (s["n_models"], s["n_missing"], s["n_diverged"]) == (12, n_missing, 0) and n_missing == 4
