@@ -218,13 +218,16 @@ numpy.savez = full
 @pytest.mark.parametrize(("where", "patch", "line"), [
     ("/proc/x", "", "/proc/x: No such file or directory"),
     ("{tmp}/a_file/run", "", "{tmp}/a_file/run: Not a directory"),
+    ("{tmp}/logged", "", "{tmp}/logged/toyjax.log: Is a directory"),  # Hydra cannot open the log file
     ("{tmp}/run", FULL_DISK, "{tmp}/run/checkpoint/block_00000.npz: No space left on device"),
     ("{tmp}/run", NO_WRITE.format(code="EROFS", cause="Read-only file system"),
      "{tmp}/run/.hydra/config.yaml: Read-only file system"),
     ("-m /proc/y", "", "/proc/y: No such file or directory"),
-], ids=["cannot_be_made", "a_file_in_the_way", "full", "read_only", "multirun_cannot_be_made"])
+], ids=["cannot_be_made", "a_file_in_the_way", "log_file_cannot_be_opened", "full", "read_only",
+        "multirun_cannot_be_made"])
 def test_an_output_directory_that_cannot_take_the_run_is_one_line_naming_the_path(tmp_path, where, patch, line):
     (tmp_path / "a_file").write_text("")
+    (tmp_path / "logged" / "toyjax.log").mkdir(parents=True)
     key = "hydra.sweep.dir" if where.startswith("-m ") else "hydra.run.dir"
     flags = ["-m"] if where.startswith("-m ") else []
     out = toyjax_patched(patch, *flags, *TINY, "grid.axes.seed=1", "grid.axes.density=[0.1]",
