@@ -228,6 +228,7 @@ def test_a_resume_on_a_source_whose_arrays_changed_is_refused(tmp_path, tiny, ki
     toyjax.run(toy).save(tmp_path / "toy")
     cfg = sae_cfg({"l1_coefficient": [0.03, 0.3]}, sae={"source": str(tmp_path / "toy")},
                   record={"snapshots": 3, "checkpoint_every": 20}, grid={"block_size": 2})
+    del cfg["data"], cfg["model"]["n_features"], cfg["model"]["n_hidden"]  # the source's own
     killed_after_states(1)
     with pytest.raises(KeyboardInterrupt):
         toyjax.run(cfg, checkpoint_dir=tmp_path / "sae")
