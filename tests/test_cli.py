@@ -170,7 +170,8 @@ plots.FIGURES["intro"], publish.summarize, report.write_report = no_figure, no_s
 def test_a_failed_step_fails_its_job_in_job_json_the_summary_and_the_exit_status(tmp_path):
     sweep_dir = tmp_path / "multi"
     out = toyjax_patched(FAILING_STEPS, "-m", "sweep=intro,correlated,anticorrelated", *TINY, "grid.axes.seed=1",
-                         "grid.axes.density=[0.1]", f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)
+                         "grid.axes.density=[0.1]", 'sweep.title="of ${sweep.name}"', f"hydra.sweep.dir={sweep_dir}",
+                         cwd=tmp_path)
     assert out.returncode == 1, out.stderr[-3000:]
     summary = json.loads((sweep_dir / "summary.json").read_text())
     assert summary["n_failed"] == 3
@@ -181,6 +182,7 @@ def test_a_failed_step_fails_its_job_in_job_json_the_summary_and_the_exit_status
                       "sweep=anticorrelated": "summary failed: ValueError: no summary"}
     for job in summary["jobs"]:
         assert json.loads((Path(job["result"]) / "job.json").read_text())["status"] == "failed"
+        assert 'sweep.title="of ${sweep.name}"' in job["overrides"]  # as typed, never resolved in Hydra's config
         assert (Path(job["result"]) / "results.npz").is_file()  # the grid is kept
         assert job["headline"]["models"] == (None if job["overrides"][0] == "sweep=anticorrelated" else 1)
     assert "Traceback" not in out.stderr and "3 failed" in (sweep_dir / "summary.md").read_text()

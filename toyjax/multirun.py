@@ -25,7 +25,7 @@ from typing import Any
 
 import jax
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from toyjax.engine import programs
 from toyjax.errors import first_line
@@ -92,8 +92,8 @@ def job_status(value: Any) -> dict[str, Any]:
 
 def job_fields(hc: DictConfig) -> dict[str, Any]:
     """What a job.json says of the job itself, from its Hydra config (``hydra``): number, overrides, directory."""
-    return {"num": int(hc.job.get("num", 0) or 0), "overrides": list(hc.overrides.task),
-            "result": str(hc.runtime.output_dir)}
+    return {"num": int(hc.job.get("num", 0) or 0), "result": str(hc.runtime.output_dir),
+            "overrides": OmegaConf.to_container(hc.overrides.task, resolve=False)}  # as typed: ${...} kept
 
 
 def job_interrupted(hc: DictConfig, command: str) -> None:
