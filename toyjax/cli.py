@@ -199,9 +199,10 @@ def io_failed(out_dir: Path, e: Exception) -> dict[str, Any]:
 
 def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str], accepted: Callable[[], None]) -> dict[str, Any]:
     """Train, summarise, save and plot one run; returns the job's status for the multirun summary. `accepted` is
-    called once the run is accepted (its checkpoint matches), before anything trains."""
+    called once the run is accepted (its checkpoint matches), before its own grid trains (an SAE run's preset
+    source, trained first, is part of the run only once the SAEs are accepted on it)."""
     began = time.perf_counter()
-    cfg, failed = with_trained_source(cfg, out_dir, accepted)
+    cfg, failed = with_trained_source(cfg, out_dir)
     conf = to_config(cfg)
     log.info("command: toyjax %s", " ".join(sys.argv[1:]))
     log.info("overrides: %s; config fingerprint %s", " ".join(overrides) or "(none)", fingerprint(conf))

@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -62,14 +61,14 @@ def check_source(source: DictConfig):
     return cfg, plan
 
 
-def train_source(source: DictConfig, directory: Path, accepted: Callable[[], None]) -> list[str]:
+def train_source(source: DictConfig, directory: Path) -> list[str]:
     """Train and publish an SAE run's preset source into `directory`, or reuse the one there of the same config;
-    returns the publishing steps that failed. `accepted` is called once its training is accepted."""
+    returns the publishing steps that failed."""
     if saved_fingerprint(directory) == fingerprint(to_config(source)):
         print(f"toyjax: source {source.sweep.name}: reusing {directory}")
         return []
     log.info("training the source %s into %s", source.sweep.name, directory)
-    results = grid.run(source, checkpoint_dir=directory, command=["toyjax", *sys.argv[1:]], accepted=accepted)
+    results = grid.run(source, checkpoint_dir=directory, command=["toyjax", *sys.argv[1:]])
     print(f"toyjax: source {source.sweep.name}: {results.loss.size} models in {results.timing['train_s']:.1f} s")
     return [f"source {line}" for line in publish.publish(results, directory).failed]
 
@@ -97,15 +96,14 @@ def check_source_of_checkpoint(source: DictConfig, out_dir: Path) -> None:
             "directory")
 
 
-def with_trained_source(cfg: DictConfig, out_dir: Path, accepted: Callable[[], None]
-                        ) -> tuple[DictConfig, list[str]]:
+def with_trained_source(cfg: DictConfig, out_dir: Path) -> tuple[DictConfig, list[str]]:
     """`cfg` with its preset:NAME source trained into ``<out_dir>/source`` and named by that directory, and the
     source's publishing steps that failed."""
     source = source_job(cfg)
     if source is None:
         return cfg, []
     check_source_of_checkpoint(source, out_dir)
-    failed = train_source(source, out_dir / SOURCE_DIR, accepted)
+    failed = train_source(source, out_dir / SOURCE_DIR)
     cfg = cfg.copy()
     with open_dict(cfg):
         cfg.sae.source, cfg.sae.source_overrides = str(out_dir / SOURCE_DIR), []
