@@ -90,7 +90,7 @@ def test_a_damaged_checkpoint_file_is_one_line_naming_it_and_the_fix(tmp_path, t
                                                                      which):
     """A truncated, empty or missing state or block file is refused like a corrupt progress.json: the path, the
     cause and how to start over, never a BadZipFile traceback."""
-    cfg = tiny({"density": [1.0, 0.3]}, grid={"block_size": 1}, record={"checkpoint_every": 20})
+    cfg = tiny({"density": [1.0, 0.3, 0.1, 0.03]}, grid={"block_size": 2}, record={"checkpoint_every": 20})
     killed_after_states(3)  # block 0 done (states at steps 20 and 40), block 1 at step 20
     with pytest.raises(KeyboardInterrupt):
         toyjax.run(cfg, checkpoint_dir=tmp_path)
