@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,25 @@ def toyjax_cmd(*args: str, cwd) -> subprocess.CompletedProcess:
     env = dict(os.environ, HYDRA_FULL_ERROR="0")
     return subprocess.run([sys.executable, "-m", "toyjax", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=600)
+
+
+def toyjax_patched(patch: str, *args: str, cwd) -> subprocess.CompletedProcess:
+    """The ``toyjax`` command in a subprocess that first runs `patch` (Python): a failure or a kill, simulated."""
+    code = f"{patch}\nfrom toyjax.cli import main\nmain({list(args)!r})"
+    env = dict(os.environ, HYDRA_FULL_ERROR="0")
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+# Ctrl-C right after the first training state of the run's own checkpoint is saved (not its source's).
+INTERRUPTED_AFTER_A_STATE = """
+from toyjax.engine import checkpoint
+save = checkpoint.Checkpoint.save_state
+def interrupted(self, *args):
+    save(self, *args)
+    if self.dir.parent.name != "source":
+        raise KeyboardInterrupt
+checkpoint.Checkpoint.save_state = interrupted
+"""
 
 
 def test_default_run_writes_results_and_phase_figure(tmp_path):
@@ -103,6 +123,134 @@ def test_sae_presets_on_a_preset_source_train_it_first_into_their_jobs_source_di
         assert os.path.exists(os.path.join(job["result"], f"{results.run_info.report.figure}.png")), name
         assert results.config["sae"]["source"] == os.path.join(job["result"], "source")
         assert results.config["model"]["n_features"] == source.config["model"]["n_features"]
+
+
+def test_a_resume_on_a_preset_source_of_another_config_is_refused_before_the_source_is_retrained(tmp_path):
+    """SAEs checkpointed on a source at density 0.05, rerun with the source at 0.3: the config fingerprint is the
+    same (the source is a directory), so the refusal must look at the source itself, and before retraining it."""
+    run_dir = tmp_path / "run"
+
+    def source(density):
+        return (f'sae.source_overrides=["train.steps=20","record.snapshots=2","grid.axes.density=[{density}]",'
+                '"report.html=false"]')
+
+    args = ["sweep=sae_intro", *TINY, "record.checkpoint_every=10", "report.html=false", f"hydra.run.dir={run_dir}"]
+    killed = toyjax_patched(INTERRUPTED_AFTER_A_STATE, *args, source(0.05), cwd=tmp_path)
+    assert killed.returncode != 0 and (run_dir / "checkpoint" / "progress.json").is_file(), killed.stderr[-2000:]
+    trained = (run_dir / "source" / "results.npz").read_bytes()
+    out = toyjax_cmd(*args, source(0.3), cwd=tmp_path)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert out.stderr.strip() == (
+        f"toyjax: error: {run_dir / 'checkpoint'}: checkpoint of SAEs on another source (the intro grid in "
+        f"{run_dir / 'source'} has another config); remove it to start over or choose another run directory")
+    assert (run_dir / "source" / "results.npz").read_bytes() == trained
+    assert not (run_dir / "results.npz").exists()
+
+
+# Each job of a multirun fails one step after its grid is saved: intro its figure, correlated its page (the disk is
+# full), anticorrelated its summary.
+FAILING_STEPS = """
+import errno
+from toyjax import plots, publish, report
+summarize, write_report = publish.summarize, report.write_report
+def no_figure(results, directory, name):
+    raise RuntimeError("no figure")
+def no_summary(results, names):
+    if results.run_info.preset == "anticorrelated":
+        raise ValueError("no summary")
+    return summarize(results, names)
+def full(results, directory, out=None):
+    if results.run_info.preset == "correlated":
+        raise OSError(errno.ENOSPC, "No space left on device", str(directory / "report.html"))
+    return write_report(results, directory, out)
+plots.FIGURES["intro"], publish.summarize, report.write_report = no_figure, no_summary, full
+"""
+
+
+def test_a_failed_step_fails_its_job_in_job_json_the_summary_and_the_exit_status(tmp_path):
+    sweep_dir = tmp_path / "multi"
+    out = toyjax_patched(FAILING_STEPS, "-m", "sweep=intro,correlated,anticorrelated", *TINY, "grid.axes.seed=1",
+                         "grid.axes.density=[0.1]", 'sweep.title="of ${sweep.name}"', f"hydra.sweep.dir={sweep_dir}",
+                         cwd=tmp_path)
+    assert out.returncode == 1, out.stderr[-3000:]
+    summary = json.loads((sweep_dir / "summary.json").read_text())
+    assert summary["n_failed"] == 3
+    errors = {job["overrides"][0]: job["error"] for job in summary["jobs"] if job["status"] == "failed"}
+    assert errors == {"sweep=intro": "figure intro failed: RuntimeError: no figure",
+                      "sweep=correlated": f"report.html failed: {sweep_dir}/1_correlated/report.html: No space left "
+                                          "on device",
+                      "sweep=anticorrelated": "summary failed: ValueError: no summary"}
+    for job in summary["jobs"]:
+        assert json.loads((Path(job["result"]) / "job.json").read_text())["status"] == "failed"
+        assert 'sweep.title="of ${sweep.name}"' in job["overrides"]  # as typed, never resolved in Hydra's config
+        assert (Path(job["result"]) / "results.npz").is_file()  # the grid is kept
+        assert job["headline"]["models"] == (None if job["overrides"][0] == "sweep=anticorrelated" else 1)
+    assert "Traceback" not in out.stderr and "3 failed" in (sweep_dir / "summary.md").read_text()
+    assert out.stderr.strip().splitlines()[-1] == "toyjax: error: 3 job(s) failed: 0, 1, 2"
+
+
+def test_a_disk_that_fills_while_the_page_is_written_fails_the_run(tmp_path):
+    """The grid is saved, the page cannot be: one line naming the page and the cause, job.json "failed", exit 1."""
+    run_dir = tmp_path / "run"
+    out = toyjax_patched(FAILING_STEPS, "sweep=correlated", *TINY, "grid.axes.seed=1", f"hydra.run.dir={run_dir}",
+                         cwd=tmp_path)
+    assert out.returncode == 1
+    line = f"toyjax: error: report.html failed: {run_dir}/report.html: No space left on device"
+    assert out.stderr.strip() == line
+    job = json.loads((run_dir / "job.json").read_text())
+    assert job["status"] == "failed" and job["error"] == line.removeprefix("toyjax: error: ")
+    assert (run_dir / "results.npz").is_file() and not (run_dir / "report.html").exists()
+
+
+# A disk that fills, or a file system mounted read-only, under the run (as root, chmod cannot make one).
+NO_WRITE = """
+import errno, tempfile
+def cannot(*args, dir=None, **kwargs):
+    raise OSError(errno.{code}, "{cause}", dir)
+tempfile.mkstemp = cannot
+"""
+FULL_DISK = """
+import errno, numpy
+def full(file, *args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")  # a write names no file
+numpy.savez = full
+"""
+
+
+@pytest.mark.parametrize(("where", "patch", "line"), [
+    ("/proc/x", "", "/proc/x: No such file or directory"),
+    ("{tmp}/a_file/run", "", "{tmp}/a_file/run: Not a directory"),
+    ("{tmp}/logged", "", "{tmp}/logged/toyjax.log: Is a directory"),  # Hydra cannot open the log file
+    ("{tmp}/run", FULL_DISK, "{tmp}/run/checkpoint/block_00000.npz: No space left on device"),
+    ("{tmp}/run", NO_WRITE.format(code="EROFS", cause="Read-only file system"),
+     "{tmp}/run/.hydra/config.yaml: Read-only file system"),
+    ("-m /proc/y", "", "/proc/y: No such file or directory"),
+], ids=["cannot_be_made", "a_file_in_the_way", "log_file_cannot_be_opened", "full", "read_only",
+        "multirun_cannot_be_made"])
+def test_an_output_directory_that_cannot_take_the_run_is_one_line_naming_the_path(tmp_path, where, patch, line):
+    (tmp_path / "a_file").write_text("")
+    (tmp_path / "logged" / "toyjax.log").mkdir(parents=True)
+    key = "hydra.sweep.dir" if where.startswith("-m ") else "hydra.run.dir"
+    flags = ["-m"] if where.startswith("-m ") else []
+    out = toyjax_patched(patch, *flags, *TINY, "grid.axes.seed=1", "grid.axes.density=[0.1]",
+                         f"{key}={where.removeprefix('-m ').format(tmp=tmp_path)}", cwd=tmp_path)
+    assert out.returncode == 1
+    assert out.stderr.strip() == f"toyjax: error: {line.format(tmp=tmp_path)}"
+
+
+def test_a_refused_resume_writes_nothing_into_the_run_directory(tmp_path):
+    """A rerun whose train.lr changed is refused by the checkpoint: the directory's record of its own config
+    (.hydra/), its job.json and its checkpoint stay as the interrupted run left them."""
+    run_dir = tmp_path / "run"
+    args = ["sweep=intro", *TINY, "train.steps=40", "record.checkpoint_every=10", "grid.axes.density=[0.1]",
+            f"hydra.run.dir={run_dir}"]
+    toyjax_patched(INTERRUPTED_AFTER_A_STATE, *args, cwd=tmp_path)
+    before = {p: p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file() and p.suffix != ".log"}
+    assert run_dir / ".hydra" / "overrides.yaml" in before and run_dir / "checkpoint" / "progress.json" in before
+    out = toyjax_cmd(*args, "train.lr=0.003", cwd=tmp_path)
+    assert out.returncode == 2 and out.stderr.strip().startswith(
+        f"toyjax: error: {run_dir / 'checkpoint'}: checkpoint of a different run"), out.stderr[-2000:]
+    assert {p: p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file() and p.suffix != ".log"} == before
 
 
 ERRORS = [

@@ -47,7 +47,7 @@ RANK = {
     # the edge
     "publish": 17, "presets": 17,
     "merge": 18, "multirun": 18, "plots.cli": 18, "reproduce.registry": 18, "reproduce.figures": 17,
-    "reproduce.phase": 18, "reproduce.restart": 18,
+    "reproduce.phase": 18, "reproduce.restart": 18, "preset_source": 18,
     "cli": 19, "report.cli": 19, "reproduce.store": 19, "reproduce.runs": 19,
     "__main__": 20, "bench": 20, "bench.timing": 20, "bench.workloads": 20, "bench.sparse": 21, "bench.roofline": 21,
     "bench.baselines": 21, "bench.engine": 21, "bench.torch_baseline": 21, "bench.report": 21, "bench.torch_sae": 22,
@@ -155,8 +155,8 @@ def test_every_module_opens_with_what_it_holds_and_imports():
 
 
 NAMES = {"toy", "sae", "relu_output", "relu_hidden", "abs_mlp"}  # "linear" is also a schedule's name
-NAMELESS = ("engine", "data", "config", "axes", "grid", "publish", "merge", "presets", "multirun", "cli",
-            "checks", "errors", "fileio", "sums", "progress", "_moved", "")
+NAMELESS = ("engine", "data", "config", "axes", "grid", "publish", "merge", "presets", "multirun", "preset_source",
+            "cli", "checks", "errors", "fileio", "sums", "progress", "_moved", "")
 
 
 def names_in_code(path: Path) -> set[str]:

@@ -200,6 +200,31 @@ def test_toyjax_plot_rerenders_a_saved_tiny_run(tmp_path, tiny, capsys):
     assert "intro.png" in capsys.readouterr().out
 
 
+def read_only(monkeypatch):
+    """Every new file fails as on a file system mounted read-only (as root, chmod cannot make one)."""
+    def cannot(*args, dir=None, **kwargs):
+        raise OSError(30, "Read-only file system", dir)
+
+    monkeypatch.setattr("tempfile.mkstemp", cannot)
+
+
+@pytest.mark.parametrize(("out", "line"), [
+    ("/proc/figures", "/proc/figures: "),
+    (None, "{tmp}/run/intro.png: Read-only file system"),
+], ids=["out_cannot_be_made", "read_only_run_directory"])
+def test_toyjax_plot_that_cannot_write_its_figures_is_one_line_naming_the_path(tmp_path, capsys, monkeypatch, out,
+                                                                                line):
+    run = synthetic("intro").save(tmp_path / "run")
+    if out is None:
+        read_only(monkeypatch)
+    with pytest.raises(SystemExit) as e:
+        cli.main([str(run), *(["--out", out] if out else [])])
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and err.count("\n") == 1
+    assert err.startswith(f"toyjax-plot: error: {line.format(tmp=tmp_path)}")
+    assert not list(tmp_path.rglob("*.png")) and not list(tmp_path.rglob("*.tmp"))
+
+
 def test_toyjax_plot_draws_a_format_1_run_with_its_presets_figure(tmp_path):
     """Runs saved before runs declared their figure (format 1: the preset name inside the config)."""
     run_dir = synthetic("intro").save(tmp_path / "old")

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from tests.test_plots import PRESETS, synthetic
+from tests.test_plots import PRESETS, read_only, synthetic
 from toyjax import plots, publish, report
 from toyjax.config import ReportConfig, RunInfo
 from toyjax.report import cli, encode, model, registry
@@ -161,6 +161,64 @@ def test_publish_writes_the_page_unless_turned_off(tmp_path, capsys, monkeypatch
     assert (tmp_path / "no_plotly" / "results.npz").is_file() and (tmp_path / "no_plotly" / "intro.png").is_file()
 
 
+def test_a_rerun_that_writes_no_page_leaves_no_page_of_the_earlier_results(tmp_path, monkeypatch):
+    """A page beside other results would describe them: a rerun without a page (report.html=false, no plotly, a
+    page that failed) removes the earlier one."""
+    r = synthetic("intro")
+    r.run_info = RunInfo(preset="intro", report=ReportConfig(figure="intro"))
+    page = tmp_path / "report.html"
+    publish.publish(r, tmp_path)
+    assert page.is_file()
+    r.run_info = RunInfo(preset="intro", report=ReportConfig(figure="intro", html=False))
+    publish.publish(r, tmp_path)
+    assert not page.exists()
+    r.run_info = RunInfo(preset="intro", report=ReportConfig(figure="intro"))
+    for name, instead in (("available", lambda: False), ("build", lambda results: 1 / 0)):  # no plotly; a failure
+        monkeypatch.undo()
+        publish.publish(r, tmp_path)
+        assert page.is_file()
+        monkeypatch.setattr(report, name, instead)
+        publish.publish(r, tmp_path)
+        assert not page.exists(), name
+
+
+def fail_summary(monkeypatch):
+    monkeypatch.setattr(publish, "summarize", lambda results, names: {}["geometry"])
+
+
+def fail_figure(monkeypatch):
+    monkeypatch.setitem(plots.FIGURES, "intro", lambda results, directory, name: 1 / 0)
+
+
+def fail_page(monkeypatch):
+    """The disk fills while the page is written (a write that fails names no file)."""
+    written = report.atomic_write
+
+    def no_space(f):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report, "atomic_write", lambda path, write: written(path, no_space))
+
+
+@pytest.mark.parametrize(("fail", "line"), [
+    (fail_summary, "summary failed: KeyError: 'geometry'"),
+    (fail_figure, "figure intro failed: ZeroDivisionError: division by zero"),
+    (fail_page, "report.html failed: {dir}/report.html: No space left on device"),
+], ids=["summary", "figure", "page"])
+def test_a_failed_step_is_reported_and_the_steps_after_it_still_run(tmp_path, monkeypatch, capsys, fail, line):
+    """Each step of publishing that fails is one line in `Published.failed` (the job fails on it); the grid is saved
+    and every other step still runs."""
+    r = synthetic("intro")
+    r.run_info = RunInfo(preset="intro", report=ReportConfig(figure="intro", summaries=["geometry"]))
+    fail(monkeypatch)
+    published = publish.publish(r, tmp_path)
+    assert published.failed == [line.format(dir=tmp_path)]
+    assert (tmp_path / "results.npz").is_file()
+    assert (published.page is None) == (fail is fail_page) and (published.figures == []) == (fail is fail_figure)
+    assert ("error" in r.summary) == (fail is fail_summary)
+    assert not list(tmp_path.glob(".*.tmp"))  # nothing half-written
+
+
 def test_toyjax_report_rewrites_a_saved_run_and_a_sweep_dir(tmp_path, capsys):
     run = synthetic("collapse").save(tmp_path / "sweep" / "0_collapse")
     synthetic("dynamics").save(tmp_path / "sweep" / "1_dynamics")
@@ -171,6 +229,24 @@ def test_toyjax_report_rewrites_a_saved_run_and_a_sweep_dir(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main([str(tmp_path / "nowhere")])
     assert e.value.code == 2 and "nowhere: does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("out", "code", "line"), [
+    ("{tmp}", 2, "--out {tmp}: is a directory; name the page's file, e.g. {tmp}/report.html"),
+    ("/proc/page.html", 1, "/proc/page.html: "),
+    (None, 1, "{tmp}/run/report.html: Read-only file system"),
+], ids=["out_is_a_directory", "out_cannot_be_written", "read_only_run_directory"])
+def test_toyjax_report_that_cannot_write_its_page_is_one_line_naming_the_path(tmp_path, capsys, monkeypatch, out,
+                                                                               code, line):
+    run = synthetic("intro").save(tmp_path / "run")
+    if out is None:
+        read_only(monkeypatch)
+    with pytest.raises(SystemExit) as e:
+        cli.main([str(run), *(["--out", out.format(tmp=tmp_path)] if out else [])])
+    err = capsys.readouterr().err
+    assert e.value.code == code and err.count("\n") == 1 and err.startswith(f"toyjax-report: error: "
+                                                                              f"{line.format(tmp=tmp_path)}")
+    assert not list(tmp_path.rglob("*.tmp"))
 
 
 def test_the_multirun_index_links_each_jobs_report(tmp_path):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -82,6 +84,29 @@ def test_checkpoint_of_another_config_is_refused(tmp_path, tiny, monkeypatch):
         toyjax.run(cfg, checkpoint_dir=tmp_path)
 
 
+@pytest.mark.parametrize("damage", ["truncated", "empty", "missing"])
+@pytest.mark.parametrize("which", ["state", "block"])
+def test_a_damaged_checkpoint_file_is_one_line_naming_it_and_the_fix(tmp_path, tiny, killed_after_states, damage,
+                                                                     which):
+    """A truncated, empty or missing state or block file is refused like a corrupt progress.json: the path, the
+    cause and how to start over, never a BadZipFile traceback."""
+    cfg = tiny({"density": [1.0, 0.3, 0.1, 0.03]}, grid={"block_size": 2}, record={"checkpoint_every": 20})
+    killed_after_states(3)  # block 0 done (states at steps 20 and 40), block 1 at step 20
+    with pytest.raises(KeyboardInterrupt):
+        toyjax.run(cfg, checkpoint_dir=tmp_path)
+    killed_after_states(None)
+    path = next((tmp_path / "checkpoint").glob(f"{which}_*.npz"))
+    if damage == "missing":
+        path.unlink()
+    else:
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2 if damage == "truncated" else 0])
+    with pytest.raises(CheckpointError) as e:
+        toyjax.run(cfg, checkpoint_dir=tmp_path)
+    message = str(e.value)
+    assert "\n" not in message and message.startswith(f"{path}: unreadable (")
+    assert message.endswith(f"; remove {tmp_path / 'checkpoint'} to start again")
+
+
 def test_killed_cli_run_resumes_bit_identically(tmp_path):
     """A real process killed after its first mid-block checkpoint, re-run with the same command."""
     args = ["sweep=intro", "train.steps=3000", "train.batch_size=256", "record.checkpoint_every=100",
@@ -116,6 +141,34 @@ def test_killed_cli_run_resumes_bit_identically(tmp_path):
     assert 0 < a.timing["resumed_model_steps"] < a.timing["resumed_model_steps"] + a.timing["model_steps"] == 4 * 3000
     np.testing.assert_array_equal(a.diverged, b.diverged)
     assert not (tmp_path / "killed" / "checkpoint").exists()
+
+
+def test_ctrl_c_says_where_the_checkpoint_is_and_the_command_that_resumes(tmp_path):
+    """Ctrl-C on a real process once it has saved a state: one line, job.json "interrupted", exit status 130; the
+    command it prints continues the run to the end."""
+    run_dir = tmp_path / "run"
+    args = ["sweep=intro", "train.steps=3000", "train.batch_size=64", "record.checkpoint_every=100",
+            "grid.axes.density=[0.1]", "grid.axes.seed=1", "report.html=false", "progress=false",
+            f"hydra.run.dir={run_dir}"]
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    run = subprocess.Popen([sys.executable, "-m", "toyjax", *args], env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+    progress = run_dir / "checkpoint" / "progress.json"
+    deadline = time.time() + 120
+    while not (progress.is_file() and '"state": {' in progress.read_text()):
+        assert run.poll() is None and time.time() < deadline, run.stderr.read()
+        time.sleep(0.02)
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=120)
+    command = shlex.join(["toyjax", *args])
+    assert run.returncode == 130
+    assert err.strip() == f"toyjax: interrupted; the checkpoint is in {run_dir / 'checkpoint'}; resume with: {command}"
+    job = json.loads((run_dir / "job.json").read_text())
+    assert job["status"] == "interrupted" and job["resume"] == command and job["result"] == str(run_dir)
+    resumed = subprocess.run([sys.executable, "-m", "toyjax", *shlex.split(command)[1:]], env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0 and "toyjax: resumed from block 1/1, step " in resumed.stdout, resumed.stderr
+    assert json.loads((run_dir / "job.json").read_text())["status"] == "ok"
 
 
 def test_zero_snapshots_records_no_history_and_zero_checkpoint_every_never_checkpoints(tmp_path, tiny, monkeypatch):

@@ -15,7 +15,7 @@ from toyjax.config import to_config
 from toyjax.engine import runner as runner_lib
 from toyjax.engine.runner import Runner
 from toyjax.engine.train import model_keys
-from toyjax.errors import ConfigError
+from toyjax.errors import CheckpointError, ConfigError
 from toyjax.families import plan_of
 from toyjax.families.sae import models as sae
 from toyjax.families.sae import sources
@@ -366,3 +366,29 @@ def test_a_killed_sae_run_resumes_bit_identically(tmp_path, killed_after_states)
     for part in ("params", "history", "sae"):
         jax.tree.map(np.testing.assert_array_equal, getattr(reference, part), getattr(resumed, part))
     np.testing.assert_array_equal(reference.loss, resumed.loss)
+
+
+@pytest.mark.parametrize("replaced_by", ["another_toy_run", "one_bit_of_one_weight"])
+def test_a_resume_on_a_source_whose_arrays_changed_is_refused(tmp_path, tiny, killed_after_states, replaced_by):
+    """A saved source directory whose contents are replaced between a kill and the rerun: the SAE run's config is
+    the same (it names the directory), but the source's arrays are not, so the checkpoint is refused."""
+    toy = tiny({"density": [1.0, 0.1]}, model={"n_features": 6, "n_hidden": 3})
+    toyjax.run(toy).save(tmp_path / "toy")
+    cfg = sae_cfg({"l1_coefficient": [0.03, 0.3]}, sae={"source": str(tmp_path / "toy")},
+                  record={"snapshots": 3, "checkpoint_every": 20}, grid={"block_size": 2})
+    del cfg["data"], cfg["model"]["n_features"], cfg["model"]["n_hidden"]  # the source's own
+    killed_after_states(1)
+    with pytest.raises(KeyboardInterrupt):
+        toyjax.run(cfg, checkpoint_dir=tmp_path / "sae")
+    killed_after_states(None)
+    if replaced_by == "another_toy_run":
+        toy["train"]["base_seed"] = 1
+        replacement = toyjax.run(toy)
+    else:
+        replacement = toyjax.load(tmp_path / "toy")
+        W = replacement.params["W"]
+        W[0, 0, 0] = np.nextafter(W[0, 0, 0], np.float32(np.inf))
+    replacement.save(tmp_path / "toy")
+    with pytest.raises(CheckpointError, match="checkpoint of a different run"):
+        toyjax.run(cfg, checkpoint_dir=tmp_path / "sae")
+    assert (tmp_path / "sae" / "checkpoint" / "progress.json").is_file()  # refused, nothing changed

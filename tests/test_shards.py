@@ -76,7 +76,9 @@ def test_missing_models_are_missing_in_the_summary_the_file_and_the_figure(tiny,
     merged.run_info = RunInfo(preset="phase", report=ReportConfig(figure="phase", summaries=["geometry"]))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        figures = publish(merged, tmp_path / "merged")
+        published = publish(merged, tmp_path / "merged")
+    figures = published.figures
+    assert published.failed == []
     s = merged.summary
     n_missing = int(merged.missing.sum())
     assert (s["n_models"], s["n_missing"], s["n_diverged"]) == (12, n_missing, 0) and n_missing == 4
@@ -116,6 +118,24 @@ def test_toyjax_merge_names_what_is_wrong(tiny, tmp_path, capsys):
         main([str(tmp_path)])
     err = capsys.readouterr().err
     assert "corrupt shard:" in err and "copy_of_2" in err and "truncated" in err
+
+
+def test_toyjax_merge_fails_on_a_failed_step_or_a_file_it_cannot_write(tiny, tmp_path, capsys, monkeypatch):
+    from toyjax import publish
+    from toyjax.merge import main
+
+    _, shards = shard_runs(tiny, 3)
+    for k, shard in enumerate(shards):
+        shard.save(tmp_path / f"{k}_shard")
+    with pytest.raises(SystemExit) as e:
+        main([str(tmp_path), "--out", "/proc/merged"])
+    assert e.value.code == 1
+    assert capsys.readouterr().err == "toyjax-merge: error: /proc/merged: No such file or directory\n"
+    monkeypatch.setattr(publish, "summarize", lambda results, names: 1 / 0)
+    with pytest.raises(SystemExit) as e:
+        main([str(tmp_path)])
+    assert e.value.code == 1 and (tmp_path / "merged" / "results.npz").is_file()
+    assert capsys.readouterr().err == "toyjax-merge: error: summary failed: ZeroDivisionError: division by zero\n"
 
 
 def test_shard_index_is_validated(tiny):

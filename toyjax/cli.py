@@ -7,52 +7,53 @@ figure into Hydra's run directory. ``toyjax -m ...`` runs one such grid per job 
 
 Every job's config is composed and validated *before* Hydra starts (keys, values, the block layout and
 shards, the declared report), so a bad key, type or value ends with one line
-``toyjax: error: <dotted.key>: <what is allowed>``, exit status 2, and nothing written.
+``toyjax: error: <dotted.key>: <what is allowed>``, exit status 2, and nothing written. Hydra's record of the
+run (``.hydra/``) is written only once the run is accepted (its checkpoint matches), so a refused rerun leaves
+the directory as it was. A file that cannot be written (the run directory, its log, its results) is one line
+naming the path and the cause, and a job whose summary, figure or page fails is a failed job: exit status 1.
+Ctrl-C is one line saying where the checkpoint is and the command that resumes, and exit status 130.
 
-An SAE run whose ``sae.source`` is ``preset:NAME`` trains that toy grid first, in the same job: the preset
-composed with ``sae.source_overrides`` is validated with the SAE run (its cells and shapes come from its
-plan, `toyjax.families.sae.sources.from_plan`), then trained and published into ``<run_dir>/source/``, and the SAEs
-train on that directory. A source already there with the same config is reused (a resumed job). This
-module is the Hydra edge: it imports Hydra, `toyjax.presets` and everything below.
+An SAE run whose ``sae.source`` is ``preset:NAME`` trains that toy grid first, in the same job
+(`toyjax.preset_source`). This module is the Hydra edge: it imports Hydra, `toyjax.presets` and everything
+below.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import logging
-import shutil
+import os
+import shlex
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 
 from toyjax import grid, multirun, presets, publish
 from toyjax.analysis.summary import headline
 from toyjax.config import run_info, to_config
-from toyjax.engine import blocks
-from toyjax.errors import CheckpointError, ConfigError, ResultsError, ToyjaxDeprecationWarning
-from toyjax.families import plan_of
+from toyjax.engine import blocks, checkpoint
+from toyjax.errors import CheckpointError, ConfigError, ToyjaxDeprecationWarning
 from toyjax.families.sae import sources
-from toyjax.families.sae.config import PRESET
 from toyjax.families.sae.sources import plan_run
-from toyjax.results import load
-
-SOURCE_DIR = "source"  # where a preset:NAME source of an SAE run is trained, inside the run's directory
+from toyjax.fileio import describe, os_error
+from toyjax.preset_source import SOURCE_DIR, check_source, fingerprint, source_job, with_trained_source
 
 log = logging.getLogger("toyjax")
 
-EXIT_USAGE = 2
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130  # a job or a step failed; bad input; Ctrl-C (128 + SIGINT)
+TYPED: list[str] = []  # the arguments as the user typed them, for the command that resumes an interrupted run
+HYDRA_RECORD = ".hydra"  # Hydra's record of a run's config, written once the run is accepted (`record_config`)
 _INFO_FLAGS = ("help", "hydra_help", "version", "cfg", "info", "shell_completion", "experimental_rerun")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console script ``toyjax``: validate every job's config, then hand over to Hydra."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    TYPED[:] = argv
     _show_deprecations()
     presets.register()
     argv = presets.normalize_overrides(argv)
@@ -65,12 +66,38 @@ def main(argv: list[str] | None = None) -> None:
         except ConfigError as e:
             print(f"toyjax: error: {e}", file=sys.stderr)
             sys.exit(EXIT_USAGE)
+        except KeyboardInterrupt:
+            print("toyjax: interrupted before anything was written", file=sys.stderr)
+            sys.exit(EXIT_INTERRUPTED)
     sys.argv = [sys.argv[0], *argv]
-    _hydra_app()
-    if multirun.FAILED_JOBS:
+    run_hydra()
+    if args.multirun and multirun.FAILED_JOBS:
         print(f"toyjax: error: {len(multirun.FAILED_JOBS)} job(s) failed: {', '.join(multirun.FAILED_JOBS)}",
               file=sys.stderr)
-        sys.exit(1)
+    if multirun.FAILED_JOBS or multirun.FAILED_STEPS:
+        sys.exit(EXIT_FAILED)
+
+
+def run_hydra() -> None:
+    """Hand over to Hydra; what fails outside a job (its directory, its log file) ends with one line: an I/O
+    failure names the path and the cause (exit status 1), Ctrl-C says so (130)."""
+    logging.raiseExceptions = False  # a log file on a full disk must not print a traceback per line
+    previous = os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises instead of printing a traceback
+    try:
+        _hydra_app()
+    except KeyboardInterrupt:
+        print("toyjax: interrupted", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as e:
+        if os_error(e) is None:
+            raise
+        print(f"toyjax: error: {describe(os_error(e))}", file=sys.stderr)
+        sys.exit(EXIT_FAILED)
+    finally:
+        os.environ.pop("HYDRA_FULL_ERROR")
+        if previous is not None:
+            os.environ["HYDRA_FULL_ERROR"] = previous
 
 
 def _show_deprecations() -> None:
@@ -132,69 +159,19 @@ def check_job(composed: DictConfig) -> None:
     publish.check_report(run_info(composed).report, cfg)
 
 
-def source_job(composed: DictConfig) -> DictConfig | None:
-    """The composed toy preset of an SAE run's ``sae.source: preset:NAME`` (with its overrides), else None."""
-    source = str(OmegaConf.select(composed, "sae.source", default="") or "")
-    if not sources.reads_a_source(OmegaConf.select(composed, "model.kind")) or not source.startswith(PRESET):
-        return None
-    overrides = [str(o) for o in OmegaConf.select(composed, "sae.source_overrides", default=[]) or []]
-    try:
-        return presets.compose(source[len(PRESET):], [*overrides, f"progress={composed.progress}"])
-    except ConfigError as e:
-        raise ConfigError(f"sae.source: {source}: {e}") from None
-
-
-def check_source(source: DictConfig):
-    """The source's validated config and plan (a toy grid, its layout and report fit), nothing trained."""
-    try:
-        cfg = to_config(source)
-        if sources.reads_a_source(cfg.model.kind):
-            raise ConfigError(sources.NOT_TOY)
-        plan = plan_of(cfg)
-        blocks.plan_layout(plan, cfg.grid.block_size, cfg.grid.shard, cfg.grid.num_shards)
-        publish.check_report(run_info(source).report, cfg)
-    except ConfigError as e:
-        raise ConfigError(f"sae.source: {source.sweep.name}: {e}") from None
-    return cfg, plan
-
-
-def train_source(source: DictConfig, directory: Path) -> Path:
-    """Train and publish an SAE run's preset source into `directory`, or reuse the one there of the same config."""
-    fingerprint_now = fingerprint(to_config(source))
-    try:
-        if fingerprint(to_config(load(directory).config)) == fingerprint_now:
-            print(f"toyjax: source {source.sweep.name}: reusing {directory}")
-            return directory
-    except (ResultsError, ConfigError):
-        pass
-    log.info("training the source %s into %s", source.sweep.name, directory)
-    results = grid.run(source, checkpoint_dir=directory, command=["toyjax", *sys.argv[1:]])
-    print(f"toyjax: source {source.sweep.name}: {results.loss.size} models in {results.timing['train_s']:.1f} s")
-    publish.publish(results, directory)
-    return directory
-
-
-def with_trained_source(cfg: DictConfig, out_dir: Path) -> DictConfig:
-    """`cfg` with its preset:NAME source trained into ``<out_dir>/source`` and named by that directory."""
-    source = source_job(cfg)
-    if source is None:
-        return cfg
-    directory = train_source(source, out_dir / SOURCE_DIR)
-    cfg = cfg.copy()
-    with open_dict(cfg):
-        cfg.sae.source, cfg.sae.source_overrides = str(directory), []
-    return cfg
-
-
 def task(cfg: DictConfig) -> dict[str, Any]:
-    """One Hydra job: train the grid, then publish it into the run directory (or save a shard)."""
+    """One Hydra job: train the grid, then publish it into the run directory (or save a shard).
+
+    Bad input and a refused checkpoint end a single run with one line and exit status 2; an I/O failure with one
+    line naming the path, and a failed job; Ctrl-C with one line saying how to resume, and exit status 130.
+    """
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
     hc = HydraConfig.get()
     out_dir, is_multirun = Path(hc.runtime.output_dir), hc.mode == RunMode.MULTIRUN
     try:
-        return run_job(cfg, out_dir, list(hc.overrides.task))
+        return run_job(cfg, out_dir, list(hc.overrides.task), lambda: record_config(cfg, out_dir))
     except (ConfigError, CheckpointError) as e:  # bad input is normally caught by `prevalidate`
         if is_multirun:
             return multirun.job_failed(out_dir, e)
@@ -202,22 +179,36 @@ def task(cfg: DictConfig) -> dict[str, Any]:
         if isinstance(e, ConfigError):
             remove_run_dir(out_dir)
         sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        interrupted(hc)
     except Exception as e:
-        if not is_multirun:
+        if is_multirun:
+            return multirun.job_failed(out_dir, e)
+        if os_error(e) is None:
             raise
-        return multirun.job_failed(out_dir, e)
+        return io_failed(out_dir, e)
     finally:
         multirun.free_device_memory()
 
 
-def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict[str, Any]:
-    """Train, summarise, save and plot one run; returns the job's status for the multirun summary."""
+def io_failed(out_dir: Path, e: Exception) -> dict[str, Any]:
+    """A single run that could not write a file: one line naming it and the cause, and a failed job (exit 1)."""
+    log.info("job failed", exc_info=True)
+    error = multirun.error_line(e, out_dir)
+    print(f"toyjax: error: {error}", file=sys.stderr)
+    return {"status": "failed", "result": str(out_dir), "error": error}
+
+
+def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str], accepted: Callable[[], None]) -> dict[str, Any]:
+    """Train, summarise, save and plot one run; returns the job's status for the multirun summary. `accepted` is
+    called once the run is accepted (its checkpoint matches), before its own grid trains (an SAE run's preset
+    source, trained first, is part of the run only once the SAEs are accepted on it)."""
     began = time.perf_counter()
-    cfg = with_trained_source(cfg, out_dir)
+    cfg, failed = with_trained_source(cfg, out_dir)
     conf = to_config(cfg)
     log.info("command: toyjax %s", " ".join(sys.argv[1:]))
     log.info("overrides: %s; config fingerprint %s", " ".join(overrides) or "(none)", fingerprint(conf))
-    results = grid.run(cfg, checkpoint_dir=out_dir, command=["toyjax", *sys.argv[1:]])
+    results = grid.run(cfg, checkpoint_dir=out_dir, command=["toyjax", *sys.argv[1:]], accepted=accepted)
     name, t = results.run_info.preset, results.timing
     print(f"toyjax: {name}: {results.loss.size} models x {conf.train.steps} steps in {t['train_s']:.1f} s "
           f"({t['model_steps_per_s']:,.0f} model-steps/s)")
@@ -227,23 +218,53 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict[str, A
               "merge the shards with `toyjax-merge SWEEP_DIR`")
         figures = []
     else:
-        figures = publish.publish(results, out_dir)
+        published = publish.publish(results, out_dir)
+        figures, failed = published.figures, [*failed, *published.failed]
     wall = time.perf_counter() - began
     log.info("done in %.1f s wall", wall)
+    for line in failed:
+        print(f"toyjax: error: {line}", file=sys.stderr)
     names = results.run_info.report.summaries if results.run_info.report else []
-    return {"status": "ok", "result": str(out_dir), "figures": [str(p) for p in figures], "wall_s": wall,
+    status = {"status": "failed", "error": "; ".join(failed)} if failed else {"status": "ok"}
+    return {**status, "result": str(out_dir), "figures": [str(p) for p in figures], "wall_s": wall,
             "headline": headline(results.summary, names) if results.summary else {}}
 
 
-def fingerprint(conf) -> str:
-    """A short hash of the resolved engine config (the same config always gives the same results)."""
-    text = json.dumps(dataclasses.asdict(conf), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+def record_config(cfg: DictConfig, out_dir: Path) -> None:
+    """Write Hydra's record of the run, ``.hydra/`` (config.yaml, hydra.yaml, overrides.yaml), as Hydra would,
+    once the run is accepted: a refused rerun leaves the directory's record of its own config as it was."""
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra_cfg = OmegaConf.create(OmegaConf.to_container(HydraConfig.instance().cfg))
+    hydra_cfg.hydra.output_subdir = HYDRA_RECORD
+    files = {"config.yaml": cfg, "hydra.yaml": hydra_cfg, "overrides.yaml": hydra_cfg.hydra.overrides.task}
+    for name, node in files.items():
+        multirun.write_text(out_dir / HYDRA_RECORD / name, OmegaConf.to_yaml(node))
+
+
+def resume_command(hc) -> str:
+    """The command that continues this run (or multirun) where it stopped: the same arguments, its directory."""
+    from hydra.types import RunMode
+
+    key = "hydra.sweep.dir" if hc.mode == RunMode.MULTIRUN else "hydra.run.dir"
+    directory = os.path.abspath(hc.sweep.dir if hc.mode == RunMode.MULTIRUN else hc.runtime.output_dir)
+    args = [a for a in TYPED if a.split("=", 1)[0].lstrip("+") != key]
+    return shlex.join(["toyjax", *args, f"{key}={directory}"])
+
+
+def interrupted(hc) -> NoReturn:
+    """Ctrl-C: one line saying where the checkpoint is and the command that resumes, ``job.json`` "interrupted",
+    exit status 130."""
+    out_dir, command = Path(hc.runtime.output_dir), resume_command(hc)
+    saved = [d for d in (out_dir / checkpoint.DIRNAME, out_dir / SOURCE_DIR / checkpoint.DIRNAME) if d.is_dir()]
+    where = f"the checkpoint is in {saved[0]}" if saved else "no checkpoint was saved yet"
+    print(f"toyjax: interrupted; {where}; resume with: {command}", file=sys.stderr)
+    multirun.job_interrupted(hc, command)
+    sys.exit(EXIT_INTERRUPTED)
 
 
 def remove_run_dir(out_dir: Path) -> None:
-    """Remove what Hydra wrote for a run that failed validation, and the directory if then empty."""
-    shutil.rmtree(out_dir / ".hydra", ignore_errors=True)
+    """Remove what Hydra wrote for a run that failed validation (its log), and the directory if then empty."""
     for handler in logging.getLogger().handlers[:]:
         if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename).parent == out_dir:
             handler.close()

@@ -24,3 +24,9 @@ class MergeError(ValueError):
 
 class ToyjaxDeprecationWarning(DeprecationWarning):
     """An old spelling that still works for one release (the `toyjax` command prints these)."""
+
+
+def first_line(text: str) -> str:
+    """The first non-empty line of `text`, stripped: what an error says in one line."""
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    return lines[0] if lines else ""

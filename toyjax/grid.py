@@ -10,6 +10,7 @@ with the input is found before anything is compiled. This module imports `toyjax
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from toyjax import config as config_lib
@@ -22,13 +23,15 @@ from toyjax.results import Results
 
 
 def run(cfg: Any, *, progress: bool | None = None, checkpoint_dir: str | os.PathLike | None = None,
-        command: list[str] | None = None) -> Results:
+        command: list[str] | None = None, accepted: Callable[[], None] = lambda: None) -> Results:
     """Train the whole grid described by `cfg` (a `Config`, dict or composed preset); returns `Results`.
 
     With `checkpoint_dir`, the training state is saved there every ``record.checkpoint_every`` steps and
     after every block, and a run of the same config in the same directory continues where the last one
     stopped, with bit-identical results. The checkpoint is removed once the grid is trained. A composed
-    preset's ``sweep`` and ``report`` nodes become the results' `run_info`.
+    preset's ``sweep`` and ``report`` nodes become the results' `run_info`. `accepted()` is called once
+    everything is checked, the checkpoint too, before anything is compiled (the ``toyjax`` command writes its
+    record of the run's config there, so that a refused run writes nothing).
 
     Raises:
         ConfigError: a bad config value (before anything is compiled).
@@ -42,6 +45,7 @@ def run(cfg: Any, *, progress: bool | None = None, checkpoint_dir: str | os.Path
     ckpt = None
     if checkpoint_dir is not None and cfg.record.checkpoint_every > 0:
         ckpt = Checkpoint(checkpoint_dir, runner.fingerprint(), cfg.record.checkpoint_every)
+    accepted()
     results = runner.run(progress=cfg.progress if progress is None else progress, checkpoint=ckpt, run_info=info)
     if ckpt is not None:
         ckpt.clear()

@@ -5,7 +5,7 @@ Because a model's result does not depend on which block or shard trained it, the
 training the grid in one run. ``toyjax-merge SWEEP_DIR`` merges every shard found under a (multirun)
 directory and publishes the full grid in ``SWEEP_DIR/merged``. With ``--partial``, the models of missing
 shards are *missing*: NaN, marked in `Results.missing`, listed in ``results.json``, and left out of every
-summary and figure. This module imports `toyjax.config`, `toyjax.errors`, `toyjax.publish`,
+summary and figure. This module imports `toyjax.config`, `toyjax.errors`, `toyjax.fileio`, `toyjax.publish`,
 `toyjax.families.sae.sources` and `toyjax.results`; never Hydra.
 """
 
@@ -21,6 +21,7 @@ import numpy as np
 from toyjax.config import to_config
 from toyjax.errors import MergeError, ResultsError
 from toyjax.families.sae.sources import plan_run
+from toyjax.fileio import describe
 from toyjax.publish import publish
 from toyjax.results import JSON, Results, load, scatter
 
@@ -147,9 +148,23 @@ def main(argv: list[str] | None = None) -> None:
         print(f"toyjax-merge: error: {e}", file=sys.stderr)
         sys.exit(2)
     out = args.out or args.sweep_dir / "merged"
-    publish(merged, out)
+    failed = _published(merged, out)
     print(f"toyjax-merge: {len(shards)} shards -> {out} (grid {merged.grid_shape})")
     for line in corrupt:
         print(f"toyjax-merge: corrupt, left out: {line}", file=sys.stderr)
     if missing:
         print(f"toyjax-merge: missing shards {missing}: their models are marked missing", file=sys.stderr)
+    for line in failed:
+        print(f"toyjax-merge: error: {line}", file=sys.stderr)
+    if failed:
+        sys.exit(1)
+
+
+def _published(merged: Results, out: Path) -> list[str]:
+    """Publish the merged run into `out`; the steps that failed. A run that cannot be saved ends the command with
+    one line naming the path and the cause (exit status 1)."""
+    try:
+        return publish(merged, out).failed
+    except OSError as e:
+        print(f"toyjax-merge: error: {describe(e, out)}", file=sys.stderr)
+        sys.exit(1)

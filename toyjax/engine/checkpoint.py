@@ -2,8 +2,11 @@
 
 A run directory's ``checkpoint/`` holds ``progress.json`` (the run's fingerprint and where it stands),
 one ``block_NNNNN.npz`` per finished block (its final records) and ``state_BBBBB_SSSSSSSSS.npz`` (the
-training state of block B after S steps). Arrays are the leaves of the engine's pytrees in `jax.tree`
-order; their structure comes back from the same compiled programs, which the fingerprint pins down. Every
+training state of block B after S steps). The fingerprint covers everything that determines the run: the
+config, the block size, the devices, and the bits of every per-model value of the plan (`digest`), so that
+values the config only names (arrays a family reads from another run's directory) are pinned too. Arrays
+are the leaves of the engine's pytrees in `jax.tree` order; their structure comes back from the same
+compiled programs, which the fingerprint pins down. Every
 file is written atomically (`toyjax.fileio`), and a new state gets a new file, which ``progress.json``
 names only once it is complete: a kill at any moment leaves a progress file that names a state it matches.
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,16 @@ from toyjax.errors import CheckpointError
 from toyjax.fileio import atomic_write
 
 DIRNAME = "checkpoint"
+
+
+def digest(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 of named arrays: their names, dtypes, shapes and bytes."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}:{array.dtype.str}:{array.shape};".encode())
+        h.update(array.tobytes())
+    return h.hexdigest()
 
 
 class Checkpoint:
@@ -49,8 +63,8 @@ class Checkpoint:
             raise CheckpointError(f"{path}: corrupt ({e}); remove {self.dir} to start again") from None
         if progress.get("fingerprint") != self.fingerprint:
             raise CheckpointError(
-                f"{self.dir}: checkpoint of a different run (config, block size or devices changed); "
-                "remove it or choose another run directory"
+                f"{self.dir}: checkpoint of a different run (config, per-model values, block size or devices "
+                "changed); remove it or choose another run directory"
             )
         return progress
 
@@ -119,8 +133,12 @@ def _save_tree(path: Path, tree) -> None:
 
 def _load_tree(path: Path, template):
     leaves, treedef = jax.tree.flatten(template)
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = [npz[f"arr_{i}"] for i in range(len(leaves))]
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = [npz[f"arr_{i}"] for i in range(len(leaves))]
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as e:
+        raise CheckpointError(f"{path}: unreadable ({type(e).__name__}: {e}); remove {path.parent} to start "
+                              "again") from None
     for array, leaf in zip(arrays, leaves):
         if array.shape != tuple(leaf.shape) or array.dtype != leaf.dtype:
             raise CheckpointError(f"{path}: checkpoint arrays do not match this run; remove the checkpoint")

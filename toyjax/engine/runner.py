@@ -24,7 +24,7 @@ import numpy as np
 from toyjax import numerics
 from toyjax.config import Config, RunInfo
 from toyjax.engine import blocks, programs
-from toyjax.engine.checkpoint import Checkpoint
+from toyjax.engine.checkpoint import Checkpoint, digest
 from toyjax.engine.plan import Plan
 from toyjax.progress import Progress
 from toyjax.results import Results, scatter
@@ -69,10 +69,12 @@ class Runner:
         self.programs = programs.programs_for(plan.static, len(self.devices))
 
     def fingerprint(self) -> dict[str, Any]:
-        """What a checkpoint must match to be continued: the config, the block size and the devices."""
+        """What a checkpoint must match to be continued: the config, the bits of the plan's per-model values
+        (those a family reads from elsewhere among them), the block size and the devices."""
         cfg = asdict(self.cfg)
         cfg.pop("progress")
-        return {"config": cfg, "per_call": self.layout.per_call, "devices": len(self.devices)}
+        return {"config": cfg, "points": digest(self.plan.points), "per_call": self.layout.per_call,
+                "devices": len(self.devices)}
 
     def block(self, index: int):
         """Call `index`'s inputs on the devices."""

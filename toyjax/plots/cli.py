@@ -5,8 +5,8 @@
     toyjax-plot RUN_DIR --out FIGURE_DIR   # write the figures elsewhere
 
 Runs are read with `toyjax.load`; each draws the figure it declares (``report.figure``); a run saved before
-runs declared their figure draws its preset's. This module imports `toyjax.plots`, `toyjax.presets` and
-`toyjax.results`.
+runs declared their figure draws its preset's. This module imports `toyjax.plots`, `toyjax.presets`,
+`toyjax.errors`, `toyjax.fileio` and `toyjax.results`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from toyjax import plots, presets
 from toyjax.errors import ResultsError
+from toyjax.fileio import describe
 from toyjax.results import JSON, Results, load
 
 
@@ -59,13 +60,18 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run_command(prog: str, written: Callable[[], Iterable[Path]]) -> None:
-    """Print every path `written()` yields; a `ResultsError` ends `prog` with one line and exit status 2."""
+    """Print every path `written()` yields; a `ResultsError` ends `prog` with one line and exit status 2, a file
+    that cannot be written (a read-only or full directory, a path that cannot be made) with one line naming it
+    and the cause, and exit status 1."""
     try:
         for path in written():
             print(path)
     except ResultsError as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         sys.exit(2)
+    except OSError as e:
+        print(f"{prog}: error: {describe(e)}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Every figure shows one model per grid cell where it draws a solution; that model
 stratified expected loss (`Results.eval_loss`), diverged and missing seeds excluded
 (`toyjax.analysis.aggregate`). What a run's model is comes from its `Architecture` (`architecture`), never
 from its kind's name, which is only a label. This module imports matplotlib, numpy, `toyjax.analysis`,
-`toyjax.families.toy.architecture` and `toyjax.families.toy.models`.
+`toyjax.families.toy.architecture`, `toyjax.families.toy.models` and `toyjax.fileio`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from toyjax.analysis.summary import architecture as run_architecture  # noqa: E4
 from toyjax.analysis.summary import missing, valid  # noqa: E402
 from toyjax.families.toy.architecture import Architecture  # noqa: E402
 from toyjax.families.toy.models import feature_matrix  # noqa: E402
+from toyjax.fileio import atomic_write  # noqa: E402
 
 FORMATS = ("png", "svg")
 DPI = 120
@@ -216,13 +217,16 @@ def left_out(cells: Cells, picked: list) -> str:
 
 
 def save(fig, directory: str | Path, name: str) -> list[Path]:
-    """Write `fig` as <name>.png (DPI) and every vector format in FORMATS; close it; return the paths."""
+    """Write `fig` as <name>.png (DPI) and every vector format in FORMATS, each atomically; close it; return the
+    paths."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"{name}.{ext}" for ext in FORMATS]
-    for path in paths:
-        fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for path in paths:
+            atomic_write(path, lambda f, ext=path.suffix[1:]: fig.savefig(f, dpi=DPI, format=ext))
+    finally:
+        plt.close(fig)
     return paths
 
 

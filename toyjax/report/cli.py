@@ -18,7 +18,7 @@ from pathlib import Path
 
 from toyjax.errors import ResultsError
 from toyjax.plots.cli import run_command, with_report
-from toyjax.report import INSTALL_HINT, available, write_index, write_report
+from toyjax.report import INSTALL_HINT, REPORT, available, write_index, write_report
 from toyjax.results import JSON, load
 
 
@@ -34,6 +34,8 @@ def report_path(path: Path, out: Path | None = None) -> list[Path]:
     """Write the page of one run directory, or of every job of a sweep directory and its index."""
     if not path.exists():
         raise ResultsError(f"{path}: does not exist")
+    if out is not None and out.is_dir():
+        raise ResultsError(f"--out {out}: is a directory; name the page's file, e.g. {out / REPORT}")
     if (path / JSON).is_file():
         return [write_report(with_report(load(path)), path, out)]
     jobs = sorted(p.parent for p in path.glob(f"*/{JSON}"))
