@@ -5,7 +5,8 @@ values, shapes, the resolved config, the run's own description `run_info`, its `
 versions, devices and timing, and the axis names its family declares for its arrays). Both are written
 atomically (`toyjax.fileio`), so a crash never leaves half a file behind. Files of format 1 (before
 ``run_info``) still load; files without axis names get those of their built-in family. This module imports
-numpy, `toyjax.config`, `toyjax.errors`, `toyjax.families.schemas`, `toyjax.fileio` and `toyjax.labels`.
+numpy, `toyjax.config`, `toyjax.errors`, `toyjax.families.schemas`, `toyjax.families.sae.config` (the key of
+an SAE run's records), `toyjax.fileio` and `toyjax.labels`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 from toyjax.config import ReportConfig, RunInfo
 from toyjax.errors import ResultsError
 from toyjax.families import schemas
+from toyjax.families.sae import config as sae_config
 from toyjax.fileio import atomic_write
 from toyjax.labels import to_xarray
 
@@ -91,8 +93,8 @@ class Results:
 
     @property
     def sae(self) -> dict[str, np.ndarray] | None:
-        """An SAE run's numbers (`records["sae"]`), or None."""
-        return self.records.get("sae")
+        """An SAE run's numbers (its family's records, `toyjax.families.sae.config.NAME`), or None."""
+        return self.records.get(sae_config.NAME)
 
     @property
     def grid_shape(self) -> tuple[int, ...]:

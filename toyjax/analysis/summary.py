@@ -18,7 +18,8 @@ the run's YAML declares in ``report.summaries``, by name from `SUMMARIES`:
 A summary fits a run by what its model *is* (its `Architecture`), never by its kind's name: ``geometry``
 and ``adversarial`` need a tied encoder, ``neurons`` a privileged hidden basis, ``phase_agreement`` exactly
 the relu_output model. Diverged and missing models are left out of every number but their counts. This
-module imports numpy, `toyjax.analysis` modules and the toy family's `architecture`, `metrics` and `models`.
+module imports numpy, `toyjax.analysis` modules, `toyjax.families.schemas`, the SAE family's `numbers` and the
+toy family's `architecture`, `metrics` and `models`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ import numpy as np
 from toyjax.analysis import adversarial, dynamics, geometry, memorization, neurons, phase, theory
 from toyjax.analysis.aggregate import by_axis, fractions, jsonable, plain, rank_correlation, ranking_loss, stats
 from toyjax.families.sae import numbers as sae_numbers
-from toyjax.families.toy.architecture import FIELDS, SHORTHANDS, Architecture, architecture_of, describes_toy
+from toyjax.families.schemas import DEFAULT_KIND
+from toyjax.families.toy.architecture import FIELDS, RELU_OUTPUT, Architecture, architecture_of, describes_toy
 from toyjax.families.toy.metrics import dimensions_per_feature, features_per_dimension
 from toyjax.families.toy.models import feature_matrix
 
@@ -63,7 +65,7 @@ def run_summary(results) -> dict:
         "fraction_diverged": float(1 - ok.sum() / present) if present else None,
         "final_loss": stats(results.loss, ok),
     }
-    if getattr(results, "sae", None) is not None or architecture(results.config) is None:
+    if architecture(results.config) is None:
         return out
     W = np.asarray(feature_matrix(results.params))
     d_star = dimensions_per_feature(W)
@@ -182,12 +184,12 @@ def architecture(config: dict) -> Architecture | None:
     """The toy model a run's config describes (`toyjax.families.toy.architecture.architecture_of`); None for an SAE run
     or a family of one's own (a ``model.kind`` that is an import path)."""
     model = config.get("model", {})
-    return architecture_of(model) if describes_toy(model.get("kind", "toy")) else None
+    return architecture_of(model) if describes_toy(model.get("kind", DEFAULT_KIND)) else None
 
 
 def _phase_unfit(config: dict, dims: tuple[str, ...]) -> str | None:
     """The §3 closed forms hold for the relu_output model alone, at n=2, m=1 or n=3, m=2, with no L1 penalty."""
-    model, arch, wanted = config["model"], architecture(config), SHORTHANDS["relu_output"]
+    model, arch, wanted = config["model"], architecture(config), RELU_OUTPUT
     needs = "the §3 analytic phase model is for relu_output with n=2, m=1 or n=3, m=2"
     if arch is None:
         return f"{needs}, got model.kind={model['kind']}"
@@ -230,7 +232,7 @@ SUMMARIES = {
     "adversarial": Summary(adversarial_summary, _TIED),
     "dynamics": Summary(dynamics_summary, lambda config, dims: None, dynamics.MIN_SNAPSHOTS),
     "memorization": Summary(memorization.summary, _memorization_unfit),
-    "sae": Summary(lambda results: sae_numbers.summarize_sae(results, valid(results)), sae_numbers.unfit),
+    sae_numbers.SUMMARY: Summary(lambda results: sae_numbers.summarize_sae(results, valid(results)), sae_numbers.unfit),
 }
 
 
@@ -279,7 +281,7 @@ HEADLINES = {  # summary name -> (key path of its headline number, label)
     "dynamics": (("dynamics", "jumps_per_model"), "jumps per model"),
     "geometry": (("dimensions_per_feature", "median"), "median D*"),
     "memorization": (("memorization", "peak", "dataset_size"), "test-loss peak at T"),
-    "sae": (("sae", "mmcs", "max"), "best MMCS"),
+    sae_numbers.SUMMARY: sae_numbers.HEADLINE,
 }
 
 

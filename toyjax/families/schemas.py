@@ -1,8 +1,9 @@
 """The built-in families as the config sees them: their model kinds, their own config sections, their checks.
 
 `toyjax.config` reads from here which family a ``model.kind`` selects (`KINDS`), which sections the families
-add to a run's config (`SECTIONS`, each a dataclass the Hydra schema includes) and the families' parts of a
-run's validation (`check_model`, `check_run`), so that the config names no family or model kind. Each
+add to a run's config (`SECTIONS`, each a dataclass the Hydra schema includes; `JOB_LABELS`, the keys of each
+that label a multirun's jobs) and the families' parts of a run's validation (`check_model`, `check_run`), so
+that the config names no family or model kind. Each
 built-in family declares the grid axes each of its kinds reads (`READS`); any other axis is refused
 (`toyjax.axes.check_reads`), for it would train identical models. A family of one's own is named by its
 import path and checks itself (`toyjax.engine.family.Family.check`). `array_dims` gives the axis names the
@@ -22,6 +23,7 @@ from toyjax.families.toy import architecture
 KINDS = {**dict.fromkeys(architecture.SHORTHANDS, "toy"), "toy": "toy", "sae": "sae"}  # model.kind -> family
 DEFAULT_KIND = "relu_output"
 SECTIONS = {"sae": sae_config.SAEConfig}  # a family's own section of a run's config, by its key
+JOB_LABELS = {"sae": sae_config.JOB_LABELS}  # keys of a section that label a multirun's jobs, and formats
 READS = {"toy": architecture.reads, "sae": sae_config.reads}  # cfg -> (its kind's axes, its family's, why not)
 DIMS = {"toy": architecture.array_dims, "sae": sae_config.array_dims}  # each family's `Family.dims`, free of JAX
 

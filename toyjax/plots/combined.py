@@ -8,8 +8,9 @@ runs with a density axis gets their D* = m/‖W‖_F² curves against 1/(1−S) 
 curve per job, labelled by what differs between the jobs (model kind, n, m, steps, SAE kind and width,
 preset; the architecture's fields too where a job describes its model, ``model.kind=toy``). The shards of
 one grid are parts of one run, never curves of their own: they are left out (their merge, ``toyjax-merge``,
-is a run of its own). This module imports matplotlib, numpy, `toyjax.families.toy.metrics` and the figure modules it
-combines.
+is a run of its own). The families declare which keys of their own config sections label a job
+(`toyjax.families.schemas.JOB_LABELS`). This module imports matplotlib, numpy, `toyjax.families.schemas`, the toy
+family's `architecture` and `metrics` and the figure modules it combines.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from toyjax.families.sae.figures import draw_frontier
+from toyjax.families.schemas import JOB_LABELS
 from toyjax.families.toy import metrics
+from toyjax.families.toy.architecture import DESCRIBED
 from toyjax.plots import common, finite
 from toyjax.plots.superposition import demo_rows_figure
 from toyjax.plots.uniform import draw_fractions
@@ -29,7 +32,8 @@ _KEYS = (("model", "kind", "{}"), ("architecture", "encoder", "{} encoder"),
          ("architecture", "hidden_activation", "hidden {}"), ("architecture", "hidden_bias", "hidden bias {}"),
          ("architecture", "output_activation", "output {}"), ("architecture", "target", "target {}"),
          ("model", "activation_l1", "λ={}"), ("model", "n_features", "n={}"), ("model", "n_hidden", "m={}"),
-         ("train", "steps", "{} steps"), ("sae", "kind", "{} SAE"), ("sae", "width", "{} latents"))
+         ("train", "steps", "{} steps"),
+         *((section, key, form) for section, labels in JOB_LABELS.items() for key, form in labels.items()))
 
 
 def _value(run, section: str | None, key: str):
@@ -43,7 +47,7 @@ def _value(run, section: str | None, key: str):
 def job_labels(runs: list) -> list[str]:
     """A label per run from the config values that differ between runs (or the job number)."""
     keys = (*_KEYS, (None, "preset", "{}"))
-    if all(_value(r, "model", "kind") != "toy" for r in runs):  # the kinds name their architectures
+    if all(_value(r, "model", "kind") != DESCRIBED for r in runs):  # the kinds name their architectures
         keys = tuple(key for key in keys if key[0] != "architecture")
     varying = [(s, k, f) for s, k, f in keys if len({str(_value(r, s, k)) for r in runs}) > 1]
     if not varying:
@@ -71,7 +75,7 @@ def combined_figure(runs: list, directory: Path, name: str = "combined") -> list
         return demo_rows_figure([runs[i] for i in order], directory, name)
     if {_figure_name(r) for r in runs} == {"double_descent"}:
         return finite.curves_figure(runs, job_labels(runs), directory, name)
-    if all(getattr(r, "sae", None) is not None for r in runs):
+    if all(r.sae is not None for r in runs):
         return sae_frontiers(runs, directory, name)
     curves = [(label, *_dstar_curve(r)) for label, r in zip(job_labels(runs), runs)
               if common.architecture(r) is not None]  # toy models: no SAE, no family of one's own

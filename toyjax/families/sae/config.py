@@ -25,6 +25,8 @@ from toyjax import checks
 from toyjax.axes import AXES, axis_values, get_field
 from toyjax.errors import ConfigError
 
+NAME = "sae"  # the family's name: its model.kind, its section of a run's config and the key of its records
+JOB_LABELS = {"kind": "{} SAE", "width": "{} latents"}  # keys of its section that label a job, and their formats
 SYNTHETIC = "synthetic"
 PRESET = "preset:"  # a source trained in the same job: "preset:NAME" (`toyjax.cli`)
 SAE_AXES = ("l1_coefficient", "k", "dict_size", "source_cell")  # axes only an SAE run reads

@@ -5,9 +5,10 @@ summary reports. MMCS is the mean max cosine similarity of Sharkey, Braun and Mi
 latents (how much of the truth the dictionary holds), taken against the features the source model learned
 (‖W_i‖ ≥ 0.3; every feature of synthetic ground truth); ``mmcs_all`` takes every source feature,
 ``mmcs_latents`` goes latents → features (how much of the dictionary is true). `seed_mean` and `seed_best`
-reduce a grid over its seed axis for the figures; `unfit` says which runs the ``sae`` summary fits. Inputs
-are NumPy arrays with the grid dimensions first; this module imports numpy, `toyjax.analysis.aggregate` and
-`toyjax.families.schemas`.
+reduce a grid over its seed axis for the figures; `unfit` says which runs the ``sae`` summary fits, which
+`toyjax.analysis.summary` registers under the name `SUMMARY`, with its `HEADLINE`. Inputs are NumPy arrays with
+the grid dimensions first; this module imports numpy, `toyjax.analysis.aggregate`, `toyjax.families.sae.config`
+and `toyjax.families.schemas`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ from __future__ import annotations
 import numpy as np
 
 from toyjax.analysis.aggregate import by_axis, plain, stats
+from toyjax.families.sae.config import NAME
 from toyjax.families.schemas import KINDS
+
+SUMMARY = NAME  # the name of the SAE summary (`toyjax.analysis.summary.SUMMARIES`), and its key in a run's summary
+HEADLINE = ((SUMMARY, "mmcs", "max"), "best MMCS")  # its number in a table of runs: key path and label
 
 NUMBERS = {  # summary name -> key of Results.sae
     "mmcs": "features_to_latents_learned",
@@ -79,4 +84,4 @@ def cell_dims(results) -> tuple[str, ...]:
 def unfit(config: dict, dims: tuple[str, ...]) -> str | None:
     """Why the ``sae`` summary does not fit a run (not an SAE run), or None."""
     kind = config["model"]["kind"]
-    return None if KINDS.get(kind) == "sae" else f"needs model.kind in sae, got {kind}"
+    return None if KINDS.get(kind) == NAME else f"needs model.kind in {NAME}, got {kind}"

@@ -54,9 +54,11 @@ class Architecture:
         return dataclasses.asdict(self)
 
 
+RELU_OUTPUT = Architecture()  # the paper's §2-§3 model: tied, no hidden activation or bias, ReLU output, target x
+DESCRIBED = "toy"  # the kind whose model its description fields give (model.kind=toy), not a shorthand
 SHORTHANDS = {
     "linear": Architecture(output_activation="none"),
-    "relu_output": Architecture(),
+    "relu_output": RELU_OUTPUT,
     "relu_hidden": Architecture(hidden_activation="relu"),
     "abs_mlp": Architecture(encoder="untied", hidden_activation="relu", target="abs"),
 }
@@ -105,7 +107,7 @@ def architecture_of(model: Any) -> Architecture:
 
 def describes_toy(kind: str) -> bool:
     """Whether a ``model.kind`` is a toy model this module describes: a shorthand, or ``toy``."""
-    return kind in SHORTHANDS or kind == "toy"
+    return kind in SHORTHANDS or kind == DESCRIBED
 
 
 def as_architecture(model: Architecture | str) -> Architecture:
@@ -126,7 +128,7 @@ def check_section(m: Any, known: tuple[str, ...]) -> None:
     if m.options and m.kind in known:
         raise ConfigError(f"model.options: settings of a family of one's own (model.kind: package.module), "
                           f"not of model.kind={m.kind}")
-    if m.kind not in SHORTHANDS and m.kind != "toy":
+    if not describes_toy(m.kind):
         if given:
             raise ConfigError(f"model.{next(iter(given))}: describes a toy model, not a model.kind={m.kind} run")
         return
