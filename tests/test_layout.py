@@ -156,7 +156,8 @@ def test_every_module_opens_with_what_it_holds_and_imports():
 
 NAMES = {"toy", "sae", "relu_output", "relu_hidden", "abs_mlp"}  # "linear" is also a schedule's name
 NAMELESS = ("engine", "data", "config", "axes", "grid", "publish", "merge", "presets", "multirun", "preset_source",
-            "cli", "checks", "errors", "fileio", "sums", "progress", "_moved", "")
+            "cli", "checks", "errors", "fileio", "sums", "progress", "_moved", "results", "analysis", "plots",
+            "report", "labels", "numerics", "__main__", "")
 
 
 def names_in_code(path: Path) -> set[str]:
