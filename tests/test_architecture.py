@@ -11,6 +11,7 @@ import pytest
 
 import toyjax
 from toyjax.config import to_config
+from toyjax.engine import blocks
 from toyjax.errors import ConfigError
 from toyjax.families import plan_of
 from toyjax.families.toy import models
@@ -75,6 +76,16 @@ def test_no_penalty_leaves_the_program_without_it(tiny):
     assert not plan_of(to_config(tiny())).static.settings.activation_l1
     assert plan_of(to_config(tiny({"activation_l1": [0.0, 0.1]}))).static.settings.activation_l1
     assert plan_of(to_config(tiny(model={"activation_l1": 0.1}))).static.settings.activation_l1
+
+
+def test_a_toy_blocks_own_values_are_the_penalty_and_only_when_the_run_has_it(tiny):
+    """λ reaches a block in `Point.own`; without a penalty the block carries no array for it (no argument)."""
+    def own(cfg):
+        plan = plan_of(to_config(cfg))
+        return blocks.block_arrays(plan, blocks.layout(plan, 2), 0, 0, 0).points.own
+
+    assert own(tiny()) == {}
+    np.testing.assert_array_equal(own(tiny({"activation_l1": [0.0, 0.1]}))["activation_l1"], np.float32([0, 0.1]))
 
 
 @pytest.mark.parametrize("model, message", [

@@ -35,16 +35,27 @@ def test_importance_and_density_vectors():
 def test_every_point_field_comes_from_the_schema(tiny):
     cfg = to_config(tiny(model={"n_features": 3}, train={"lr": 0.02}, data={"extra_importance": 4.0}))
     arrays = point_arrays(cfg, {"density": 0.5, "init_scale": 2.0, "seed": 7})
-    assert set(arrays) == set(Point._fields) - set(axes.OPTIONAL) | {"seed"}  # no training set: no T
-    # each scalar Point field is an axis of that name; an SAE's source arrays come from its source cell
-    assert set(axes.SCALARS) | set(axes.OPTIONAL) - {"source", "learned"} <= set(AXES)
+    assert set(arrays) == set(Point._fields) - set(axes.OPTIONAL) - {"own"} | {"seed"}  # no training set: no T
+    # each scalar Point field is an axis of that name
+    assert set(axes.SCALARS) | set(axes.OPTIONAL) <= set(AXES)
     finite = point_arrays(cfg, {"dataset_size": 30, "seed": 7})
-    # the SAE's values and the toy's λ of the §9 penalty come from their family (`Family.values`)
-    assert set(finite) == set(Point._fields) - set(SAE_AXES) - {"source", "learned", "activation_l1"} | {"seed"}
+    # the SAE's values and the toy's λ of the §9 penalty come from their family (`Family.values`), in `own`
+    assert set(finite) == set(Point._fields) - {"own"} | {"seed"}
+    assert not set(finite) & (set(SAE_AXES) | {"activation_l1"})
     assert finite["dataset_size"] == np.float32(30)
     np.testing.assert_allclose(arrays["density"], [0.5, 0.5, 0.5])
     np.testing.assert_allclose(arrays["importance"], [1, 1, 4])
     assert (arrays["lr"], arrays["init_scale"], arrays["seed"]) == (np.float32(0.02), np.float32(2.0), 7)
+
+
+def test_a_point_holds_the_shared_fields_and_the_familys_own_values_apart():
+    """No family's field is a `Point` field: the arrays a family adds go to `own`, the seed to neither."""
+    assert Point._fields == ("density", "importance", "lr", "weight_decay", "init_scale", "dataset_size", "own")
+    shared = {"density": np.ones((2, 3)), "importance": np.ones((2, 3)), "lr": np.ones(2), "weight_decay": np.ones(2),
+              "init_scale": np.ones(2)}
+    point = axes.to_point({**shared, "k": np.int32([2, 3]), "seed": np.int32([0, 1])})
+    assert point.own.keys() == {"k"} and point.dataset_size is None
+    assert axes.to_point(shared).own == {}
 
 
 def test_every_axis_default_is_a_config_field(tiny):

@@ -15,7 +15,6 @@ import pytest
 
 import toyjax
 from toyjax import data
-from toyjax.axes import Point
 from toyjax.config import to_config
 from toyjax.data import datasets
 from toyjax.engine.runner import Runner
@@ -150,7 +149,7 @@ def test_a_full_batch_sees_only_the_first_T_points():
     stored = state.extra.points
     noisy = stored._replace(value=stored.value.at[:, 3:].set(1e3))  # garbage beyond T = 3 for every model
     params = jax.tree.map(lambda p: p[:1], state.params)
-    first = Point(*[None if leaf is None else leaf[:1] for leaf in block.points])
+    first = jax.tree.map(lambda a: a[:1], block.points)
     loss, grads = finite.full_batch(static, params, jax.tree.map(lambda a: a[:1], noisy), first)
     x = datasets.densify(static.n_features, jax.tree.map(lambda a: a[0, :3], stored))
     p0 = jax.tree.map(lambda p: p[0], params)
@@ -164,7 +163,7 @@ def test_a_full_batch_sees_only_the_first_T_points():
 def test_a_minibatch_draws_only_from_the_first_T_points():
     static, block, state = _engine({"dataset_size": [3, 40]}, full_batch=False, batch_size=4)
     stored = jax.tree.map(lambda a: a[0], state.extra.points)
-    point = Point(*[None if leaf is None else leaf[0] for leaf in block.points])
+    point = jax.tree.map(lambda a: a[0], block.points)
     u = jnp.array([0.0, 0.34, 0.67, 1.0 - 2.0**-24])
     loss, _ = finite.minibatch(static, jax.tree.map(lambda p: p[0], state.params), stored, point, u)
     x = datasets.densify(static.n_features, datasets.take(stored, jnp.array([0, 1, 2, 2])))

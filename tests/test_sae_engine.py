@@ -174,6 +174,13 @@ def silenced(state, latent: int):
     return state._replace(params={**state.params, "b_enc": state.params["b_enc"].at[:, latent].set(-1e3)})
 
 
+def test_an_sae_blocks_own_values_are_its_own_and_the_shared_point_has_none():
+    _, _, block = engine_of(sae_cfg({"l1_coefficient": [0.0, 0.1]}))
+    assert set(block.points.own) == {"source", "learned", "l1_coefficient", "k", "dict_size"}
+    np.testing.assert_array_equal(block.points.own["l1_coefficient"][:2], np.float32([0, 0.1]))
+    assert block.points.dataset_size is None
+
+
 def test_the_engine_counts_the_steps_each_latent_goes_without_firing():
     static, engine, block = engine_of(sae_cfg({"l1_coefficient": [0.0, 0.1]}, sae={"dead_window": 30}))
     state = silenced(jax.jit(engine.init)(block), latent=3)

@@ -4,7 +4,8 @@ A grid axis is a name in `AXES`. Each entry says which config field holds the va
 vary it, and how one value is checked. `point_arrays` turns one grid point's values into the per-model
 arrays of `Point` (density and importance become per-feature vectors; ``dataset_size``, the T of a finite
 training set, is there only when the run has one). Adding a grid axis is one edit here:
-an `AXES` entry and, if the engine reads it as it is, a `Point` field of the same name.
+an `AXES` entry and, if every family reads it as it is, a `Point` field of the same name (a family's own axis
+reaches its models through its `values` hook, in `Point.own`).
 
 Vocabulary of Elhage et al., "Toy Models of Superposition" (2022): density = 1 − S is the probability that a
 feature is non-zero, never "sparsity". This module imports numpy, `toyjax.checks` and `toyjax.errors`.
@@ -22,7 +23,11 @@ from toyjax.errors import ConfigError
 
 
 class Point(NamedTuple):
-    """Per-model values the engine reads; in a block every leaf has the model axis first."""
+    """Per-model values the engine reads; in a block every leaf has the model axis first.
+
+    The fields are what every family shares; `own` holds the family's own per-model arrays, keyed by the names
+    its `values` and `points` hooks give them (`toyjax.engine.family.Family`), and only those the run uses.
+    """
 
     density: Any  # (n,) probability that each feature is non-zero
     importance: Any  # (n,) weight of each feature in the loss
@@ -30,13 +35,7 @@ class Point(NamedTuple):
     weight_decay: Any  # () AdamW weight decay, on W and b
     init_scale: Any  # () multiplies the Xavier-normal std
     dataset_size: Any = None  # () T, the number of training points (float32); None: a fresh batch every step
-    activation_l1: Any = None  # () λ of the §9 penalty λ‖h‖₁ (toy models); None in a run without it
-    # An SAE run's (model.kind: sae, `toyjax.families.sae.train`); None in every other run:
-    source: Any = None  # (d, n) the source's feature directions: h = act(source @ x)
-    learned: Any = None  # (n,) bool, the source features its toy model learned (all, for synthetic ones)
-    l1_coefficient: Any = None  # () λ of the L1 (or L0) penalty on the latents
-    k: Any = None  # () int32, TopK's active latents
-    dict_size: Any = None  # () int32, the model's own dictionary size within the static width
+    own: dict = {}  # the family's own per-model values: a toy model's "activation_l1", an SAE's "k", ...
 
 
 def _density(value: Any, where: str, n: int) -> None:
@@ -120,8 +119,8 @@ AXES = {
     "source_cell": Axis("sae.source_cell", _cell, integer=True, words=("all",)),
 }
 VECTORS = ("density", "importance")  # Point fields built per feature from several axes (`point_arrays`)
-OPTIONAL = ("dataset_size", "activation_l1", "source", "learned", "l1_coefficient", "k", "dict_size")  # some runs
-SCALARS = tuple(name for name in Point._fields if name not in VECTORS + OPTIONAL)  # axis values as they are
+OPTIONAL = ("dataset_size",)  # Point fields only some runs have
+SCALARS = tuple(name for name in Point._fields if name not in VECTORS + OPTIONAL + ("own",))  # axis values as is
 
 
 def get_field(cfg: Any, dotted: str) -> Any:
@@ -162,6 +161,13 @@ def point_arrays(cfg: Any, row: dict[str, Any]) -> dict[str, np.ndarray]:
         **finite,
         "seed": np.int32(get["seed"]),
     }
+
+
+def to_point(arrays: dict[str, Any]) -> Point:
+    """The `Point` of a plan's per-model arrays: the shared fields as they are, every other one but the seed in
+    `own`."""
+    shared = {k: v for k, v in arrays.items() if k in Point._fields}
+    return Point(**shared, own={k: v for k, v in arrays.items() if k not in Point._fields and k != "seed"})
 
 
 def largest(cfg: Any, axis: str) -> Any:

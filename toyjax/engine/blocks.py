@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
-from toyjax.axes import Point
+from toyjax.axes import to_point
 from toyjax.engine import memory
 from toyjax.engine.plan import Plan, Static
 from toyjax.engine.train import Block
@@ -117,7 +117,7 @@ def plan_layout(plan: Plan, block_override: int | None, shard: int = 0, num_shar
 def block_arrays(plan: Plan, lay: Layout, index: int, base_seed: int, eval_seed: int) -> Block:
     """The host arrays of call `index`: its models' points and seeds, and the K distinct seeds they draw from."""
     models = lay.blocks[index]
-    points = Point(**{k: plan.points[k][models] for k in Point._fields if k in plan.points})
+    points = to_point({k: v[models] for k, v in plan.points.items()})
     seed = plan.points["seed"][models]
     distinct, slot = np.unique(seed, return_inverse=True)
     distinct = np.resize(distinct, lay.n_slots)  # pad with repeats: every call has K slots

@@ -10,7 +10,8 @@ The engine (`toyjax.engine.train`) trains a block of C models with pure function
 - ``check(cfg)``: what the family refuses of a run before anything is compiled (``model.options``, say);
 - ``settings(cfg)``: its static settings, in `Static.settings` (a toy model's architecture, an SAE's kind);
 - ``values(cfg, row)`` and ``points(cfg, points, source)``: its own per-model values at a grid point, and
-  the plan's per-model arrays completed (an SAE's source cells), before anything is compiled;
+  the plan's per-model arrays completed (an SAE's source cells), before anything is compiled; a model reads
+  the arrays they add in ``point.own`` (`toyjax.axes.Point`), under the names they give;
 - ``dims(config)``: the names of the axes of each array it records, beyond the grid's (a run's `Results`
   carries them, so that `toyjax.labels.to_xarray` labels every family's arrays alike).
 - ``sizes(static)``: the config fields of its own that size its models' arrays, each with the size it gives

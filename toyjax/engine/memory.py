@@ -31,7 +31,7 @@ import jax
 import numpy as np
 from jax.extend.core import ClosedJaxpr, Jaxpr
 
-from toyjax.axes import Point
+from toyjax.axes import to_point
 from toyjax.engine.plan import Plan, Static
 from toyjax.engine.train import Block, make_train
 from toyjax.errors import ConfigError
@@ -63,21 +63,21 @@ def nbytes(array: Array) -> int:
 
 def footprint(plan: Plan) -> Footprint:
     """One model's `Footprint` in `plan`'s programs (traced once per `Static` and shapes)."""
-    return _footprint(plan.static, one_model(plan))
+    return _footprint(plan.static, tuple((k, v.shape[1:], v.dtype) for k, v in plan.points.items()))
 
 
-def one_model(plan: Plan) -> Block:
-    """The shapes of a block that holds one model of `plan` (no array is made)."""
-    points = Point(**{k: jax.ShapeDtypeStruct((1, *plan.points[k].shape[1:]), plan.points[k].dtype)
-                      for k in Point._fields if k in plan.points})
+def one_model(shapes: tuple) -> Block:
+    """The shapes of a block that holds one model whose per-model arrays are `shapes`: (name, shape, dtype)."""
+    points = to_point({k: jax.ShapeDtypeStruct((1, *shape), dtype) for k, shape, dtype in shapes})
     index, seed = jax.ShapeDtypeStruct((1,), np.int32), jax.ShapeDtypeStruct((), np.uint32)
     return Block(points, index, index, index, seed, seed)
 
 
 @functools.lru_cache(maxsize=64)
-def _footprint(static: Static, block: Block) -> Footprint:
-    """The `Footprint` of a model of `static` in a block of the shapes `block` (cached: it traces two programs)."""
+def _footprint(static: Static, shapes: tuple) -> Footprint:
+    """The `Footprint` of a model of `static` whose per-model arrays are `shapes` (cached: it traces two programs)."""
     engine = make_train(static)
+    block = one_model(shapes)
     state = jax.eval_shape(engine.init, block)
     bound = jax.ShapeDtypeStruct((), np.int32)
     held = [(tuple(s.shape), s.dtype) for s in jax.tree.leaves(state)]

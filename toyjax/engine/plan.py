@@ -99,7 +99,7 @@ class Plan:
     static: Static
     dims: tuple[str, ...]
     coords: dict[str, np.ndarray]
-    points: dict[str, np.ndarray]  # the `Point` fields and "seed", each with the flat model axis first
+    points: dict[str, np.ndarray]  # the `Point` fields, the family's own and "seed", each with the model axis first
 
     @property
     def grid_shape(self) -> tuple[int, ...]:

@@ -60,13 +60,13 @@ def init(static: Static, point: Point, keys: Keys) -> State:
 
 def hidden(static: Static, point: Point, x: jax.Array) -> jax.Array:
     """The source's activations h (d, batch) of features x (n, batch)."""
-    h = point.source @ x
+    h = point.own["source"] @ x
     return jax.nn.relu(h) if static.settings.relu_source else h
 
 
 def mask(static: Static, point: Point) -> jax.Array:
     """(M,) the model's own latents: the first `dict_size` of the width."""
-    return jnp.arange(static.settings.width) < point.dict_size
+    return jnp.arange(static.settings.width) < point.own["dict_size"]
 
 
 def dead(static: Static, point: Point, latents: Latents) -> jax.Array:
@@ -76,8 +76,8 @@ def dead(static: Static, point: Point, latents: Latents) -> jax.Array:
 
 def objective(static: Static, params: sae.Params, point: Point, h: jax.Array, latents: Latents):
     """The training loss of one batch of activations h (d, batch), and the latents (M, batch) it used."""
-    return sae.loss_and_latents(static.settings.kind, params, h, mask(static, point), point.k, point.l1_coefficient,
-                                dead(static, point, latents))
+    return sae.loss_and_latents(static.settings.kind, params, h, mask(static, point), point.own["k"],
+                                point.own["l1_coefficient"], dead(static, point, latents))
 
 
 def step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array) -> tuple[State, jax.Array]:
@@ -110,7 +110,7 @@ def resample(static: Static, params, opt_state, latents: Latents, point: Point, 
     """Dead latents restarted on the inputs reconstructed worst (module docstring); the rest unchanged."""
     kind, live = static.settings.kind, mask(static, point)
     reborn = dead(static, point, latents)
-    f = sae.latents(kind, params, h, live, point.k)
+    f = sae.latents(kind, params, h, live, point.own["k"])
     error = jnp.sum((h - sae.decode(params, f)) ** 2, axis=0)
     worst = jnp.argsort(-error)[jnp.clip(jnp.cumsum(reborn) - 1, 0, h.shape[1] - 1)]  # j-th dead: j-th worst
     direction = sae_metrics.unit_columns(h[:, worst])  # (d, M)
@@ -143,7 +143,7 @@ def record(static: Static, history: dict, params: sae.Params, point: Point, loss
     """Write the loss and both MMCS against the source's learned features into row k at the k-th snapshot."""
 
     def row():
-        found = sae_metrics.mmcs(_truth(static, point), params["W_dec"], mask(static, point), point.learned)
+        found = sae_metrics.mmcs(_truth(static, point), params["W_dec"], mask(static, point), point.own["learned"])
         return {"loss": loss, "mmcs": found["features_to_latents"], "mmcs_latents": found["latents_to_features"]}
 
     return write_snapshot(static, history, params, row, done)
@@ -151,7 +151,7 @@ def record(static: Static, history: dict, params: sae.Params, point: Point, loss
 
 def _truth(static: Static, point: Point) -> jax.Array:
     """(d, n) the directions each source feature takes in the activations."""
-    return jax.nn.relu(point.source) if static.settings.relu_source else point.source
+    return jax.nn.relu(point.own["source"]) if static.settings.relu_source else point.own["source"]
 
 
 def finish_model(static: Static, state: State, point: Point, eval_key: jax.Array) -> dict:
@@ -166,15 +166,15 @@ def records(static: Static, state: State, point: Point, eval_key: jax.Array) -> 
     x = data.sample(static.data, static.settings.eval_samples, point.density, key=eval_key)
     h = hidden(static, point, x)
     live = mask(static, point)
-    f = sae.latents(static.settings.kind, state.params, h, live, point.k)
+    f = sae.latents(static.settings.kind, state.params, h, live, point.own["k"])
     out = {**sae_metrics.reconstruction(h, sae.decode(state.params, f)), **sae_metrics.activity(f, live)}
     truth = _truth(static, point)
-    every = sae_metrics.mmcs(truth, state.params["W_dec"], live, jnp.ones_like(point.learned))
-    learned = sae_metrics.mmcs(truth, state.params["W_dec"], live, point.learned)
+    every = sae_metrics.mmcs(truth, state.params["W_dec"], live, jnp.ones_like(point.own["learned"]))
+    learned = sae_metrics.mmcs(truth, state.params["W_dec"], live, point.own["learned"])
     out.update({f"{k}_all": v for k, v in every.items()})
     out.update({f"{k}_learned": v for k, v in learned.items()})
     out["source_features_per_dimension"] = jnp.sum(truth * truth) / truth.shape[0]
-    out.update(features=truth, learned=point.learned)
+    out.update(features=truth, learned=point.own["learned"])
     return objective(static, state.params, point, h, state.extra)[0], out
 
 

@@ -62,7 +62,7 @@ def sample_losses(static: Static, params: models.Params, x: jax.Array, point: Po
     """Each sample's loss (batch,) of x (n, batch): the weighted error, plus λ‖h‖₁ when the run has the §9
     penalty (`toyjax.families.toy.train.Settings.activation_l1`; without it the program has no trace of the penalty)."""
     if static.settings.activation_l1:
-        return models.penalized_loss(static.settings.model, params, x, point.importance, point.activation_l1)
+        return models.penalized_loss(static.settings.model, params, x, point.importance, point.own["activation_l1"])
     return models.sample_loss(static.settings.model, params, x, point.importance)
 
 
