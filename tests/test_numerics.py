@@ -115,9 +115,9 @@ def test_a_finite_training_set_is_densified_by_scatter_adds_that_need_determinis
 def test_deterministic_ops_are_asked_for_unless_the_user_said_either_way(monkeypatch):
     monkeypatch.setattr(numerics, "_backend_started", lambda: False)
     monkeypatch.setattr(numerics, "_FLAGS_AT_START", [])
-    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
+    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=dumps")
     numerics.use_deterministic_ops()
-    assert os.environ["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_gpu_deterministic_ops=true"
+    assert os.environ["XLA_FLAGS"] == "--xla_dump_to=dumps --xla_gpu_deterministic_ops=true"
     monkeypatch.setenv("XLA_FLAGS", "--xla_gpu_deterministic_ops=false")
     numerics.use_deterministic_ops()
     assert os.environ["XLA_FLAGS"] == "--xla_gpu_deterministic_ops=false"
