@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "toyjax"
 
 RANK = {
     "errors": 0, "fileio": 0, "progress": 0, "numerics": 0, "engine": 0, "families.toy": 0, "families.sae": 0,
-    "checks": 1, "sums": 1, "_moved": 1,
+    "checks": 1, "sums": 1, "_moved": 1, "tensorfiles": 1,
     # config: the run's sections and the per-model schema (a family's schema sits here, free of JAX)
     "families.toy.architecture": 2, "axes": 2, "families.sae.config": 2.5, "families.schemas": 2.7,
     "config": 3, "labels": 3,
@@ -157,7 +157,7 @@ def test_every_module_opens_with_what_it_holds_and_imports():
 NAMES = {"toy", "sae", "relu_output", "relu_hidden", "abs_mlp"}  # "linear" is also a schedule's name
 NAMELESS = ("engine", "data", "config", "axes", "grid", "publish", "merge", "presets", "multirun", "preset_source",
             "cli", "checks", "errors", "fileio", "sums", "progress", "_moved", "results", "analysis", "plots",
-            "report", "labels", "numerics", "__main__", "")
+            "report", "labels", "numerics", "__main__", "tensorfiles", "")
 
 
 def names_in_code(path: Path) -> set[str]:
