@@ -30,6 +30,7 @@ RANK = {
     "families.toy.stratified": 6, "families.toy.finite": 7, "families.toy.train": 8, "families.sae.train": 8,
     "engine.train": 9, "engine.checkpoint": 9, "families.registry": 9, "families": 9.5,
     "engine.memory": 9.6, "engine.blocks": 10, "engine.programs": 10, "families.sae.sources": 10, "engine.runner": 11,
+    "families.sae.saelens": 10,
     # results, analysis, figures and pages
     "results": 9, "analysis.aggregate": 6, "analysis.theory": 6, "analysis.geometry": 7, "analysis.neurons": 7,
     "analysis.dynamics": 7, "analysis.memorization": 7, "analysis.phase": 7, "analysis.adversarial": 7,
@@ -48,7 +49,7 @@ RANK = {
     "publish": 17, "presets": 17,
     "merge": 18, "multirun": 18, "plots.cli": 18, "reproduce.registry": 18, "reproduce.figures": 17,
     "reproduce.phase": 18, "reproduce.restart": 18, "preset_source": 18,
-    "cli": 19, "report.cli": 19, "reproduce.store": 19, "reproduce.runs": 19,
+    "cli": 19, "report.cli": 19, "export": 19, "reproduce.store": 19, "reproduce.runs": 19,
     "__main__": 20, "bench": 20, "bench.timing": 20, "bench.workloads": 20, "bench.sparse": 21, "bench.roofline": 21,
     "bench.baselines": 21, "bench.engine": 21, "bench.torch_baseline": 21, "bench.report": 21, "bench.torch_sae": 22,
     "bench.cli": 23, "reproduce.claims_intro": 20, "reproduce.claims_phase": 20, "reproduce.claims_geometry": 20,
@@ -157,7 +158,7 @@ def test_every_module_opens_with_what_it_holds_and_imports():
 NAMES = {"toy", "sae", "relu_output", "relu_hidden", "abs_mlp"}  # "linear" is also a schedule's name
 NAMELESS = ("engine", "data", "config", "axes", "grid", "publish", "merge", "presets", "multirun", "preset_source",
             "cli", "checks", "errors", "fileio", "sums", "progress", "_moved", "results", "analysis", "plots",
-            "report", "labels", "numerics", "__main__", "tensorfiles", "")
+            "report", "labels", "numerics", "__main__", "export", "tensorfiles", "")
 
 
 def names_in_code(path: Path) -> set[str]:
