@@ -119,7 +119,8 @@ def test_sae_lens_loads_an_exported_sae_and_encodes_and_decodes_as_toyjax(tmp_pa
     reconstruction on the source's activations (the largest difference is printed with ``-s``)."""
     sae_lens = pytest.importorskip("sae_lens")
     torch = pytest.importorskip("torch")
-    cfg = dict(TRAINED, sae={"kind": kind, "width": 8}, grid={"axes": {**KINDS[kind], "dict_size": [5, 8]}})
+    cfg = dict(TRAINED, sae={"kind": kind, "width": 8, "eval_samples": 1024},
+               grid={"axes": {**KINDS[kind], "dict_size": [5, 8]}})
     results = toyjax.run(cfg)
     run = results.save(tmp_path / "run")
     rng = np.random.default_rng(0)
@@ -128,6 +129,7 @@ def test_sae_lens_loads_an_exported_sae_and_encodes_and_decodes_as_toyjax(tmp_pa
     for path in export.export(run, "saelens", tmp_path / "out"):
         index = np.unravel_index(int(path.name.split("_")[1]), results.grid_shape)
         loaded = sae_lens.SAE.load_from_disk(path)
+        assert loaded.cfg.architecture() == saelens.ARCHITECTURES[kind]
         h = results.sae["features"][index] @ x  # (d, batch): the source's activations
         p = {k: jnp.asarray(v[index]) for k, v in results.params.items()}
         size = loaded.cfg.d_sae
