@@ -24,7 +24,7 @@ FAMILY_FIGURES = {"intro": {"cells", "seeds"}, "superposition": {"norms"}, "phas
                   "correlated": {"cells", "seeds"}, "collapse": {"cells", "seeds"}, "dynamics": {"models", "m-traj"},
                   "adversarial": {"vulnerability"}, "neurons": {"stacks", "m-stack"},
                   "sae_directions": {"sae-mmcs"}, "sae_mmcs": {"sae-heat"}, "sae_superposition": {"sae-recovery"},
-                  "sae_frontier": {"sae-frontier"},
+                  "sae_frontier": {"sae-frontier"}, "sae_hybrid": {"sae-recovery"},
                   "double_descent": {"curve", "m-points"}}
 EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?\s*(https?:)?//|url\(\s*["']?(https?:)?//|@import""", re.I)
 VOID = {"meta", "br", "img", "input", "link", "hr", "col", "wbr"}

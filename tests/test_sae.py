@@ -154,3 +154,25 @@ def test_fraction_of_variance_explained():
     assert exact["mse"] == 0 and exact["fraction_variance_explained"] == 1
     mean = sae_metrics.reconstruction(x, jnp.broadcast_to(x.mean(axis=1, keepdims=True), x.shape))
     assert mean["fraction_variance_explained"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_the_hybrid_reads_each_source_cell_s_best_seed_and_its_loss_margins(tmp_path):
+    """§9 hybrid: per source cell the best seed's loss and its rise over λ = 0 at the same density, whatever the
+    order of the source's axes; the margin is the largest λ within the tolerance, 0 where none is."""
+    from tests.test_plots import synthetic
+    from toyjax.families.sae import hybrid
+
+    source = synthetic("ways_out_hybrid_source")  # (activation_l1 [0, 0.01, 0.1], density [0.3, 0.03], seed 2)
+    best = np.array([[1.0, 2.0], [1.005, 2.01], [1.2, 2.0005]])
+    source.eval_loss = np.stack([best + 1, best], axis=-1)
+    source.diverged[...] = False
+    source.eval_loss[0, 1, 0], source.diverged[0, 1, 0] = 0.5, True  # a diverged seed is never the best
+    cells = hybrid.source_cells(source)
+    np.testing.assert_allclose(cells.loss, best)
+    np.testing.assert_allclose(cells.rise, best / best[0] - 1)
+    np.testing.assert_array_equal(hybrid.margin(cells, 0.01), [0.01, 0.1])
+    np.testing.assert_array_equal(hybrid.margin(cells, 0.001), [0.0, 0.1])
+    source.dims = ("density", "activation_l1", "seed")  # the same grid with its first two axes swapped
+    source.eval_loss, source.diverged = (np.swapaxes(a, 0, 1) for a in (source.eval_loss, source.diverged))
+    source.params = {k: np.swapaxes(v, 0, 1) for k, v in source.params.items()}
+    np.testing.assert_allclose(hybrid.source_cells(source).loss, best)

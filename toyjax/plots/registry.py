@@ -16,6 +16,7 @@
 | sae_directions | `sae.directions_figure` | SAE decoder directions over the true features (2-D), else cosines |
 | sae_mmcs | `sae.mmcs_figure` | SAE MMCS and dead latents over two axes (Sharkey et al. 2022) |
 | sae_superposition | `sae.superposition_figure` | SAE recovery against the source's features per dimension |
+| sae_hybrid | `hybrid_figure.hybrid_figure` | §9 hybrid: SAE recovery against the source's activation penalty λ |
 | sae_frontier | `sae.frontier_figure` | SAE unexplained variance against L0 |
 
 Each figure is a function ``(results, directory, name) -> [paths]`` writing ``<name>.png`` and
@@ -31,6 +32,7 @@ import logging
 from pathlib import Path
 
 from toyjax.families.sae import figures as sae
+from toyjax.families.sae import hybrid_figure
 from toyjax.plots import adversarial, combined, dynamics, finite, neurons, phase, solutions, superposition, uniform
 from toyjax.results import Results, load
 
@@ -52,6 +54,7 @@ FIGURES = {
     "sae_mmcs": sae.mmcs_figure,
     "sae_superposition": sae.superposition_figure,
     "sae_frontier": sae.frontier_figure,
+    "sae_hybrid": hybrid_figure.hybrid_figure,
 }
 SNAPSHOTS_NEEDED = {"dynamics": dynamics.SNAPSHOTS}  # figures drawn from the snapshots, and how many they need
 

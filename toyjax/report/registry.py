@@ -32,6 +32,7 @@ PAGES = {
     "sae_mmcs": sae.heatmaps,
     "sae_superposition": sae.recovery,
     "sae_frontier": sae.frontier,
+    "sae_hybrid": sae.recovery,
 }
 
 

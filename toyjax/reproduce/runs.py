@@ -50,4 +50,8 @@ RUNS: dict[str, Run] = {
                             quick=("grid.axes.density=[0.5,0.3,0.2]", "grid.axes.seed=64")),
     "abs_small": Run("abs_small"),
     "abs_computation": Run("abs_computation", quick=("train.steps=3000",)),
+    "ways_out_hybrid": Run("ways_out_hybrid", quick=(
+        "train.steps=3000", "grid.axes.l1_coefficient=[0.1,0.3]", "grid.axes.dict_size=[20]", "grid.axes.seed=1",
+        'sae.source_overrides=["train.steps=3000","grid.axes.activation_l1=[0.0,0.003,0.01,0.03,0.1]",'
+        '"grid.axes.seed=4","report.html=false"]')),
 }

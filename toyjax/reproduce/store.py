@@ -3,8 +3,10 @@
 Each run lives in ``OUT/<run name>/`` as an ordinary toyjax run directory (``results.npz``, ``results.json``,
 readable by ``toyjax-plot`` and ``toyjax-report``) plus ``reproduce.json``: the preset and overrides it was
 trained with, its wall time, and the machine's load average before and after (this CPU is shared). A run
-is trained again only when its preset or overrides change. This module imports `toyjax.grid`,
-`toyjax.presets`, `toyjax.results`, `toyjax.fileio`, `toyjax.errors` and `toyjax.reproduce.registry`.
+is trained again only when its preset or overrides change. An SAE run on a ``preset:NAME`` source trains that
+source first into ``OUT/<run name>/source/``, as the ``toyjax`` command does (`toyjax.preset_source`). This
+module imports `toyjax.grid`, `toyjax.presets`, `toyjax.preset_source`, `toyjax.results`, `toyjax.fileio`,
+`toyjax.errors` and `toyjax.reproduce.registry`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from toyjax import grid, presets
 from toyjax.errors import ResultsError
 from toyjax.fileio import atomic_write
+from toyjax.preset_source import with_trained_source
 from toyjax.reproduce.registry import Run
 from toyjax.results import JSON, Results, load
 
@@ -49,8 +52,11 @@ def obtain(name: str, run: Run, size: str, out: Path, *, train: bool = True, log
         raise ResultsError(f"{directory}: run {name!r} is not trained at size {size} (run without --plot-only)")
     log(f"toyjax-reproduce: training {name}: {run.command(size)}")
     load_before, began = os.getloadavg()[0], time.perf_counter()
-    results = grid.run(presets.compose(run.preset, [*run.overrides(size), "progress=false"]),
-                       command=run.command(size).split())
+    cfg, failed = with_trained_source(presets.compose(run.preset, [*run.overrides(size), "progress=false"]),
+                                      directory)
+    if failed:
+        raise ResultsError(f"{directory}: the source of run {name!r} was trained, but {'; '.join(failed)}")
+    results = grid.run(cfg, command=run.command(size).split())
     wall = time.perf_counter() - began
     results.save(directory)
     record = {"preset": run.preset, "overrides": list(run.overrides(size)), "wall_s": round(wall, 1),
