@@ -22,15 +22,18 @@ the kill threshold of a cell is the largest importance of a feature it does not 
 form an importance prefix when every represented feature is more important than every other.
 
 Arrays of a grid's cells are (n_l1, n_density) with λ ascending and λ = 0 first. This module imports numpy,
-`toyjax.analysis.aggregate`, `toyjax.analysis.neurons` and `toyjax.families.toy.models`.
+`toyjax.analysis.aggregate`, `toyjax.analysis.neurons`, `toyjax.axes` and `toyjax.families.toy.models`.
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from toyjax.analysis import neurons
-from toyjax.analysis.aggregate import best_seed, ranking_loss, take_seed
+from toyjax.analysis.aggregate import best_seed, plain, ranking_loss, take_seed
+from toyjax.axes import axis_values
 from toyjax.families.toy.models import feature_matrix
 
 MARGINS = (0.01, 0.001)  # the hybrid margins: loss increases within 1% and within 0.1% of λ = 0's
@@ -232,3 +235,22 @@ def margins(table: dict) -> dict[str, np.ndarray]:
         for key in ("cost", "removed", "polysemantic"):
             out[f"{key}_{name}"] = at_margin(table["l1"], table["cost"], table[key], tol)
     return out
+
+
+def summary(results) -> dict:
+    """The ``price`` summary: per density, the hybrid margins (λ within 1% and 0.1% of λ = 0's loss), the
+    superposition they remove, and the loss cost and superposition removed at the largest λ."""
+    table = cells(results)
+    out = {"density": [float(d) for d in table["density"]], "l1": [float(v) for v in table["l1"]],
+           "cost_largest_l1": [plain(c) for c in table["cost"][-1]],
+           "removed_largest_l1": [plain(r) for r in table["removed"][-1]]}
+    out.update({k: [plain(x) for x in v] for k, v in margins(table).items()})
+    return out
+
+
+def unfit(config: dict, dims: tuple[str, ...]) -> str | None:
+    """Why a run cannot have the ``price`` summary: it needs a (λ, density, seed) grid whose λ axis has 0."""
+    if sorted(dims) != ["activation_l1", "density", "seed"]:
+        return f"needs exactly the grid axes activation_l1, density and seed, got {', '.join(dims)}"
+    values = axis_values(SimpleNamespace(grid=SimpleNamespace(axes=config["grid"]["axes"])), "activation_l1")
+    return None if 0 in values else f"needs λ = 0 on grid.axes.activation_l1 (the reference), got {values}"
