@@ -41,7 +41,7 @@ def header(claims: list[Claim], findings: dict[str, Finding], size: str, records
         "# Reproducing \"Toy Models of Superposition\"",
         "",
         f"Written by `{command}` from the runs it trained (Elhage et al., 2022; the claims of "
-        "`paper-facts` §1–§8); never edited by hand. `toyjax-reproduce --plot-only` re-renders it from the saved "
+        "`paper-facts` §1–§9); never edited by hand. `toyjax-reproduce --plot-only` re-renders it from the saved "
         "runs, `toyjax-reproduce --only KEY` redoes one claim, `--size quick` is a smoke run of everything.",
         "",
         f"**{len(claims)} claims: {counts['reproduced']} reproduced, {counts['partly']} partly, "

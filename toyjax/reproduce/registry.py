@@ -1,6 +1,6 @@
 """What a claim of the paper is to the reproduction: its statement, its runs, its measurement and status rule.
 
-A `Claim` names the paper's statement (Elhage et al., 2022, one of paper-facts §1–§8), the paper's setup and
+A `Claim` names the paper's statement (Elhage et al., 2022, one of paper-facts §1–§9), the paper's setup and
 where toyjax had to choose, the runs it reads (names in `RUNS`: a preset of ``sweeps/`` with overrides per
 size), a measurement that turns those runs into a `Finding` (the numbers, the status and the rule that gave
 it), and a figure. `Run` sizes: ``paper`` is the paper's setting (or toyjax's documented choice where it is
