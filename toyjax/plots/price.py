@@ -66,18 +66,21 @@ def kill_panel(ax, table: dict) -> None:
     ax.set_title("killing features below an importance threshold", fontsize=9)
 
 
-def width_panel(ax, density, k) -> None:
-    """k = m′/m, the monosemantic width matching the superposition model, against density (NaN: none matched)."""
+def width_panel(ax, density, k, most: float) -> None:
+    """k = m′/m, the monosemantic width matching the superposition model, against density; where no width up to
+    k = `most` matched, an upward triangle at `most`."""
     density, k = np.asarray(density, float), np.asarray(k, float)
     ok = np.isfinite(k)
-    ax.plot(density[ok], k[ok], "o-", color="C3")
-    for d in density[~ok]:
-        ax.annotate("none", (d, 1.0), fontsize=7, ha="center")
+    ax.plot(density[ok], k[ok], "o-", color="C3", label="k measured")
+    if (~ok).any():
+        ax.plot(density[~ok], np.full((~ok).sum(), most), "^", color="C3", mfc="none", label=f"k > {most:g}")
     ax.axhline(1.0, color="0.5", ls=":", lw=0.8)
     ax.set_xscale("log")
+    ax.set_ylim(0.9, most + 0.2)
     ax.set_xlabel(common.DENSITY_LABEL)
     ax.set_ylabel("k = m′/m")
     ax.set_title("monosemantic width matching the superposition model", fontsize=9)
+    ax.legend(fontsize=7)
 
 
 def price_figure(results, directory: Path, name: str = "price") -> list[Path]:

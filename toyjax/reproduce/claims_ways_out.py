@@ -168,7 +168,7 @@ def _two_runs(runs, path, panel) -> object:
 def width_figure(runs, found, path) -> object:
     t = width_table(runs)
     fig, (left, right) = figures.panels(2)
-    price_plots.width_panel(left, t["density"], t["k"])
+    price_plots.width_panel(left, t["density"], t["k"], WIDTHS[-1] / WIDTHS[0])
     for j, d in enumerate(t["density"]):
         right.plot(t["widths"], t["mono"][:, j] / t["reference"][j], "o-", label=f"density {common.fmt(d)}")
     right.axhline(1 + price.MATCH, color="0.5", ls=":", lw=0.8)
