@@ -1,10 +1,11 @@
 """§9 "the price of monosemanticity": what the activation L1 penalty λ‖h‖₁ costs in loss and removes in superposition.
 
 Left: the loss increase against λ = 0 (best seed per cell, reconstruction loss only) against the superposition
-removed, one curve per density, λ growing along each curve (`toyjax.analysis.price`). Middle: the loss increase
-against λ, with the hybrid margins (1% and 0.1%) marked. Right: how many features some neuron represents
-against λ, with the kill threshold's importance beside it. `width_panel` draws the paper's k = m′/m against
-density for the reproduction, which reads several widths. This module imports matplotlib, numpy,
+removed S(0) − S(λ), one curve per density, λ growing along each curve (`toyjax.analysis.price`); absolute, as a
+share of S(0) means nothing where λ = 0 has almost none. Middle: the loss increase against λ, with the hybrid
+margins (1% and 0.1%) marked. Right: how many features some neuron represents against λ, with the kill
+threshold's importance beside it. `width_panel` draws the paper's k = m′/m against density for the reproduction,
+which reads several widths. This module imports matplotlib, numpy,
 `toyjax.analysis.price` and `toyjax.plots.common`.
 """
 
@@ -26,13 +27,15 @@ def _colors(count: int):
 
 
 def cost_panel(ax, table: dict) -> None:
-    """Loss increase (%) against the share of superposition removed, one curve per density."""
+    """Loss increase (%) against the superposition removed, S(0) − S(λ), one curve per density."""
+    removed_all = table["superposition"][:1] - table["superposition"]
     for j, (d, color) in enumerate(zip(table["density"], _colors(len(table["density"])))):
-        removed, cost = table["removed"][:, j], 100 * table["cost"][:, j]
+        removed, cost = removed_all[:, j], 100 * table["cost"][:, j]
         ok = np.isfinite(removed) & np.isfinite(cost)
-        ax.plot(removed[ok], cost[ok], "o-", color=color, ms=4, label=f"density {common.fmt(d)}")
+        ax.plot(removed[ok], cost[ok], "o-", color=color, ms=4,
+                label=f"density {common.fmt(d)} (S(0) = {table['superposition'][0, j]:.2f})")
     ax.set_yscale("symlog", linthresh=100 * FLOOR * 10)
-    ax.set_xlabel("superposition removed, 1 − S(λ)/S(0)")
+    ax.set_xlabel("superposition removed, S(0) − S(λ) (effective features per neuron beyond one)")
     ax.set_ylabel("loss increase over λ = 0 (%)")
     ax.set_title("the price of monosemanticity (λ grows along each curve)", fontsize=9)
     ax.legend(fontsize=7)
@@ -47,7 +50,6 @@ def l1_panel(ax, table: dict) -> None:
         ax.axhline(100 * tol, color="0.5", ls=":", lw=0.8)
     ax.set_xscale("log")
     ax.set_yscale("symlog", linthresh=100 * FLOOR * 10)
-    ax.set_ylim(bottom=-100 * FLOOR * 10)  # a cost below 0 is seed noise
     ax.set_xlabel("λ of λ‖h‖₁")
     ax.set_ylabel("loss increase over λ = 0 (%)")
     ax.set_title("hybrid margins: 1% and 0.1% (dotted)", fontsize=9)
