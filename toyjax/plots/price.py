@@ -35,7 +35,7 @@ def cost_panel(ax, table: dict) -> None:
         ax.plot(removed[ok], cost[ok], "o-", color=color, ms=4,
                 label=f"density {common.fmt(d)} (S(0) = {table['superposition'][0, j]:.2f})")
     ax.set_yscale("symlog", linthresh=100 * FLOOR * 10)
-    ax.set_xlabel("superposition removed, S(0) − S(λ) (effective features per neuron beyond one)")
+    ax.set_xlabel("superposition removed, S(0) − S(λ)")
     ax.set_ylabel("loss increase over λ = 0 (%)")
     ax.set_title("the price of monosemanticity (λ grows along each curve)", fontsize=9)
     ax.legend(fontsize=7)
@@ -53,6 +53,7 @@ def l1_panel(ax, table: dict) -> None:
     ax.set_xlabel("λ of λ‖h‖₁")
     ax.set_ylabel("loss increase over λ = 0 (%)")
     ax.set_title("hybrid margins: 1% and 0.1% (dotted)", fontsize=9)
+    ax.legend(fontsize=7)
 
 
 def kill_panel(ax, table: dict) -> None:
@@ -66,6 +67,7 @@ def kill_panel(ax, table: dict) -> None:
     ax.set_ylabel("features represented (some neuron codes them)")
     twin.set_ylabel("kill threshold: importance of the top feature lost (dashed)")
     ax.set_title("killing features below an importance threshold", fontsize=9)
+    ax.legend(fontsize=7)
 
 
 def width_panel(ax, density, k, most: float) -> None:

@@ -60,7 +60,7 @@ def measure_price(runs) -> Finding:
             d = common.fmt(table["density"][j])
             words.append(f"{name} density {d}: " + ("no λ removes 90%" if l1 is None else
                          f"λ = {l1:g} removes {table['removed'][list(table['l1']).index(l1), j]:.0%} of S(0) = "
-                         f"{table['superposition'][0, j]:.2f} at +{cost:.1%} loss, {shown} features kept")
+                         f"{table['superposition'][0, j]:.2f} at {cost:+.1%} loss, {shown} features kept")
                          + f" {mark(ok)}")
     return tally(passed, judged, "; ".join(words),
                  f"at every density whose λ = 0 model has superposition (S > {SUPERPOSED:g}), some λ of the grid "
@@ -116,7 +116,7 @@ def measure_width(runs) -> Finding:
     judged = np.flatnonzero(t["polysemantic"] > 0)
     bigger = [bool(np.isnan(t["k"][j]) or t["k"][j] > 1) for j in judged]
     most = WIDTHS[-1] / WIDTHS[0]
-    words = "; ".join(f"density {common.fmt(d)}: k = " + (f"{k:g}" if np.isfinite(k) else f"> {most:g}")
+    words = "; ".join(f"density {common.fmt(d)}: k " + (f"= {k:g}" if np.isfinite(k) else f"> {most:g}")
                       + f" (m=5 loss {r:.5f}, {int(p)} polysemantic)" for d, k, r, p in
                       zip(t["density"], t["k"], t["reference"], t["polysemantic"]))
     rows = ["| density | m=5, λ=0: loss (polysemantic neurons) | " + " | ".join(f"m′={m}" for m in WIDTHS)
@@ -158,10 +158,10 @@ def measure_margin(runs) -> Finding:
 
 def _two_runs(runs, path, panel) -> object:
     tables = _tables(runs)
-    fig, axes = figures.panels(len(tables))
+    fig, axes = figures.panels(len(tables), width=6.0, height=4.2)
     for ax, (name, table) in zip(axes, tables.items()):
         panel(ax, table)
-        ax.set_title(f"{name}: {ax.get_title()}", fontsize=8)
+        ax.set_title(name, fontsize=9)
     return figures.save(fig, path)
 
 
