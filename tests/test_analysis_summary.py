@@ -210,3 +210,20 @@ def test_rank_correlation():
     assert rank_correlation([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
     assert rank_correlation([1, 1, 2], [5, 6, 7]) == pytest.approx(np.corrcoef([1.5, 1.5, 3], [1, 2, 3])[0, 1])
     assert rank_correlation([1, 1, 1], [1, 2, 3]) is None
+
+
+def test_the_price_summary_needs_a_penalty_grid_with_lambda_zero():
+    """§9's price is measured against λ = 0: a grid without it, or without the (λ, density, seed) axes, is refused
+    by name before anything is compiled."""
+    axes = ("activation_l1", "density", "seed")
+    relu = toy_model(hidden_activation="relu")
+    fit = {**relu, "grid": {"axes": {"activation_l1": [0.0, 0.1], "density": [0.1], "seed": 2}}}
+    assert SUMMARIES["price"].unfit(fit, axes) is None
+    no_zero = {**relu, "grid": {"axes": {"activation_l1": "log:0.01:1:3", "density": [0.1], "seed": 2}}}
+    assert SUMMARIES["price"].unfit(no_zero, axes) == ("needs λ = 0 on grid.axes.activation_l1 (the reference), "
+                                                       "got [0.01, 0.1, 1.0]")
+    assert "got density, seed" in SUMMARIES["price"].unfit(fit, ("density", "seed"))
+    assert "privileged" in SUMMARIES["price"].unfit({**fit, **toy_model()}, axes)
+    cfg = toyjax.compose("ways_out_price", ["grid.axes.activation_l1=[0.1,0.3]"])
+    with pytest.raises(ConfigError, match=r"^report.summaries: price needs λ = 0 on grid.axes.activation_l1"):
+        check_report(ReportConfig(figure="price", summaries=["price"]), to_config(cfg))

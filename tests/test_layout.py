@@ -34,13 +34,14 @@ RANK = {
     # results, analysis, figures and pages
     "results": 9, "analysis.aggregate": 6, "analysis.theory": 6, "analysis.geometry": 7, "analysis.neurons": 7,
     "analysis.dynamics": 7, "analysis.memorization": 7, "analysis.phase": 7, "analysis.adversarial": 7,
+    "analysis.price": 7.5,
     "families.sae.numbers": 7, "analysis.exact": 7, "analysis.summary": 8, "analysis.optimum": 8, "analysis": 9,
     "families.sae.hybrid": 9.5,
     "plots.common": 10, "report.encode": 10, "report.lib": 10,
     "plots.phase": 11, "plots.solutions": 11, "plots.superposition": 11, "plots.uniform": 11,
     "plots.neurons": 11, "plots.dynamics": 11, "plots.adversarial": 11, "plots.finite": 11, "families.sae.figures": 11,
     "families.sae.hybrid_figure": 11.5,
-    "report.parts": 11,
+    "plots.price": 11, "report.parts": 11,
     "grid": 12, "plots.combined": 12, "report.model": 12, "report.grid": 12, "report.index": 12,
     "plots.registry": 13, "report.page": 13, "report.phase": 13, "report.uniform": 13, "report.neurons": 13,
     "report.solutions": 13, "report.superposition": 13, "families.sae.page": 13, "report.finite": 13,
@@ -57,6 +58,7 @@ RANK = {
     "bench.cli": 23, "reproduce.claims_intro": 20, "reproduce.claims_phase": 20, "reproduce.claims_geometry": 20,
     "reproduce.claims_uniform": 20, "reproduce.claims_attack": 20, "reproduce.claims_neurons": 20,
     "reproduce.claims_hybrid": 20,
+    "reproduce.claims_ways_out": 20,
     "reproduce.document": 20,
     "reproduce": 21, "reproduce.cli": 22,
     "": 24,  # toyjax/__init__.py: the lazy public API

@@ -22,7 +22,7 @@ pytest.importorskip("plotly")
 FAMILY_FIGURES = {"intro": {"cells", "seeds"}, "superposition": {"norms"}, "phase": {"phase"},
                   "uniform_geometry": {"dstar", "m-graph"}, "nonuniform": {"cells", "seeds"},
                   "correlated": {"cells", "seeds"}, "collapse": {"cells", "seeds"}, "dynamics": {"models", "m-traj"},
-                  "adversarial": {"vulnerability"}, "neurons": {"stacks", "m-stack"},
+                  "adversarial": {"vulnerability"}, "neurons": {"stacks", "m-stack"}, "price": {"stacks", "m-stack"},
                   "sae_directions": {"sae-mmcs"}, "sae_mmcs": {"sae-heat"}, "sae_superposition": {"sae-recovery"},
                   "sae_frontier": {"sae-frontier"}, "sae_hybrid": {"sae-recovery"},
                   "double_descent": {"curve", "m-points"}}

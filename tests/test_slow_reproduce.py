@@ -8,16 +8,18 @@ the registry). Two of them are "partly" at paper size, and their quick runs test
 quick grid has only the densities where the paper's regime holds (0.5, 0.3, 0.2), and the §3 "beyond the
 closed forms" check that no trained model beats the numerical optimum, failed in 2 of 400 cells at paper size,
 holds in each of the quick grid's 110.
-The pentagon's snap and the collapse, "partly" at both sizes, and §9's hybrid, "not reproduced" at paper size,
-have the parts that hold pinned by their own tests. The paper's size for each is printed (``pytest -m slow
--s``) beside the quick runs' commands.
+The pentagon's snap and the collapse, "partly" at both sizes, have the parts that hold pinned by their own
+tests, and so have §9's killed features and hybrid margin, which hold for the §7 model at quick size and not
+for the (reduced) §8 model, and §9's SAE hybrid, "not reproduced" at paper size. The paper's size for each
+is printed (``pytest -m slow -s``) beside the quick runs' commands.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from toyjax.reproduce import CLAIMS, claims_geometry, claims_hybrid, claims_uniform, store
+from toyjax.analysis import price
+from toyjax.reproduce import CLAIMS, claims_geometry, claims_hybrid, claims_uniform, claims_ways_out, store
 from toyjax.reproduce.registry import REPRODUCED
 from toyjax.reproduce.runs import RUNS
 
@@ -86,3 +88,24 @@ def test_the_hybrid_margin_costs_nothing_and_only_a_costly_penalty_makes_the_sae
     assert all(r["last_rise"] > 0.1 for r in rows)
     sparse = by_density[0.03]
     assert sparse["last_recovered_0.9"] >= 0.99 > sparse["zero_recovered_0.9"]
+
+
+def test_l1_kills_the_section_7_models_least_important_features_first(out):
+    """§9 on the §7 model (ways_out_price, quick size): every cell whose λ leaves fewer features represented than
+    λ = 0 keeps the most important ones (at quick size, 4 such cells; the §8 model's fails one of 2)."""
+    table = price.cells(_quick("ways_out_price", out))
+    cells = claims_ways_out.kill_cells(table)
+    print("\nways_out_price, quick size: " + "; ".join(
+        f"λ {table['l1'][i]:g}, density {table['density'][j]:g}: {table['represented'][i, j]} kept" for i, j in cells))
+    assert cells and all(table["prefix"][i, j] for i, j in cells)
+
+
+def test_l1_removes_some_of_the_section_7_models_superposition_within_a_tenth_of_a_percent(out):
+    """§9's hybrid margin on the §7 model (ways_out_price, quick size): at each density with superposition the
+    largest λ within 0.1% of λ = 0's loss is above 0 and lowers the superposition."""
+    table = price.cells(_quick("ways_out_price", out))
+    found = price.margins(table)
+    dense = claims_ways_out.superposed(table)
+    print(f"\nways_out_price, quick size: 0.1% margin λ {found['l1_0.1%'][dense]}, "
+          f"removes {found['removed_0.1%'][dense]}")
+    assert dense.size and (found["l1_0.1%"][dense] > 0).all() and (found["removed_0.1%"][dense] > 0).all()

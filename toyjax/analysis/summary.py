@@ -8,7 +8,7 @@ the run's YAML declares in ``report.summaries``, by name from `SUMMARIES`:
 
 - ``phase_agreement``: §3 agreement with the analytic diagram for each seed policy;
 - ``geometry``: fraction of features in each §4 geometry;
-- ``neurons``: fraction of monosemantic neurons (§7, §8);
+- ``neurons``: fraction of monosemantic neurons (§7, §8); ``price``: §9's hybrid margins (`toyjax.analysis.price`);
 - ``adversarial``: §6 vulnerability (shared and per-input attack size) and features per dimension;
 - ``dynamics``: §5 jumps between dimensionalities during training;
 - ``sae``: an SAE grid's MMCS, recovery, L0, variance explained and dead latents (`toyjax.families.sae.numbers`);
@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from toyjax.analysis import adversarial, dynamics, geometry, memorization, neurons, phase, theory
+from toyjax.analysis import adversarial, dynamics, geometry, memorization, neurons, phase, price, theory
 from toyjax.analysis.aggregate import by_axis, fractions, jsonable, plain, rank_correlation, ranking_loss, stats
 from toyjax.families.sae import numbers as sae_numbers
 from toyjax.families.schemas import DEFAULT_KIND
@@ -232,6 +232,7 @@ SUMMARIES = {
     "adversarial": Summary(adversarial_summary, _TIED),
     "dynamics": Summary(dynamics_summary, lambda config, dims: None, dynamics.MIN_SNAPSHOTS),
     "memorization": Summary(memorization.summary, _memorization_unfit),
+    "price": Summary(price.summary, lambda config, dims: _PRIVILEGED(config, dims) or price.unfit(config, dims)),
     sae_numbers.SUMMARY: Summary(lambda results: sae_numbers.summarize_sae(results, valid(results)), sae_numbers.unfit),
 }
 

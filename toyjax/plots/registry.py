@@ -12,6 +12,7 @@
 | dynamics | `dynamics.dynamics_figure` | §5: D_i over training above the loss |
 | adversarial | `adversarial.adversarial_figure` | §6: vulnerability vs features per dimension |
 | neurons | `neurons.neurons_figure` | §7, §8: neuron stack plots |
+| price | `price.price_figure` | §9: loss cost of λ‖h‖₁ against superposition removed, features killed |
 | double_descent | `finite.double_descent_figure` | Henighan et al. 2023: test loss, D_t, D_i against T, 2-D geometry |
 | sae_directions | `sae.directions_figure` | SAE decoder directions over the true features (2-D), else cosines |
 | sae_mmcs | `sae.mmcs_figure` | SAE MMCS and dead latents over two axes (Sharkey et al. 2022) |
@@ -33,7 +34,18 @@ from pathlib import Path
 
 from toyjax.families.sae import figures as sae
 from toyjax.families.sae import hybrid_figure
-from toyjax.plots import adversarial, combined, dynamics, finite, neurons, phase, solutions, superposition, uniform
+from toyjax.plots import (
+    adversarial,
+    combined,
+    dynamics,
+    finite,
+    neurons,
+    phase,
+    price,
+    solutions,
+    superposition,
+    uniform,
+)
 from toyjax.results import Results, load
 
 log = logging.getLogger("toyjax")
@@ -49,6 +61,7 @@ FIGURES = {
     "dynamics": dynamics.dynamics_figure,
     "adversarial": adversarial.adversarial_figure,
     "neurons": neurons.neurons_figure,
+    "price": price.price_figure,
     "double_descent": finite.double_descent_figure,
     "sae_directions": sae.directions_figure,
     "sae_mmcs": sae.mmcs_figure,

@@ -27,6 +27,7 @@ PAGES = {
     "dynamics": dynamics.sections,
     "adversarial": superposition.adversarial,
     "neurons": neurons.sections,
+    "price": neurons.sections,  # §9: the stack plots of the (λ, density) cells
     "double_descent": finite.sections,
     "sae_directions": sae.directions,
     "sae_mmcs": sae.heatmaps,

@@ -7,13 +7,14 @@ reads the runs and writes ``docs/reproduction.md``. This package imports its cla
 """
 
 from toyjax.reproduce import (
-                              claims_attack,
-                              claims_geometry,
-                              claims_hybrid,
-                              claims_intro,
-                              claims_neurons,
-                              claims_phase,
-                              claims_uniform,
+    claims_attack,
+    claims_geometry,
+    claims_hybrid,
+    claims_intro,
+    claims_neurons,
+    claims_phase,
+    claims_uniform,
+    claims_ways_out,
 )
 
 CLAIMS = (
@@ -37,6 +38,10 @@ CLAIMS = (
     claims_neurons.ABS_SMALL,
     claims_neurons.ABS_COMPUTATION,
     claims_neurons.MOTIF,
+    claims_ways_out.PRICE,
+    claims_ways_out.KILL,
+    claims_ways_out.WIDTH,
+    claims_ways_out.MARGIN,
     claims_hybrid.HYBRID,
 )
 

@@ -13,6 +13,12 @@ from toyjax.reproduce.registry import Run
 _PHASE_QUICK = ("train.steps=4000", "grid.axes.density=log:0.01:1:11", "grid.axes.extra_importance=log:0.1:10:10",
                 "grid.axes.seed=4")
 
+_PRICE_QUICK = ("train.steps=4000", "grid.axes.activation_l1=[0,0.001,0.003,0.01,0.1,0.3]",
+                "grid.axes.density=[0.3,0.03]", "grid.axes.seed=4")
+_WIDTH_QUICK = ("train.steps=4000", "grid.axes.activation_l1=[0,0.1,0.3]", "grid.axes.density=[0.1,0.03]",
+                "grid.axes.seed=4")
+WIDTHS = (5, 6, 7, 8, 10)  # the §9 "kn neurons" widths m′ (ways_out_width, one run each); 5 is the superposition model
+
 RUNS: dict[str, Run] = {
     "intro": Run("intro", quick=("train.steps=4000",)),
     "demo_linear": Run("demonstrating_superposition", paper=("model.kind=linear", "grid.axes.seed=4"),
@@ -54,4 +60,10 @@ RUNS: dict[str, Run] = {
         "train.steps=3000", "grid.axes.l1_coefficient=[0.1,0.3]", "grid.axes.dict_size=[20]", "grid.axes.seed=1",
         'sae.source_overrides=["train.steps=3000","grid.axes.activation_l1=[0.0,0.003,0.01,0.03,0.1]",'
         '"grid.axes.seed=4","report.html=false"]')),
+    "ways_out_price": Run("ways_out_price", quick=_PRICE_QUICK),
+    "ways_out_computation": Run("ways_out_computation", quick=(
+        "train.steps=3000", "grid.axes.activation_l1=[0,0.001,0.01,0.1,0.3]", "grid.axes.density=[0.1]",
+        "grid.axes.seed=2")),
+    **{f"ways_out_width_{m}": Run("ways_out_width", paper=(f"model.n_hidden={m}",),
+                                  quick=(f"model.n_hidden={m}", *_WIDTH_QUICK)) for m in WIDTHS},
 }

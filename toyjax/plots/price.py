@@ -1,0 +1,98 @@
+"""§9 "the price of monosemanticity": what the activation L1 penalty λ‖h‖₁ costs in loss and removes in superposition.
+
+Left: the loss increase against λ = 0 (best seed per cell, reconstruction loss only) against the superposition
+removed S(0) − S(λ), one curve per density, λ growing along each curve (`toyjax.analysis.price`); absolute, as a
+share of S(0) means nothing where λ = 0 has almost none. Middle: the loss increase against λ, with the hybrid
+margins (1% and 0.1%) marked. Right: how many features some neuron represents against λ, with the kill
+threshold's importance beside it. `width_panel` draws the paper's k = m′/m against density for the reproduction,
+which reads several widths. This module imports matplotlib, numpy,
+`toyjax.analysis.price` and `toyjax.plots.common`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from toyjax.analysis import price
+from toyjax.plots import common
+
+FLOOR = 1e-5  # costs below this (or negative: seed noise) sit on the symlog axis's linear part
+
+
+def _colors(count: int):
+    return plt.cm.viridis(np.linspace(0.0, 0.9, max(count, 1)))
+
+
+def cost_panel(ax, table: dict) -> None:
+    """Loss increase (%) against the superposition removed, S(0) − S(λ), one curve per density."""
+    removed_all = table["superposition"][:1] - table["superposition"]
+    for j, (d, color) in enumerate(zip(table["density"], _colors(len(table["density"])))):
+        removed, cost = removed_all[:, j], 100 * table["cost"][:, j]
+        ok = np.isfinite(removed) & np.isfinite(cost)
+        ax.plot(removed[ok], cost[ok], "o-", color=color, ms=4,
+                label=f"density {common.fmt(d)} (S(0) = {table['superposition'][0, j]:.2f})")
+    ax.set_yscale("symlog", linthresh=100 * FLOOR * 10)
+    ax.set_xlabel("superposition removed, S(0) − S(λ)")
+    ax.set_ylabel("loss increase over λ = 0 (%)")
+    ax.set_title("the price of monosemanticity (λ grows along each curve)", fontsize=9)
+    ax.legend(fontsize=7)
+
+
+def l1_panel(ax, table: dict) -> None:
+    """Loss increase (%) against λ, with the 1% and 0.1% margins as dotted lines."""
+    l1 = table["l1"]
+    for j, (d, color) in enumerate(zip(table["density"], _colors(len(table["density"])))):
+        ax.plot(l1[1:], 100 * table["cost"][1:, j], "o-", color=color, ms=4, label=f"density {common.fmt(d)}")
+    for tol in price.MARGINS:
+        ax.axhline(100 * tol, color="0.5", ls=":", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yscale("symlog", linthresh=100 * FLOOR * 10)
+    ax.set_xlabel("λ of λ‖h‖₁")
+    ax.set_ylabel("loss increase over λ = 0 (%)")
+    ax.set_title("hybrid margins: 1% and 0.1% (dotted)", fontsize=9)
+    ax.legend(fontsize=7)
+
+
+def kill_panel(ax, table: dict) -> None:
+    """Features represented against λ (solid) and the kill threshold's importance (dashed, right axis)."""
+    l1, twin = table["l1"], ax.twinx()
+    for j, (d, color) in enumerate(zip(table["density"], _colors(len(table["density"])))):
+        ax.plot(l1[1:], table["represented"][1:, j], "o-", color=color, ms=4, label=f"density {common.fmt(d)}")
+        twin.plot(l1[1:], table["kill_threshold"][1:, j], "--", color=color, lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("λ of λ‖h‖₁")
+    ax.set_ylabel("features represented (some neuron codes them)")
+    twin.set_ylabel("kill threshold: importance of the top feature lost (dashed)")
+    ax.set_title("killing features below an importance threshold", fontsize=9)
+    ax.legend(fontsize=7)
+
+
+def width_panel(ax, density, k, most: float) -> None:
+    """k = m′/m, the monosemantic width matching the superposition model, against density; where no width up to
+    k = `most` matched, an upward triangle at `most`."""
+    density, k = np.asarray(density, float), np.asarray(k, float)
+    ok = np.isfinite(k)
+    ax.plot(density[ok], k[ok], "o-", color="C3", label="k measured")
+    if (~ok).any():
+        ax.plot(density[~ok], np.full((~ok).sum(), most), "^", color="C3", mfc="none", label=f"k > {most:g}")
+    ax.axhline(1.0, color="0.5", ls=":", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_ylim(0.9, most + 0.2)
+    ax.set_xlabel(common.DENSITY_LABEL)
+    ax.set_ylabel("k = m′/m")
+    ax.set_title("monosemantic width matching the superposition model", fontsize=9)
+    ax.legend(fontsize=7)
+
+
+def price_figure(results, directory: Path, name: str = "price") -> list[Path]:
+    """§9: loss cost against superposition removed, cost against λ, features represented against λ."""
+    table = price.cells(results)
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), constrained_layout=True)
+    cost_panel(axes[0], table)
+    l1_panel(axes[1], table)
+    kill_panel(axes[2], table)
+    common.suptitle(fig, results, "the price of monosemanticity: λ‖h‖₁ against loss and superposition")
+    return common.save(fig, directory, name)
