@@ -11,6 +11,9 @@ from toyjax.families.sae import metrics as sae_metrics
 from toyjax.families.sae import models as sae
 
 D, WIDTH, BATCH = 6, 12, 64
+KINDS = ["relu", "relu_unit", "topk", "jumprelu", "matryoshka", "gated"]  # matryoshka's loss runs BatchTopK's
+PREFIXES = {"matryoshka": jnp.int32([2, 5])}  # a kind's own arrays beyond k and λ
+FROZEN = {"gated": ("W_dec", "b_dec")}  # params the loss also reads through a stopped gradient
 
 
 def batch(key, d=D):
@@ -27,7 +30,7 @@ def perturbed(kind, key, dtype=jnp.float32):
     return jax.tree.map(lambda p, e: (p + e).astype(dtype), params, noise)
 
 
-@pytest.mark.parametrize("kind", ["relu", "relu_unit", "topk", "jumprelu"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_gradients_match_finite_differences(kind, key):
     with jax.enable_x64(True):
         params = perturbed(kind, key, jnp.float64)
@@ -37,11 +40,12 @@ def test_gradients_match_finite_differences(kind, key):
 
         @jax.jit
         def loss(p):
-            return sae.sae_loss(kind, p, x, mask, jnp.int32(3), jnp.float64(0.1), dead)
+            return sae.sae_loss(kind, p, x, mask, jnp.int32(3), jnp.float64(0.1), dead, PREFIXES.get(kind))
 
         grads = jax.grad(loss)(params)
-        checked = {k: v for k, v in params.items() if k != "log_threshold"}  # its gradient is a straight-through
-        for trial in range(6):  # estimate, not a derivative; the rest: directional derivatives along random tangents
+        checked = {k: v for k, v in params.items() if k != "log_threshold"  # its gradient is a straight-through
+                   and k not in FROZEN.get(kind, ())}  # estimate, not a derivative; a frozen copy's: by hand below
+        for trial in range(6):  # the rest: directional derivatives along random tangents
             tangent = {k: jax.random.normal(jax.random.fold_in(key, 10 * trial + j), v.shape, jnp.float64)
                        for j, (k, v) in enumerate(checked.items())}
             shifted = [dict(params, **{k: checked[k] + sign * 1e-7 * tangent[k] for k in checked}) for sign in (1, -1)]
@@ -91,7 +95,75 @@ def test_topk_keeps_exactly_k_latents(k):
     assert np.all(smallest_kept > largest_left)
 
 
-@pytest.mark.parametrize("kind", ["relu", "relu_unit", "topk", "jumprelu"])
+@pytest.mark.parametrize("k", [1, 3, 7])
+def test_batchtopk_keeps_exactly_k_times_the_batch_over_the_whole_batch(k):
+    pre = jax.random.uniform(jax.random.key(3), (WIDTH, BATCH)) ** 4 + 0.01  # skewed: samples differ in size
+    mask = jnp.arange(WIDTH) < 9
+    f = np.asarray(sae.batch_top_k(pre, mask, jnp.int32(k)))
+    assert np.sum(f > 0) == k * BATCH
+    assert len(set(np.sum(f > 0, axis=0))) > 1  # per sample, more or fewer than k
+    assert not np.any(f[9:])
+    kept = f > 0
+    assert np.where(kept, pre, np.inf).min() > np.where(~kept & np.asarray(mask)[:, None], pre, -np.inf).max()
+    np.testing.assert_array_equal(f[kept], np.asarray(pre)[kept])
+
+
+def identity(d: int, **extra) -> sae.Params:
+    """An SAE whose encoder and decoder are the identity on d dimensions, biases zero."""
+    return {"W_enc": jnp.eye(d), "b_enc": jnp.zeros(d), "W_dec": jnp.eye(d), "b_dec": jnp.zeros(d), **extra}
+
+
+def test_the_batch_kinds_forward_pass_by_hand():
+    """BatchTopK with k=1 on two samples keeps the batch's two largest, both of the first sample; at inference the
+    threshold θ, the running average of the smallest activation kept, replaces the batch."""
+    x = jnp.array([[3.0, 1.0], [2.5, 0.5], [-1.0, 0.2]])  # columns are samples
+    mask = jnp.ones(3, bool)
+    f = jax.jit(sae.latents, static_argnums=0)("batchtopk", identity(3), x, mask, jnp.int32(1))
+    np.testing.assert_array_equal(f, [[3.0, 0.0], [2.5, 0.0], [0.0, 0.0]])
+    at = jax.jit(sae.inference_latents, static_argnums=0)("batchtopk", identity(3), x, mask, jnp.int32(1), 0.9)
+    np.testing.assert_array_equal(at, [[3.0, 1.0], [2.5, 0.0], [0.0, 0.0]])
+    update = jax.jit(sae.updated_threshold)
+    assert update(jnp.float32(1.0), jnp.array([[0.0, 2.5], [3.0, 0.0]])) == pytest.approx(0.99 * 1.0 + 0.01 * 2.5)
+    assert update(jnp.float32(1.0), jnp.zeros((2, 2))) == 1.0  # nothing fired: unchanged
+
+
+def test_matryoshka_prefixes_each_reconstruct_the_input_by_hand():
+    """The loss is Σ over the prefixes and the whole dictionary of ‖x − x̂ from the first m latents‖²; a prefix
+    as large as the dictionary is the whole dictionary, counted once."""
+    x = jnp.array([[3.0], [2.0], [1.0]])
+    params = identity(3)
+    mask, none = jnp.ones(3, bool), jnp.zeros(3, bool)
+
+    @jax.jit
+    def loss(m, k, prefixes):
+        return sae.sae_loss("matryoshka", params, x, m, k, jnp.float32(0.0), none, prefixes)
+
+    whole, first, two = 0.0, 2.0**2 + 1.0**2, 1.0**2  # errors with all three latents, the first one, the first two
+    assert loss(mask, jnp.int32(3), jnp.int32([1, 2])) == pytest.approx(whole + first + two)  # k = 3 keeps f = x
+    assert loss(mask, jnp.int32(3), jnp.int32([1, 3])) == pytest.approx(whole + first)
+    narrow = jnp.arange(3) < 2  # a dictionary of two: its prefix of 2 is itself
+    assert loss(narrow, jnp.int32(2), jnp.int32([1, 2])) == pytest.approx(two + first)
+    grads = jax.jit(jax.grad(lambda p: sae.prefix_errors(p, x, x, mask, jnp.int32([1])).sum()))(params)
+    assert np.any(grads["W_dec"][:, 0]) and not np.any(grads["W_dec"][:, 1:])  # a prefix trains only its latents
+
+
+def test_the_gated_forward_pass_and_losses_by_hand():
+    """π_gate = [0.5, −0.5] opens the first gate only; its magnitude is exp(r_mag)·1 = 2, so f = [2, 0]. Loss:
+    ‖x − x̂‖² = 1 + 0.25, λ‖ReLU(π_gate)‖₁ = 0.05, and ‖x − W_dec ReLU(π_gate)‖² = 0.5 through a frozen decoder."""
+    params = identity(2, r_mag=jnp.array([jnp.log(2.0), 0.0]), b_mag=jnp.zeros(2))
+    params["b_enc"] = jnp.array([-0.5, -1.0])
+    x, mask = jnp.array([[1.0], [0.5]]), jnp.ones(2, bool)
+    np.testing.assert_allclose(jax.jit(sae.gated_latents)(params, x, mask)[0], [[2.0], [0.0]], rtol=1e-6)
+    loss = jax.jit(sae.sae_loss, static_argnums=0)("gated", params, x, mask, jnp.int32(1), jnp.float32(0.1), ~mask)
+    assert loss == pytest.approx(1.25 + 0.05 + 0.5)
+    frozen = jax.jit(jax.grad(lambda p: sae.gated_aux(p, x, mask)[1].sum()))(params)
+    assert not np.any(frozen["W_dec"]) and np.any(frozen["W_enc"])
+    np.testing.assert_allclose(frozen["b_dec"], [1.0, 0.0])  # only through x − b_dec in the gate, not the decoder
+    init = sae.init_sae("gated", D, WIDTH, key=jax.random.key(0))
+    assert not np.any(init["r_mag"]) and not np.any(init["b_mag"])  # the magnitude path starts as the gate's
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_a_masked_narrower_dictionary_is_the_narrow_dictionary(kind, key):
     """Width 12 with latents 8..11 masked off matches a width-8 SAE from the same key to float rounding."""
     wide, narrow = sae.init_sae(kind, D, WIDTH, key=key), sae.init_sae(kind, D, 8, key=key)
@@ -101,10 +173,11 @@ def test_a_masked_narrower_dictionary_is_the_narrow_dictionary(kind, key):
     mask, full = jnp.arange(WIDTH) < 8, jnp.ones(8, bool)
 
     def loss(kind_params, m):
-        return sae.sae_loss(kind, kind_params, x, m, *args, ~m)
+        return sae.sae_loss(kind, kind_params, x, m, *args, ~m, PREFIXES.get(kind))
 
-    np.testing.assert_allclose(loss(wide, mask), loss(narrow, full), rtol=1e-6)
-    g_wide, g_narrow = jax.grad(loss)(wide, mask), jax.grad(loss)(narrow, full)
+    value_and_grad = jax.jit(jax.value_and_grad(loss))  # one program per width, where eager ops take seconds
+    (l_wide, g_wide), (l_narrow, g_narrow) = value_and_grad(wide, mask), value_and_grad(narrow, full)
+    np.testing.assert_allclose(l_wide, l_narrow, rtol=1e-6)
     np.testing.assert_allclose(g_wide["W_dec"][:, :8], g_narrow["W_dec"], rtol=1e-5, atol=1e-7)
     assert not np.any(np.asarray(g_wide["W_enc"][8:]))  # the masked latents learn nothing
 

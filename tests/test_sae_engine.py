@@ -43,13 +43,25 @@ def sae_cfg(axes=None, **sections) -> dict:
 
 BAD = [
     (sae_cfg(sae={"widht": 8}), r"^sae\.widht: unknown key; allowed: kind, width, "),
-    (sae_cfg(sae={"kind": "gated"}), r"^sae\.kind: "),
+    (sae_cfg(sae={"kind": "vanilla"}), r"^sae\.kind: "),
     (sae_cfg({"k": [2, 9]}, sae={"kind": "topk"}), r"^grid\.axes\.k: must be at most the dictionary size, got k=9 "
                                                   r"with a dictionary of 8 latents$"),
     (sae_cfg({"dict_size": [4, 8]}, sae={"kind": "topk", "k": 5}), r"^sae\.k: .* got k=5 with a dictionary of 4 "
                                                                    r"latents \(grid\.axes\.dict_size\)$"),
     (sae_cfg({"k": [1, 3]}, sae={"kind": "topk", "dict_size": 2}), r"^grid\.axes\.k: .* got k=3 with a dictionary of "
                                                                   r"2 latents \(sae\.dict_size\)$"),
+    (sae_cfg({"k": [2, 9]}, sae={"kind": "batchtopk"}), r"^grid\.axes\.k: must be at most the dictionary size, "
+                                                       r"got k=9 with a dictionary of 8 latents$"),
+    (sae_cfg(sae={"kind": "matryoshka"}), r"^sae\.prefixes: a matryoshka SAE needs its nested dictionary sizes"),
+    (sae_cfg(sae={"kind": "matryoshka", "prefixes": "2,4"}), r"^sae\.prefixes: expected a list of dictionary sizes"),
+    (sae_cfg(sae={"kind": "matryoshka", "prefixes": [0, 4]}), r"^sae\.prefixes: must be >= 1, got 0$"),
+    (sae_cfg(sae={"kind": "matryoshka", "prefixes": [4, 2]}), r"^sae\.prefixes: must increase strictly, got \[4, 2\]$"),
+    (sae_cfg(sae={"kind": "matryoshka", "prefixes": [2, 12]}), r"^sae\.prefixes: must be at most the dictionary "
+                                                               r"size, got 12 with a dictionary of 8 latents$"),
+    (sae_cfg({"dict_size": [4, 8]}, sae={"kind": "matryoshka", "k": 2, "prefixes": [2, 6]}),
+     r"^sae\.prefixes: .* got 6 with a dictionary of 4 latents \(grid\.axes\.dict_size\)$"),
+    (sae_cfg(sae={"kind": "batchtopk", "prefixes": [2]}), r"^sae\.prefixes: only a matryoshka SAE has nested "
+                                                          r"prefixes, not a batchtopk SAE \(got \[2\]\)$"),
     (sae_cfg({"l1_coefficient": [0.1, -0.5]}), r"^grid\.axes\.l1_coefficient: must be >= 0, got -0.5$"),
     (sae_cfg(sae={"l1_coefficient": -1.0}), r"^sae\.l1_coefficient: must be >= 0, got -1.0$"),
     (sae_cfg({"dict_size": [4, 12]}), r"^grid\.axes\.dict_size: must be at most sae\.width=8, got 12$"),
@@ -85,6 +97,8 @@ UNREAD = [
     (sae_cfg({"k": [1, 2]}), "grid.axes.k: a relu SAE does not read it"),
     (sae_cfg({"k": [1, 2]}, sae={"kind": "relu_unit"}), "grid.axes.k: a relu_unit SAE does not read it"),
     (sae_cfg({"k": [1, 2]}, sae={"kind": "jumprelu"}), "grid.axes.k: a jumprelu SAE does not read it"),
+    (sae_cfg({"k": [1, 2]}, sae={"kind": "gated"}), "grid.axes.k: a gated SAE does not read it"),
+    (sae_cfg({"l1_coefficient": [0.1, 0.3]}, sae={"kind": "batchtopk"}), "grid.axes.l1_coefficient: a batchtopk SAE"),
     (sae_cfg({"init_scale": [1.0, 2.0]}), "grid.axes.init_scale: an SAE does not read it"),
     (sae_cfg({"importance_decay": [1.0, 0.9]}), "grid.axes.importance_decay: an SAE does not read it"),
     (sae_cfg({"extra_importance": [1.0, 2.0]}), "grid.axes.extra_importance: an SAE does not read it"),
@@ -151,6 +165,25 @@ def test_a_masked_narrower_dictionary_trains_as_a_dictionary_of_that_width(kind)
     # masked latents never learn: still at their init (a step of Adam would move them by about lr = 3e-3)
     np.testing.assert_allclose(wide.params["W_enc"][0][8:], start["W_enc"][8:], rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(wide.params["W_dec"][0][:, 8:], start["W_dec"][:, 8:], rtol=1e-6, atol=1e-7)
+
+
+def test_a_sweep_over_k_and_the_prefix_sizes_is_one_program_whose_prefixes_each_reconstruct():
+    """A Matryoshka grid over k compiles once; other k and prefix sizes (a list of the same length) reuse it. Its
+    evaluation reads the latents at the threshold estimated in training, and each prefix alone explains variance."""
+    settings = {"kind": "matryoshka", "eval_samples": 1024}
+    first = toyjax.run(sae_cfg({"k": [1, 2]}, sae={**settings, "prefixes": [2, 4]}, train={"steps": 200}))
+    again = toyjax.run(sae_cfg({"k": [3, 1]}, sae={**settings, "prefixes": [1, 6]}, train={"steps": 200}))
+    assert first.timing["compile_s"] > 0 and again.timing["compile_s"] == 0.0
+    assert np.all(first.sae["threshold"] > 0) and np.all(again.sae["threshold"] > 0)
+    features = first.sae["features"][1]  # (d, n): k = 2
+    x = np.where(np.random.default_rng(0).random((6, 4096)) < 0.3, np.random.default_rng(1).random((6, 4096)), 0)
+    h = jnp.asarray(features @ x, jnp.float32)
+    params = {name: jnp.asarray(value[1]) for name, value in first.params.items()}
+    f = sae.inference_latents("matryoshka", params, h, jnp.ones(8, bool), jnp.int32(2), first.sae["threshold"][1])
+    variance = np.sum(np.var(np.asarray(h), axis=1))
+    explained = [1 - np.mean(np.sum((h - sae.decode(params, f.at[m:].set(0.0))) ** 2, axis=0)) / variance
+                 for m in (2, 4, 8)]
+    assert 0.3 < explained[0] < explained[1] < explained[2], explained
 
 
 def test_a_models_bits_do_not_depend_on_the_grid_or_its_blocks():

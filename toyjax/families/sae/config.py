@@ -7,7 +7,8 @@ directions in `model.n_hidden` dimensions, features drawn as the toy data are (`
 per feature by ``sae.density_decay``^i), or ``preset:NAME``, a toy grid the ``toyjax`` command trains in
 the same job (with ``sae.source_overrides``). Per-model
 values, each also a grid axis: ``l1_coefficient``, ``k``, ``dict_size`` (a mask inside the static
-``width``), ``source_cell``, and the usual ``lr``, ``weight_decay`` and ``seed``. Which axes a run reads is
+``width``), ``source_cell``, and the usual ``lr``, ``weight_decay`` and ``seed``; a Matryoshka SAE's
+``prefixes`` are per-model values too (one list for the run, traced). Which axes a run reads is
 declared here (`axes_read`: ``l1_coefficient`` for the penalised kinds, ``k`` for TopK, a synthetic
 source's densities); `reads` gives them to the rule that refuses any other (`toyjax.axes.check_reads`).
 
@@ -32,7 +33,9 @@ PRESET = "preset:"  # a source trained in the same job: "preset:NAME" (`toyjax.c
 SAE_AXES = ("l1_coefficient", "k", "dict_size", "source_cell")  # axes only an SAE run reads
 SHARED_AXES = ("lr", "weight_decay", "seed", "dict_size", "source_cell")  # axes every SAE kind reads
 KIND_AXES = {"relu": ("l1_coefficient",), "relu_unit": ("l1_coefficient",), "topk": ("k",),
-             "jumprelu": ("l1_coefficient",)}  # the axes of each kind's own activation and loss
+             "jumprelu": ("l1_coefficient",), "batchtopk": ("k",), "matryoshka": ("k",),
+             "gated": ("l1_coefficient",)}  # the axes of each kind's own activation and loss
+NESTED = "matryoshka"  # the kind whose dictionary holds nested prefixes (``sae.prefixes``)
 SAE_KINDS = tuple(KIND_AXES)
 DATA_AXES = ("density", "extra_density", "importance_decay", "extra_importance")  # a trained source fixes these
 DRAWN_AXES = ("density", "extra_density")  # a synthetic source draws its features at the run's densities
@@ -44,11 +47,12 @@ ACTIVATIONS = ("linear", "relu")  # h = W x for tied toy models, ReLU(W x) for r
 class SAEConfig:
     """The dictionaries of an SAE run (``model.kind: sae``); ignored by every other run."""
 
-    kind: str = "relu"  # relu (decoder-norm L1), relu_unit (unit-norm decoder), topk, jumprelu
+    kind: str = "relu"  # relu (decoder-norm L1), relu_unit (unit-norm decoder), topk, jumprelu, batchtopk,
+    # matryoshka (BatchTopK with nested prefixes), gated
     width: int = 16  # latents of the widest dictionary: the static shape of every model
     dict_size: Any = None  # a model's own dictionary size (the dict_size axis); None: the whole width
-    l1_coefficient: float = 1e-3  # λ of the sparsity penalty (relu, relu_unit, jumprelu)
-    k: int = 4  # active latents of a TopK SAE
+    l1_coefficient: float = 1e-3  # λ of the sparsity penalty (relu, relu_unit, jumprelu, gated)
+    k: int = 4  # active latents of a TopK SAE (per sample on average for batchtopk and matryoshka)
     source: str = SYNTHETIC  # "synthetic", the directory of a trained toy run, or "preset:NAME" (toyjax command)
     source_overrides: list[str] = field(default_factory=list)  # overrides of a preset:NAME source's preset
     source_cell: Any = 0  # the source's cell (its best seed); on the source_cell axis, "all" takes every cell
@@ -59,6 +63,7 @@ class SAEConfig:
     resample_steps: Any = field(default_factory=list)  # steps that resample dead latents (Bricken et al.); one step
     dead_window: int = 1000  # steps without firing after which a latent counts as dead
     eval_samples: int = 8192  # activations of the final evaluation
+    prefixes: Any = field(default_factory=list)  # a matryoshka SAE's nested dictionary sizes, increasing
 
 
 def validate_sae(sae: SAEConfig, steps: int) -> None:
@@ -75,7 +80,24 @@ def validate_sae(sae: SAEConfig, steps: int) -> None:
         checks.integer("sae.resample_steps", step, low=1, high=steps)
     if not 0.0 < checks.number("sae.density_decay", sae.density_decay) <= 1.0:
         raise ConfigError(f"sae.density_decay: must be in (0, 1], got {sae.density_decay}")
+    _validate_prefixes(sae)
     _validate_source(sae)
+
+
+def _validate_prefixes(sae: SAEConfig) -> None:
+    """A matryoshka SAE's ``sae.prefixes``: a non-empty, strictly increasing list of sizes ≥ 1; no other kind's."""
+    prefixes = sae.prefixes
+    if not isinstance(prefixes, list | tuple):
+        raise ConfigError(f"sae.prefixes: expected a list of dictionary sizes, e.g. [2, 8], got {prefixes!r}")
+    if prefixes and sae.kind != NESTED:
+        raise ConfigError(f"sae.prefixes: only a {NESTED} SAE has nested prefixes, not a {sae.kind} SAE "
+                          f"(got {list(prefixes)})")
+    if not prefixes and sae.kind == NESTED:
+        raise ConfigError(f"sae.prefixes: a {NESTED} SAE needs its nested dictionary sizes, e.g. [2, 8]")
+    for size in prefixes:
+        checks.integer("sae.prefixes", size, low=1)
+    if any(b <= a for a, b in zip(prefixes, prefixes[1:])):
+        raise ConfigError(f"sae.prefixes: must increase strictly, got {list(prefixes)}")
 
 
 def resample_list(steps: Any) -> tuple:
@@ -102,18 +124,21 @@ def _validate_source(sae: SAEConfig) -> None:
 
 
 def check_combinations(cfg: Any) -> None:
-    """Every dictionary size fits the width, and a TopK SAE's k fits each of its dictionaries; the message names
-    the field each value comes from (``grid.axes.k`` or ``sae.k``)."""
+    """Every dictionary size fits the width, and a k or prefix size fits each of its dictionaries; the message
+    names the field each value comes from (``grid.axes.k`` or ``sae.k``)."""
     (k_field, k_values), (size_field, sizes) = (_values(cfg, a) for a in ("k", "dict_size"))
     width = cfg.sae.width
     for size in sizes:
         if size is not None and size > width:
             raise ConfigError(f"{size_field}: must be at most sae.width={width}, got {size}")
     smallest = min((s if s is not None else width) for s in sizes)
-    if cfg.sae.kind == "topk" and max(k_values) > smallest:
-        where = f" ({size_field})" if smallest < width else ""
+    where = f" ({size_field})" if smallest < width else ""
+    if "k" in KIND_AXES[cfg.sae.kind] and max(k_values) > smallest:
         raise ConfigError(f"{k_field}: must be at most the dictionary size, got k={max(k_values)} with a dictionary "
                           f"of {smallest} latents{where}")
+    if cfg.sae.prefixes and max(cfg.sae.prefixes) > smallest:
+        raise ConfigError(f"sae.prefixes: must be at most the dictionary size, got {max(cfg.sae.prefixes)} with a "
+                          f"dictionary of {smallest} latents{where}")
 
 
 def _values(cfg: Any, axis: str) -> tuple[str, list]:
@@ -153,7 +178,8 @@ def array_dims(config: dict) -> dict[str, tuple[str, ...]]:
     latents, the source's activation space (``neuron`` after a ReLU, else ``hidden``) and its features."""
     hidden = "neuron" if config.get("sae", {}).get("source_activation") == "relu" else "hidden"
     return {"params/W_enc": ("latent", hidden), "params/W_dec": (hidden, "latent"), "params/b_enc": ("latent",),
-            "params/b_dec": (hidden,), "params/log_threshold": ("latent",), "sae/dead": ("latent",),
+            "params/b_dec": (hidden,), "params/log_threshold": ("latent",), "params/r_mag": ("latent",),
+            "params/b_mag": ("latent",), "sae/dead": ("latent",),
             "sae/features": (hidden, "feature"), "sae/learned": ("feature",)}
 
 

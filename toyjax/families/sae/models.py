@@ -21,6 +21,23 @@ with σ per kind (`SAE_KINDS`):
   ‖x − x̂‖² + λ Σ_i H(pre_i − θ_i), trained through straight-through estimators with a rectangle kernel of
   bandwidth ε (Rajamanoharan et al., "Jumping ahead: improving reconstruction fidelity with JumpReLU
   sparse autoencoders", 2024); decoder columns free.
+- ``batchtopk``: σ keeps the k × batch largest ReLU pre-activations over the whole batch, so a sample may use
+  more or fewer than k latents (Bussmann, Leask and Nanda, "BatchTopK sparse autoencoders", arXiv 2412.06410,
+  §3); loss and decoder as ``topk`` (AuxK, unit-norm columns). At inference the batch is gone: the paper
+  replaces σ by a JumpReLU with one global threshold θ, the average over training batches of the smallest
+  activation kept. toyjax keeps θ as SAELens's BatchTopK does, an exponential moving average θ ← (1 − r)θ + r·min
+  over the training steps with r = 0.01 (`THRESHOLD_RATE`; `updated_threshold`), and every evaluation number
+  reads f = pre·H(pre − θ) (`inference_latents`).
+- ``matryoshka``: BatchTopK latents; loss Σ_m ‖x − (W_dec[:, :m] f[:m] + b_dec)‖² + α ‖e − ê‖² over the nested
+  prefixes m of the dictionary (``sae.prefixes``) and the whole dictionary, each prefix reconstructing the
+  input on its own (Bussmann, Nabeshima, Karvonen and Nanda, "Learning multi-level features with Matryoshka
+  sparse autoencoders", arXiv 2503.17547, §3; after Nabeshima's Matryoshka SAE, 2024); the prefix sizes are a
+  traced (P,) array, so a new list of the same length is the same program. Inference as ``batchtopk``.
+- ``gated``: a gate and a magnitude path sharing W_enc (Rajamanoharan et al., "Improving dictionary learning
+  with Gated sparse autoencoders", arXiv 2404.16014, §3.2): π_gate = W_enc (x − b_dec) + b_enc, f_gate =
+  H(π_gate), f_mag = ReLU(exp(r_mag) ⊙ W_enc (x − b_dec) + b_mag), f = f_gate ⊙ f_mag; loss ‖x − x̂‖² +
+  λ ‖ReLU(π_gate)‖₁ + ‖x − x̂_frozen(ReLU(π_gate))‖², the last through stopped-gradient copies of W_dec and
+  b_dec; unit-norm decoder columns, as the paper's L1 needs.
 
 The dictionary size is a traced per-model value: params have the static maximum width M, and `mask` (M,)
 switches off the latents beyond a model's own width, which never activate and so get no gradient. Every
@@ -34,9 +51,12 @@ import jax
 import jax.numpy as jnp
 
 Params = dict[str, jax.Array]
-SAE_KINDS = ("relu", "relu_unit", "topk", "jumprelu")
-UNIT_DECODER = ("relu_unit", "topk")  # kinds whose decoder columns are kept at unit norm
+SAE_KINDS = ("relu", "relu_unit", "topk", "jumprelu", "batchtopk", "matryoshka", "gated")
+UNIT_DECODER = ("relu_unit", "topk", "batchtopk", "matryoshka", "gated")  # decoder columns kept at unit norm
+AUXK_KINDS = ("topk", "batchtopk", "matryoshka")  # kinds trained with the AuxK loss of dead latents
+BATCH_KINDS = ("batchtopk", "matryoshka")  # select over the batch in training, by a threshold at inference
 AUX_SCALE = 1 / 32  # α of the TopK auxiliary loss (Gao et al. 2024)
+THRESHOLD_RATE = 0.01  # r of the batch kinds' threshold average (SAELens's BatchTopK topk_threshold_lr)
 JUMP_BANDWIDTH = 1e-3  # ε of the JumpReLU straight-through estimators (Rajamanoharan et al. 2024)
 JUMP_THRESHOLD = 1e-3  # the thresholds' initial value
 
@@ -52,6 +72,8 @@ def init_sae(kind: str, d: int, width: int, *, key: jax.Array) -> Params:
     params = {"W_enc": W_dec.T, "b_enc": jnp.zeros((width,)), "W_dec": W_dec, "b_dec": jnp.zeros((d,))}
     if kind == "jumprelu":
         params["log_threshold"] = jnp.full((width,), jnp.log(JUMP_THRESHOLD))
+    if kind == "gated":
+        params.update(r_mag=jnp.zeros((width,)), b_mag=jnp.zeros((width,)))
     return params
 
 
@@ -68,6 +90,17 @@ def top_k(pre: jax.Array, mask: jax.Array, k: jax.Array) -> jax.Array:
     """
     live = order_keys(jnp.where(mask[:, None], pre, -jnp.inf))
     return jnp.where(mask[:, None] & (live >= kth_largest(live, k)[None, :]), jax.nn.relu(pre), 0.0)
+
+
+def batch_top_k(pre: jax.Array, mask: jax.Array, k: jax.Array) -> jax.Array:
+    """ReLU of the k × batch largest pre-activations of the whole batch among the live latents, zeros elsewhere.
+
+    BatchTopK (Bussmann et al. 2024): the batch's (M, batch) values are one list, its k·batch-th largest found
+    by the same exact bisection as `top_k`, so `k` may be traced.
+    """
+    live = order_keys(jnp.where(mask[:, None], pre, -jnp.inf))
+    flat = live.reshape(-1, 1)
+    return jnp.where(mask[:, None] & (live >= kth_largest(flat, k * pre.shape[1])[0]), jax.nn.relu(pre), 0.0)
 
 
 def order_keys(values: jax.Array) -> jax.Array:
@@ -120,15 +153,44 @@ def _jump_jvp(primals, tangents):
     return _jump(z, threshold), (z > threshold) * d_z - threshold * kernel * d_threshold
 
 
+def gated_latents(params: Params, x: jax.Array, mask: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """A Gated SAE's latents f = H(π_gate) ⊙ ReLU(exp(r_mag) ⊙ W_enc (x − b_dec) + b_mag) (M, batch), and π_gate."""
+    projected = params["W_enc"] @ (x - params["b_dec"][:, None])
+    gate = projected + params["b_enc"][:, None]
+    magnitude = jnp.exp(params["r_mag"])[:, None] * projected + params["b_mag"][:, None]
+    return jnp.where(mask[:, None] & (gate > 0), jax.nn.relu(magnitude), 0.0), gate
+
+
 def latents(kind: str, params: Params, x: jax.Array, mask: jax.Array, k: jax.Array) -> jax.Array:
-    """The latent activations f (M, batch) of columns x (d, batch); latents outside `mask` are zero."""
+    """The latent activations f (M, batch) of columns x (d, batch) in training; latents outside `mask` are zero."""
+    if kind == "gated":
+        return gated_latents(params, x, mask)[0]
     pre = pre_activations(params, x)
     if kind == "topk":
         return top_k(pre, mask, k)
+    if kind in BATCH_KINDS:
+        return batch_top_k(pre, mask, k)
     if kind == "jumprelu":
         threshold = jnp.exp(params["log_threshold"])[:, None]
         return jnp.where(mask[:, None], _jump(pre, threshold), 0.0)
     return jnp.where(mask[:, None], jax.nn.relu(pre), 0.0)
+
+
+def inference_latents(kind: str, params: Params, x: jax.Array, mask: jax.Array, k: jax.Array,
+                      threshold: jax.Array | None) -> jax.Array:
+    """The latents every evaluation number reads: a batch kind's f = pre·H(pre − θ) at its global threshold θ
+    (no sample depends on the others), any other kind's as in training."""
+    if kind in BATCH_KINDS:
+        pre = pre_activations(params, x)
+        return jnp.where(mask[:, None] & (pre > threshold), pre, 0.0)
+    return latents(kind, params, x, mask, k)
+
+
+def updated_threshold(threshold: jax.Array, f: jax.Array) -> jax.Array:
+    """θ moved a step r towards the smallest positive activation of the training latents f; unchanged if none fired."""
+    fired = f > 0
+    smallest = jnp.min(jnp.where(fired, f, jnp.inf))
+    return jnp.where(jnp.any(fired), (1 - THRESHOLD_RATE) * threshold + THRESHOLD_RATE * smallest, threshold)
 
 
 def decode(params: Params, f: jax.Array) -> jax.Array:
@@ -155,26 +217,50 @@ def aux_loss(params: Params, x: jax.Array, x_hat: jax.Array, pre: jax.Array, dea
     return jnp.where(jnp.any(dead), jnp.sum((error - params["W_dec"] @ f_aux) ** 2, axis=0), 0.0)
 
 
+def prefix_errors(params: Params, x: jax.Array, f: jax.Array, mask: jax.Array, prefixes: jax.Array) -> jax.Array:
+    """Per-sample Σ_m ‖x − (W_dec[:, :m] f[:m] + b_dec)‖² (batch,) over the prefix sizes m (P,) below the
+    dictionary's own size (one equal to it is the whole dictionary, counted once by the caller)."""
+
+    def error(m):
+        x_m = decode(params, jnp.where(jnp.arange(f.shape[0])[:, None] < m, f, 0.0))
+        return jnp.where(m < jnp.sum(mask), jnp.sum((x - x_m) ** 2, axis=0), 0.0)
+
+    return jnp.sum(jax.vmap(error)(prefixes), axis=0)
+
+
+def gated_aux(params: Params, x: jax.Array, mask: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Per-sample Gated terms (batch,) before λ: (‖ReLU(π_gate)‖₁, ‖x − x̂_frozen(ReLU(π_gate))‖²), the second
+    through stopped-gradient copies of W_dec and b_dec."""
+    gate = jnp.where(mask[:, None], jax.nn.relu(gated_latents(params, x, mask)[1]), 0.0)
+    frozen = jax.lax.stop_gradient(params["W_dec"]) @ gate + jax.lax.stop_gradient(params["b_dec"])[:, None]
+    return jnp.sum(gate, axis=0), jnp.sum((x - frozen) ** 2, axis=0)
+
+
 def sae_loss(kind: str, params: Params, x: jax.Array, mask: jax.Array, k: jax.Array, l1: jax.Array,
-             dead: jax.Array) -> jax.Array:
+             dead: jax.Array, prefixes: jax.Array | None = None) -> jax.Array:
     """The training loss of one batch x (d, batch), averaged over it: reconstruction + λ·penalty (+ α·aux).
 
     Args:
         mask: (M,) the model's own latents. k: () TopK's k. l1: () λ. dead: (M,) latents dead so far (TopK's
-            auxiliary loss reconstructs with these).
+            auxiliary loss reconstructs with these). prefixes: (P,) a Matryoshka SAE's prefix sizes.
     """
-    return loss_and_latents(kind, params, x, mask, k, l1, dead)[0]
+    return loss_and_latents(kind, params, x, mask, k, l1, dead, prefixes)[0]
 
 
 def loss_and_latents(kind: str, params: Params, x: jax.Array, mask: jax.Array, k: jax.Array, l1: jax.Array,
-                     dead: jax.Array) -> tuple[jax.Array, jax.Array]:
+                     dead: jax.Array, prefixes: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
     """`sae_loss`, and the latents f (M, batch) it reconstructed the batch from."""
     f = latents(kind, params, x, mask, k)
     x_hat = decode(params, f)
     loss = jnp.sum((x - x_hat) ** 2, axis=0)
-    if kind == "topk":
+    if kind == "matryoshka":
+        loss = loss + prefix_errors(params, x, f, mask, prefixes)
+    if kind in AUXK_KINDS:
         aux = aux_loss(params, x, x_hat, pre_activations(params, x), dead & mask)
         return jnp.mean(loss + AUX_SCALE * aux), f
+    if kind == "gated":
+        penalty, frozen = gated_aux(params, x, mask)
+        return jnp.mean(loss + l1 * penalty + frozen), f
     return jnp.mean(loss + l1 * sparsity_penalty(kind, params, x, f, mask)), f
 
 

@@ -8,7 +8,10 @@ renormalise after the update (Bricken et al. 2023). Each latent counts the steps
 idle for ``sae.dead_window`` steps is dead: TopK's auxiliary loss trains it, and at each of
 ``sae.resample_steps`` every dead latent is resampled (Bricken et al. 2023, "Towards Monosemanticity"): its
 decoder column becomes the input the SAE reconstructs worst, unit norm, its encoder row that direction at
-0.2 × the mean norm of the live rows, its encoder bias 0 and its Adam moments 0.
+0.2 × the mean norm of the live rows, its encoder bias 0 (a Gated SAE's magnitude bias and scale too) and its
+Adam moments 0. The batch kinds (BatchTopK, Matryoshka) also carry their inference threshold θ, moved every step
+towards the smallest activation the batch kept (`toyjax.families.sae.models.updated_threshold`); the final
+numbers read the latents at θ.
 
 `FAMILY` is the family as the engine takes it (`toyjax.engine.family`), so that `toyjax.engine.train` runs SAEs in the
 same block programs as toy models. This module imports jax, numpy, optax, `toyjax.axes`, `toyjax.data`,
@@ -37,20 +40,24 @@ from toyjax.families.sae import models as sae
 from toyjax.families.sae.config import SAE_AXES, SAEStatic, array_dims
 
 RESAMPLE_ENCODER_SCALE = 0.2  # of the live encoder rows' mean norm (Bricken et al. 2023)
+GATED_RESET = ("r_mag", "b_mag")  # a Gated SAE's per-latent magnitude params, zeroed with a resampled latent
 
 
 class Latents(NamedTuple):
-    """Per-latent state of one SAE: how many steps each latent has gone without firing, (M,) int32."""
+    """Per-latent state of one SAE: how many steps each latent has gone without firing, (M,) int32, and a batch
+    kind's inference threshold θ, () (None for the other kinds, so their state is what it was)."""
 
     idle: jax.Array
+    threshold: jax.Array | None = None
 
 
 def init_model(static: Static, point: Point, *, key: jax.Array) -> State:
     """A fresh SAE of the run's width: params, AdamW state, no latent idle yet, empty history."""
     params = sae.init_sae(static.settings.kind, static.n_hidden, static.settings.width, key=key)
     row = {"loss": jnp.zeros(()), "mmcs": jnp.zeros(()), "mmcs_latents": jnp.zeros(())}
+    threshold = jnp.zeros(()) if static.settings.kind in sae.BATCH_KINDS else None
     return start(static, params, optim.adamw(static, point).init(params), row,
-                 Latents(jnp.zeros((static.settings.width,), jnp.int32)))
+                 Latents(jnp.zeros((static.settings.width,), jnp.int32), threshold))
 
 
 def init(static: Static, point: Point, keys: Keys) -> State:
@@ -77,7 +84,7 @@ def dead(static: Static, point: Point, latents: Latents) -> jax.Array:
 def objective(static: Static, params: sae.Params, point: Point, h: jax.Array, latents: Latents):
     """The training loss of one batch of activations h (d, batch), and the latents (M, batch) it used."""
     return sae.loss_and_latents(static.settings.kind, params, h, mask(static, point), point.own["k"],
-                                point.own["l1_coefficient"], dead(static, point, latents))
+                                point.own["l1_coefficient"], dead(static, point, latents), point.own.get("prefixes"))
 
 
 def step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array) -> tuple[State, jax.Array]:
@@ -94,7 +101,8 @@ def step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array)
     params = optax.apply_updates(state.params, updates)
     if unit:
         params = sae.unit_decoder(params)
-    latents = Latents(jnp.where(jnp.any(f > 0, axis=1), 0, state.extra.idle + 1))
+    threshold = None if state.extra.threshold is None else sae.updated_threshold(state.extra.threshold, f)
+    latents = Latents(jnp.where(jnp.any(f > 0, axis=1), 0, state.extra.idle + 1), threshold)
     params, opt_state, latents = jax.lax.cond(
         resample_due(static, t), lambda ops: resample(static, *ops), lambda ops: ops[:3],
         (params, opt_state, latents, point, h))
@@ -120,8 +128,9 @@ def resample(static: Static, params, opt_state, latents: Latents, point: Point, 
     new = {"W_dec": jnp.where(reborn[None, :], direction, params["W_dec"]),
            "W_enc": jnp.where(reborn[:, None], scale * direction.T, params["W_enc"]),
            "b_enc": jnp.where(reborn, 0.0, params["b_enc"])}
+    new.update({name: jnp.where(reborn, 0.0, params[name]) for name in GATED_RESET if name in params})
     params = {**params, **new}
-    return params, _forget(opt_state, reborn), Latents(jnp.where(reborn, 0, latents.idle))
+    return params, _forget(opt_state, reborn), latents._replace(idle=jnp.where(reborn, 0, latents.idle))
 
 
 def _forget(opt_state, reborn: jax.Array):
@@ -129,7 +138,7 @@ def _forget(opt_state, reborn: jax.Array):
 
     def zero(path, leaf):
         name = getattr(path[-1], "key", None)
-        if name in ("W_enc", "b_enc", "log_threshold") and leaf.shape[:1] == reborn.shape:
+        if name in ("W_enc", "b_enc", "log_threshold", *GATED_RESET) and leaf.shape[:1] == reborn.shape:
             return jnp.where(reborn.reshape((-1,) + (1,) * (leaf.ndim - 1)), 0, leaf)
         if name == "W_dec" and leaf.shape[-1:] == reborn.shape:
             return jnp.where(reborn[None, :], 0, leaf)
@@ -166,8 +175,10 @@ def records(static: Static, state: State, point: Point, eval_key: jax.Array) -> 
     x = data.sample(static.data, static.settings.eval_samples, point.density, key=eval_key)
     h = hidden(static, point, x)
     live = mask(static, point)
-    f = sae.latents(static.settings.kind, state.params, h, live, point.own["k"])
+    f = sae.inference_latents(static.settings.kind, state.params, h, live, point.own["k"], state.extra.threshold)
     out = {**sae_metrics.reconstruction(h, sae.decode(state.params, f)), **sae_metrics.activity(f, live)}
+    if state.extra.threshold is not None:
+        out["threshold"] = state.extra.threshold
     truth = _truth(static, point)
     every = sae_metrics.mmcs(truth, state.params["W_dec"], live, jnp.ones_like(point.own["learned"]))
     learned = sae_metrics.mmcs(truth, state.params["W_dec"], live, point.own["learned"])
@@ -191,8 +202,11 @@ def values(cfg, row: dict) -> dict[str, np.ndarray]:
     join them in `points` (from ``source_cell``)."""
     get = {a: row.get(a, axes.get_field(cfg, axes.AXES[a].default)) for a in SAE_AXES}
     size = get["dict_size"] if get["dict_size"] is not None else cfg.sae.width
-    return {"l1_coefficient": np.float32(get["l1_coefficient"]), "k": np.int32(get["k"]),
-            "dict_size": np.int32(size), "source_cell": np.int32(get["source_cell"])}
+    own = {"l1_coefficient": np.float32(get["l1_coefficient"]), "k": np.int32(get["k"]),
+           "dict_size": np.int32(size), "source_cell": np.int32(get["source_cell"])}
+    if cfg.sae.prefixes:  # a Matryoshka SAE's prefix sizes: traced, so a new list of one length is one program
+        own["prefixes"] = np.asarray(cfg.sae.prefixes, np.int32)
+    return own
 
 
 def points(cfg, points: dict[str, np.ndarray], source) -> dict[str, np.ndarray]:
