@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -36,6 +38,14 @@ def cached(directory: Path, run: Run, size: str) -> bool:
     return found is not None and (directory / JSON).is_file() and all(found.get(k) == v for k, v in wanted.items())
 
 
+def importable(run: Run) -> None:
+    """Put the run's `Run.path` directories on the import path (first, once each), as its command's PYTHONPATH."""
+    for folder in reversed(run.path):
+        where = str(Path(folder).resolve())
+        if where not in sys.path:
+            sys.path.insert(0, where)
+
+
 def obtain(name: str, run: Run, size: str, out: Path, *, train: bool = True, log=print) -> Results:
     """The run `name`, loaded from ``out/name`` when cached there, else trained (unless not `train`) and saved.
 
@@ -43,6 +53,7 @@ def obtain(name: str, run: Run, size: str, out: Path, *, train: bool = True, log
         ResultsError: the run is not cached and `train` is False (``--plot-only``).
     """
     directory = Path(out) / name
+    importable(run)
     if cached(directory, run, size):
         return load(directory)
     if not train:
@@ -50,7 +61,7 @@ def obtain(name: str, run: Run, size: str, out: Path, *, train: bool = True, log
     log(f"toyjax-reproduce: training {name}: {run.command(size)}")
     load_before, began = os.getloadavg()[0], time.perf_counter()
     results = grid.run(presets.compose(run.preset, [*run.overrides(size), "progress=false"]),
-                       command=run.command(size).split())
+                       command=shlex.split(run.command(size)))
     wall = time.perf_counter() - began
     results.save(directory)
     record = {"preset": run.preset, "overrides": list(run.overrides(size)), "wall_s": round(wall, 1),
