@@ -53,6 +53,7 @@ RANK = {
     "bench.baselines": 21, "bench.engine": 21, "bench.torch_baseline": 21, "bench.report": 21, "bench.torch_sae": 22,
     "bench.cli": 23, "reproduce.claims_intro": 20, "reproduce.claims_phase": 20, "reproduce.claims_geometry": 20,
     "reproduce.claims_uniform": 20, "reproduce.claims_attack": 20, "reproduce.claims_neurons": 20,
+    "reproduce.claims_jermyn": 20,
     "reproduce.document": 20,
     "reproduce": 21, "reproduce.cli": 22,
     "": 24,  # toyjax/__init__.py: the lazy public API

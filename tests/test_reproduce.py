@@ -23,13 +23,15 @@ def test_every_claim_is_complete_and_every_run_is_a_preset():
     for claim in CLAIMS:
         assert claim.runs and set(claim.runs) <= set(RUNS), claim.key
         assert claim.paper and claim.setup and claim.title, claim.key
-        assert re.fullmatch(r"§[1-8]", claim.section), claim.key
+        assert re.fullmatch(r"§[1-9]", claim.section), claim.key
     assert set(RUNS) == {name for c in CLAIMS for name in c.runs}  # no run is trained for nothing
-    assert {run.preset for run in RUNS.values()} <= set(presets.preset_names())
+    files = {run.preset for run in RUNS.values() if run.preset.endswith(".yaml")}
+    assert {run.preset for run in RUNS.values()} - files <= set(presets.preset_names())
+    assert all(Path(f).is_file() for f in files)  # a family of one's own's experiment file
 
 
 def test_the_claims_cover_every_section_of_the_paper():
-    assert {c.section for c in CLAIMS} == {f"§{k}" for k in range(1, 9)}
+    assert {f"§{k}" for k in range(1, 9)} <= {c.section for c in CLAIMS} <= {f"§{k}" for k in range(1, 10)}
 
 
 @pytest.mark.parametrize("name", sorted(RUNS))

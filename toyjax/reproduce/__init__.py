@@ -1,12 +1,20 @@
 """The reproduction of Elhage et al. (2022), "Toy Models of Superposition", claim by claim, as data.
 
-`CLAIMS` lists every claim of the paper that toyjax measures, in the paper's order (§1–§8): its statement, the
-paper's setup and toyjax's choices, its runs (`toyjax.reproduce.runs.RUNS`), its measurement and status rule
-and its figure (`toyjax.reproduce.registry.Claim`). ``toyjax-reproduce`` (`toyjax.reproduce.cli`) trains or
-reads the runs and writes ``docs/reproduction.md``. This package imports its claim modules.
+`CLAIMS` lists every claim of the paper that toyjax measures, in the paper's order (§1–§8, then §9's anchors):
+its statement, the paper's setup and toyjax's choices, its runs (`toyjax.reproduce.runs.RUNS`), its measurement
+and status rule and its figure (`toyjax.reproduce.registry.Claim`). ``toyjax-reproduce`` (`toyjax.reproduce.cli`)
+trains or reads the runs and writes ``docs/reproduction.md``. This package imports its claim modules.
 """
 
-from toyjax.reproduce import claims_attack, claims_geometry, claims_intro, claims_neurons, claims_phase, claims_uniform
+from toyjax.reproduce import (
+    claims_attack,
+    claims_geometry,
+    claims_intro,
+    claims_jermyn,
+    claims_neurons,
+    claims_phase,
+    claims_uniform,
+)
 
 CLAIMS = (
     claims_intro.INTRO,
@@ -29,6 +37,7 @@ CLAIMS = (
     claims_neurons.ABS_SMALL,
     claims_neurons.ABS_COMPUTATION,
     claims_neurons.MOTIF,
+    claims_jermyn.JERMYN,
 )
 
 __all__ = ["CLAIMS"]
