@@ -70,8 +70,10 @@ def measure(runs) -> Finding:
                    {"loss_no_bias": c["loss0"], "loss_negative_bias": c["loss1"], "mono_no_bias": c["mono0"],
                     "mono_negative_bias": c["mono1"], "peak_no_bias": float(z["peak"].mean()),
                     "peak_negative_bias": float(n["peak"].mean()), "passed": sum(ok), "checks": len(ok)},
-                   "Training curves as in their Figure of a sweep: loss, monosemantic neurons per feature and mean "
-                   "bias against log₂ steps, one line per seed; grey: no bias, red: negative bias with bias decay.",
+                   "Training curves as their training_plot draws them: loss, monosemantic neurons per feature and "
+                   "mean bias against log₂ steps, one line per seed; grey: no bias, red: negative bias with bias "
+                   "decay. Where the red count ends at 0 (its neurons turn polysemantic as the bias decays to 0), "
+                   "the figure disagrees with their engineered models.",
                    details)
 
 
@@ -97,11 +99,11 @@ def figure(runs, found: Finding, path):
 
 JERMYN = Claim(
     "jermyn_monosemanticity", "§9", "Engineering monosemanticity: negative biases at no loss cost",
-    "Jermyn, Schiefer and Hubinger (2022), as §9's hybrid in practice: \"models can be made more monosemantic "
-    "without increasing the loss by just changing which local minimum the training process finds. More "
-    "monosemantic loss minima have moderate negative biases\". Their feature decoder: N=512 features, m=64, "
-    "k=1024 ReLU neurons, density 1/64, batch 8192, 2¹⁷ steps of LAMB; \"no bias\" against an initial bias of "
-    "−1 with bias decay 0.03.",
+    "Jermyn, Schiefer and Hubinger (2022), a follow-up that engineers §9's first way out: \"models can be made "
+    "more monosemantic without increasing the loss by just changing which local minimum the training process "
+    "finds. More monosemantic loss minima have moderate negative biases\". Their feature decoder: N=512 "
+    "features, m=64, k=1024 ReLU neurons, density 1/64, batch 8192, 2¹⁷ steps of LAMB; \"no bias\" against an "
+    "initial bias of −1 with bias decay 0.03.",
     "Their code (github.com/adamjermyn/toy_model_interpretability, model3.py and model_helper.py): a fixed "
     "random projection, torch's default init plus the bias offset, LAMB with cosine annealing of period 1024 "
     "steps, b ← b(1 − 0.03 lr) each step of the first half, monosemantic when the largest single-feature "
