@@ -59,6 +59,7 @@ RANK = {
     "reproduce.claims_uniform": 20, "reproduce.claims_attack": 20, "reproduce.claims_neurons": 20,
     "reproduce.claims_hybrid": 20,
     "reproduce.claims_ways_out": 20,
+    "reproduce.claims_jermyn": 20,
     "reproduce.document": 20,
     "reproduce": 21, "reproduce.cli": 22,
     "": 24,  # toyjax/__init__.py: the lazy public API

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -23,7 +25,9 @@ def test_every_claim_is_complete_and_every_run_is_a_preset():
         assert claim.paper and claim.setup and claim.title, claim.key
         assert re.fullmatch(r"§[1-9]", claim.section), claim.key
     assert set(RUNS) == {name for c in CLAIMS for name in c.runs}  # no run is trained for nothing
-    assert {run.preset for run in RUNS.values()} <= set(presets.preset_names())
+    files = {run.preset for run in RUNS.values() if run.preset.endswith(".yaml")}
+    assert {run.preset for run in RUNS.values()} - files <= set(presets.preset_names())
+    assert all(Path(f).is_file() for f in files)  # a family of one's own's experiment file
 
 
 def test_the_claims_cover_every_section_of_the_paper():
@@ -34,6 +38,16 @@ def test_the_claims_cover_every_section_of_the_paper():
 def test_every_run_composes_at_both_sizes(name):
     for size in ("paper", "quick"):
         presets.compose(RUNS[name].preset, list(RUNS[name].overrides(size)))
+
+
+def test_a_run_of_a_family_of_ones_own_imports_it_from_its_path(monkeypatch):
+    """A run names the directories its family's module is imported from; its command sets PYTHONPATH to them."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    run = Run("examples/engineering_monosemanticity/jermyn.yaml", path=("examples",))
+    assert run.command("paper") == "PYTHONPATH=examples toyjax sweep=examples/engineering_monosemanticity/jermyn.yaml"
+    store.importable(run)
+    store.importable(run)
+    assert sys.path[0] == str(Path("examples").resolve()) and sys.path.count(sys.path[0]) == 1
 
 
 def test_status_rule():

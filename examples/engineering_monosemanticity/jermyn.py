@@ -1,30 +1,49 @@
 """A family of one's own: Jermyn, Schiefer and Hubinger, "Engineering Monosemanticity in Toy Models" (2022).
 
-arXiv 2211.09169, their feature-decoder task. N sparse features x (toyjax's data: feature i is non-zero with
-its density, then Uniform[0, 1]) are embedded into m dimensions by a FIXED random projection P (m, N), never
-trained and the same for every model of a run; an untied hidden layer of k neurons with a bias reads them,
-and a linear readout decodes the features again:
+arXiv 2211.09169, their feature decoder. N sparse features x (toyjax's data: feature i is non-zero with its
+density, then Uniform[0, 1]) are embedded into m dimensions by a FIXED random projection P (m, N), never trained
+and the same for every model of a run; a hidden layer of k neurons with a bias reads them, and a linear readout
+without a bias decodes the features again:
 
-    h = act(W_in P x + b_in),    x' = W_out h,    L = mean over the batch of Σ_i I_i (x_i − x'_i)²,
+    h = act(W_in P x + b),    x' = W_out h,    L = mean over the batch of Σ_i I_i (x_i − x'_i)²,
 
-on a fresh batch every step, with toyjax's AdamW (`toyjax.engine.optim`: each model's lr and weight decay, on every
-parameter). The paper finds that moderately negative biases make the neurons monosemantic at no cost in
-loss; ``bias_init`` and ``bias_decay`` are the knobs for that, and more neurons help too.
+on a fresh batch every step (their loss is this with every I_i = 1, toyjax's default importance). The paper
+finds that a moderately negative bias makes the neurons monosemantic at no cost in loss.
 
-``model.n_features`` is N and ``model.n_hidden`` is m; ``model.options`` (`DEFAULTS`) holds ``neurons`` (k),
-``activation`` (relu; gelu, exact; solu, z · softmax(z) over the neurons, without SoLU's LayerNorm),
-``bias_init`` (every neuron's first bias), ``bias_decay`` λ_b and ``projection_seed``. Our choices, where
-the paper's exact recipe is not reproduced or we were unsure:
+``model.n_features`` is N and ``model.n_hidden`` is m (at most N); ``model.options`` (`DEFAULTS`) holds
+``neurons`` (k), ``activation`` (relu; gelu, exact; solu, z · softmax(z) over the neurons, without SoLU's
+LayerNorm), ``bias_init``, ``bias_decay`` λ_b, ``projection_seed`` and ``optimizer`` (``lamb``, theirs, or
+``adamw``, toyjax's AdamW and ``train.schedule``).
 
-- P is standard normal with unit-norm columns (each feature a random unit direction), drawn on the host by
-  numpy's PCG64 from ``projection_seed``: a constant of the compiled program, so no model's key touches it.
-- W_in and W_out are Xavier-normal from their own shapes × ``init_scale``; there is no output bias.
-- ``bias_decay`` adds λ_b Σ_j (b_j − bias_init)² to the objective: it holds the biases near the engineered
-  start (AdamW's weight decay already pulls every parameter towards 0). Our reading, not the paper's formula.
+Checked against their code (github.com/adamjermyn/toy_model_interpretability, read with the search tool:
+``model3.py``, ``model_helper.py``, ``plot_helper.py``, ``learning_rate_sweep.py``, ``readme.md``) and the
+paper's abstract; what this module does with each:
+
+- Their runs: N=512, m=64, k=1024, eps (density) 1/64 with "equal" frequencies, batch 2^13 = 8192, 2^17 steps,
+  lr swept 0.001–0.03; "no bias" is init_bias 0 and decay 0, "negative bias" init_bias −1 and decay 0.03 (the
+  data file names of ``learning_rate_sweep.py``). The brief's settings agree.
+- Projection: ``make_random_embedder``: the left singular vectors u (N, m) of a standard normal (N, m) matrix,
+  each row (a feature) scaled to unit norm, transposed. Here the same from numpy's PCG64 at
+  ``projection_seed`` (a constant of the compiled program, so no model's key touches it); m ≤ N is required.
+- Init: torch's ``nn.Linear`` defaults, W and b ~ U(±1/√fan_in), then ``bias_init`` added to every bias
+  ("the initial mean bias"). W_in and W_out are also multiplied by ``init_scale`` (1 by default).
+- Optimiser: torch_optimizer's ``Lamb`` (betas 0.9, 0.999, eps 1e-6, weight decay 0; the trust ratio
+  min(‖w‖, 10) / ‖adam step‖ per tensor) under ``CosineAnnealingLR(T_max=512, eta_min=0)``, which is periodic:
+  lr_t = lr (1 + cos(π t / 512)) / 2. Here optax's Adam moments (with bias correction, which theirs has off:
+  the trust ratio rescales each step to the weights' norm anyway), the clamped trust ratio (`trust_ratio`)
+  and that schedule; ``train.weight_decay`` is LAMB's decoupled weight decay (theirs 0).
+- Bias decay: after each optimiser step of the first half of training (step < steps / 2), b ← b (1 − λ_b lr)
+  with lr the base learning rate: a decay towards 0 (not towards ``bias_init``), outside the loss
+  (`decay_bias`). Earlier versions of this module added λ_b Σ_j (b_j − bias_init)² to the loss instead.
+- Monosemanticity: ``single_feature_activations``, a (k, N) = act(W_in P e_i + b), each feature alone at value
+  1, raw (not relative to act(b)); a neuron's share is max_i a_ji / (1e-10 + Σ_i a_ji), and it is monosemantic
+  when the share exceeds ``r_threshold`` = 0.999 (`MONOSEMANTIC`). A dead neuron has share 0. Earlier versions
+  counted |act(W_in P e_i + b) − act(b)| against 0.9; that threshold is gone, not reported.
 - ``eval_loss`` is a plain Monte Carlo mean of the reconstruction error on ``record.eval_samples`` points, one
-  draw from the eval key shared by every model (`toyjax.data.sample`), not toyjax's stratified estimate.
-- Each snapshot records the step's "loss" (reconstruction only), "monosemanticity" (N,) and
-  "monosemantic_neurons" (`responses`, `feature_monosemanticity`, `monosemantic_neurons`).
+  draw from the eval key shared by every model (`toyjax.data.sample`), not toyjax's stratified estimate; theirs
+  is the training loss, logged every 16 steps.
+- Each snapshot records the step's "loss", "monosemanticity" (k,) (each neuron's share), "monosemantic_neurons"
+  and "mean_bias": the three panels of their ``training_plot``.
 
 `FAMILY` is the family as the engine takes it (`toyjax.engine.family`). This module imports jax, numpy, optax and
 toyjax's `axes`, `checks`, `data`, `errors`, `family`, `optim`, `plan`, `state` and `sums`.
@@ -48,9 +67,14 @@ from toyjax.engine.state import State, add_tail, final, start, write_snapshot
 from toyjax.errors import ConfigError
 from toyjax.sums import pairwise_sum
 
-DEFAULTS = {"neurons": 64, "activation": "relu", "bias_init": 0.0, "bias_decay": 0.0, "projection_seed": 0}
+DEFAULTS = {"neurons": 64, "activation": "relu", "bias_init": 0.0, "bias_decay": 0.0, "projection_seed": 0,
+            "optimizer": "lamb"}
 ACTIVATIONS = ("relu", "gelu", "solu")
-MONOSEMANTIC_SHARE = 0.9  # a neuron is monosemantic when one feature carries this share of its response
+OPTIMIZERS = ("lamb", "adamw")
+MONOSEMANTIC = 0.999  # their r_threshold: a neuron is monosemantic when one feature's share exceeds it
+TINY = 1e-10  # their guard in the share's denominator
+CLAMP = 10.0  # torch_optimizer Lamb's clamp_value: the weight norm's cap in the trust ratio
+ANNEALING = 512  # T_max of their CosineAnnealingLR: the learning rate's half-period, in steps
 
 
 def option(static: Static, name: str):
@@ -60,14 +84,15 @@ def option(static: Static, name: str):
 
 @functools.lru_cache(maxsize=16)
 def _projection(seed: int, m: int, n: int) -> np.ndarray:
-    p = np.random.default_rng(seed).standard_normal((m, n))
-    p = (p / np.linalg.norm(p, axis=0)).astype(np.float32)
+    u = np.linalg.svd(np.random.default_rng(seed).standard_normal((n, m)), full_matrices=False)[0]
+    p = (u / np.linalg.norm(u, axis=1, keepdims=True)).T.astype(np.float32)
     p.setflags(write=False)
     return p
 
 
 def projection(static: Static) -> jax.Array:
-    """P (m, N): the fixed embedding, unit-norm random columns drawn from ``projection_seed``."""
+    """P (m, N): the fixed embedding, their ``make_random_embedder``: the left singular vectors of a normal (N, m)
+    matrix, each feature's row scaled to unit norm, transposed; drawn from ``projection_seed``."""
     return jnp.asarray(_projection(int(option(static, "projection_seed")), static.n_hidden, static.n_features))
 
 
@@ -91,62 +116,91 @@ def errors(static: Static, params: dict, x: jax.Array, point: Point) -> jax.Arra
     return jnp.sum(point.importance[:, None] * (x - forward(static, params, x)) ** 2, axis=0)
 
 
-def objective(params: dict, static: Static, point: Point, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(the training objective, the reconstruction loss) of a batch x (N, batch): the loss + the bias penalty."""
-    loss = jnp.mean(errors(static, params, x, point))
-    decay = float(option(static, "bias_decay"))
-    if decay == 0.0:
-        return loss, loss
-    return loss + decay * jnp.sum((params["b_in"] - float(option(static, "bias_init"))) ** 2), loss
+def objective(params: dict, static: Static, point: Point, x: jax.Array) -> jax.Array:
+    """The training loss of a batch x (N, batch): the mean over the batch of Σ_i I_i (x_i − x'_i)²."""
+    return jnp.mean(errors(static, params, x, point))
 
 
-def _xavier(key: jax.Array, shape: tuple[int, int]) -> jax.Array:
-    return jax.random.normal(key, shape) * np.float32(np.sqrt(2.0 / sum(shape)))
+def trust_ratio() -> optax.GradientTransformation:
+    """LAMB's layer-wise rescaling as torch_optimizer's Lamb does it: u · min(‖w‖, `CLAMP`) / ‖u‖ (1 if either is 0)."""
+
+    def scale(u: jax.Array, w: jax.Array) -> jax.Array:
+        wn, un = jnp.minimum(jnp.linalg.norm(w), CLAMP), jnp.linalg.norm(u)
+        return u * jnp.where((wn > 0) & (un > 0), wn / jnp.where(un > 0, un, 1.0), 1.0)
+
+    return optax.GradientTransformation(lambda params: optax.EmptyState(),
+                                        lambda updates, state, params: (jax.tree.map(scale, updates, params), state))
+
+
+def optimizer(static: Static, point: Point) -> optax.GradientTransformation:
+    """LAMB under their periodic cosine annealing (`ANNEALING`), or toyjax's AdamW and schedule, at this model's lr."""
+    if option(static, "optimizer") == "adamw":
+        return optim.adamw(static, point)
+    return optax.chain(optax.scale_by_adam(b1=0.9, b2=0.999, eps=1e-6), optax.add_decayed_weights(point.weight_decay),
+                       trust_ratio(), optax.scale_by_learning_rate(
+                           lambda count: point.lr * 0.5 * (1.0 + jnp.cos(jnp.pi * count / ANNEALING))))
+
+
+def _uniform(key: jax.Array, shape: tuple[int, ...], fan_in: int) -> jax.Array:
+    bound = np.float32(1.0 / np.sqrt(fan_in))
+    return jax.random.uniform(key, shape, jnp.float32, -bound, bound)
 
 
 def init(static: Static, point: Point, keys: Keys) -> State:
-    """A fresh model from its init key: W_in (k, m), b_in (k,) = bias_init, W_out (N, k); AdamW state; history."""
+    """A fresh model as torch's ``nn.Linear`` draws it (U(±1/√fan_in)), ``bias_init`` added to every bias;
+    the optimiser's state; the history."""
     k, m, n = int(option(static, "neurons")), static.n_hidden, static.n_features
-    params = {"W_in": _xavier(jax.random.fold_in(keys.init, 0), (k, m)) * point.init_scale,
-              "b_in": jnp.full((k,), float(option(static, "bias_init")), jnp.float32),
-              "W_out": _xavier(jax.random.fold_in(keys.init, 1), (n, k)) * point.init_scale}
-    row = {"loss": jnp.zeros(()), "monosemanticity": jnp.zeros((n,)), "monosemantic_neurons": jnp.zeros(())}
-    return start(static, params, optim.adamw(static, point).init(params), row)
+    params = {"W_in": _uniform(jax.random.fold_in(keys.init, 0), (k, m), m) * point.init_scale,
+              "b_in": _uniform(jax.random.fold_in(keys.init, 2), (k,), m) + float(option(static, "bias_init")),
+              "W_out": _uniform(jax.random.fold_in(keys.init, 1), (n, k), k) * point.init_scale}
+    row = {"loss": jnp.zeros(()), "monosemanticity": jnp.zeros((k,)), "monosemantic_neurons": jnp.zeros(()),
+           "mean_bias": jnp.zeros(())}
+    return start(static, params, optimizer(static, point).init(params), row)
+
+
+def decay_bias(static: Static, params: dict, point: Point, t: jax.Array) -> dict:
+    """Their bias decay: b ← b (1 − λ_b · lr) after each step of the first half of training (towards 0)."""
+    decay = float(option(static, "bias_decay"))
+    if decay == 0.0:
+        return params
+    factor = jnp.where(2 * t < static.steps, 1.0 - decay * point.lr, 1.0)
+    return {**params, "b_in": params["b_in"] * factor}
 
 
 def model_step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array) -> tuple[State, jax.Array]:
-    """One AdamW step of one model on its batch x (N, batch); returns (state, reconstruction loss)."""
-    (_, loss), grads = jax.value_and_grad(objective, has_aux=True)(state.params, static, point, x)
-    updates, opt_state = optim.adamw(static, point).update(grads, state.opt_state, state.params)
-    state = state._replace(params=optax.apply_updates(state.params, updates), opt_state=opt_state)
+    """One optimiser step of one model on its batch x (N, batch), then the bias decay; returns (state, loss)."""
+    loss, grads = jax.value_and_grad(objective)(state.params, static, point, x)
+    updates, opt_state = optimizer(static, point).update(grads, state.opt_state, state.params)
+    params = decay_bias(static, optax.apply_updates(state.params, updates), point, t)
+    state = state._replace(params=params, opt_state=opt_state)
     return add_tail(static, state, loss, t), loss
 
 
-def responses(static: Static, params: dict) -> jax.Array:
-    """r (k, N): |act(W_in P e_i + b)_j − act(b)_j|, neuron j's response to feature i alone at value 1."""
-    name, b = option(static, "activation"), params["b_in"][:, None]
-    return jnp.abs(activate(name, params["W_in"] @ projection(static) + b) - activate(name, b))
+def activations(static: Static, params: dict) -> jax.Array:
+    """a (k, N): act(W_in P e_i + b)_j, neuron j's activation on feature i alone at value 1 (their
+    ``single_feature_activations``)."""
+    z = params["W_in"] @ projection(static) + params["b_in"][:, None]
+    return activate(option(static, "activation"), z)
 
 
-def feature_monosemanticity(r: jax.Array) -> jax.Array:
-    """(N,) the share of each feature's total response r (k, N) carried by its strongest neuron; 0 if none."""
-    total = pairwise_sum(r, axis=0)
-    return jnp.where(total > 0, jnp.max(r, axis=0) / jnp.where(total > 0, total, 1.0), 0.0)
+def neuron_monosemanticity(a: jax.Array) -> jax.Array:
+    """(k,) each neuron's largest single-feature activation over their sum (+1e-10), of a (k, N)."""
+    return jnp.max(a, axis=1) / (TINY + pairwise_sum(a, axis=1))
 
 
-def monosemantic_neurons(r: jax.Array) -> jax.Array:
-    """() how many neurons of r (k, N) give one feature at least `MONOSEMANTIC_SHARE` of their response."""
-    share = feature_monosemanticity(r.T)
-    return pairwise_sum((share >= MONOSEMANTIC_SHARE).astype(jnp.float32))
+def monosemantic_neurons(a: jax.Array) -> jax.Array:
+    """() how many neurons of a (k, N) have a share above `MONOSEMANTIC` (0.999)."""
+    return pairwise_sum((neuron_monosemanticity(a) > MONOSEMANTIC).astype(jnp.float32))
 
 
 def record(static: Static, history: dict, params: dict, loss: jax.Array, done: jax.Array) -> dict:
-    """Write the loss and the monosemanticity numbers (and params) into row k at the k-th snapshot."""
+    """Write the loss, the monosemanticity numbers and the mean bias (and params) at the k-th snapshot."""
 
     def row():
-        r = responses(static, params)
-        return {"loss": loss, "monosemanticity": feature_monosemanticity(r),
-                "monosemantic_neurons": monosemantic_neurons(r)}
+        a = activations(static, params)
+        return {"loss": loss, "monosemanticity": neuron_monosemanticity(a),
+                "monosemantic_neurons": monosemantic_neurons(a),
+                "mean_bias": pairwise_sum(params["b_in"]) / params["b_in"].shape[0]}
 
     return write_snapshot(static, history, params, row, done)
 
@@ -175,10 +229,17 @@ def check(cfg) -> None:
     get = {**DEFAULTS, **given}
     checks.integer("model.options.neurons", get["neurons"], low=1)
     checks.choice("model.options.activation", get["activation"], ACTIVATIONS)
+    checks.choice("model.options.optimizer", get["optimizer"], OPTIMIZERS)
+    if get["optimizer"] == "lamb" and cfg.train.schedule != "constant":
+        raise ConfigError(f"train.schedule: LAMB follows their cosine annealing (period {2 * ANNEALING} steps), so "
+                          f"{cfg.train.schedule} would be ignored; use constant, or model.options.optimizer=adamw")
     checks.number("model.options.bias_init", get["bias_init"])
     if checks.number("model.options.bias_decay", get["bias_decay"]) < 0:
         raise ConfigError(f"model.options.bias_decay: must be >= 0, got {get['bias_decay']}")
     checks.integer("model.options.projection_seed", get["projection_seed"], low=0)
+    if cfg.model.n_hidden > cfg.model.n_features:
+        raise ConfigError(f"model.n_hidden: their embedder takes m <= N dimensions (model.n_features, "
+                          f"{cfg.model.n_features}), got {cfg.model.n_hidden}")
     if axes.largest(cfg, "dataset_size") is not None:
         raise ConfigError("data.dataset_size: the jermyn family trains on a fresh batch every step")
     if axes.largest(cfg, "activation_l1") > 0:
@@ -186,6 +247,6 @@ def check(cfg) -> None:
 
 
 DIMS = {"params/W_in": ("neuron", "hidden"), "params/b_in": ("neuron",), "params/W_out": ("feature", "neuron"),
-        "history/monosemanticity": ("feature",)}  # each array's axes after the grid's (`Family.dims`)
+        "history/monosemanticity": ("neuron",)}  # each array's axes after the grid's (`Family.dims`)
 
 FAMILY = Family("jermyn", init, step, finish, check, dims=lambda config: DIMS)

@@ -11,6 +11,7 @@ from toyjax.reproduce import (
     claims_geometry,
     claims_hybrid,
     claims_intro,
+    claims_jermyn,
     claims_neurons,
     claims_phase,
     claims_uniform,
@@ -43,6 +44,7 @@ CLAIMS = (
     claims_ways_out.WIDTH,
     claims_ways_out.MARGIN,
     claims_hybrid.HYBRID,
+    claims_jermyn.JERMYN,
 )
 
 __all__ = ["CLAIMS"]

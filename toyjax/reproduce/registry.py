@@ -11,6 +11,7 @@ library.
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,11 +24,16 @@ SIZES = ("paper", "quick")
 
 @dataclass(frozen=True)
 class Run:
-    """One trained grid: a preset of ``sweeps/`` and its Hydra-style overrides at each size."""
+    """One trained grid: a preset of ``sweeps/`` (or a YAML path) and its Hydra-style overrides at each size.
+
+    `path` lists directories, relative to where ``toyjax-reproduce`` runs (the repository root), that go on the
+    import path before the run is composed: a family of one's own's (``examples``), as PYTHONPATH would.
+    """
 
     preset: str
     paper: tuple[str, ...] = ()
     quick: tuple[str, ...] = ()
+    path: tuple[str, ...] = ()
 
     def overrides(self, size: str) -> tuple[str, ...]:
         if size not in SIZES:
@@ -35,8 +41,9 @@ class Run:
         return self.paper if size == "paper" else self.quick
 
     def command(self, size: str) -> str:
-        """The equivalent ``toyjax`` command line."""
-        return shlex.join(["toyjax", f"sweep={self.preset}", *self.overrides(size)])
+        """The equivalent ``toyjax`` command line (with PYTHONPATH when the run has a `path`)."""
+        env = [f"PYTHONPATH={os.pathsep.join(self.path)}"] if self.path else []
+        return shlex.join([*env, "toyjax", f"sweep={self.preset}", *self.overrides(size)])
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,8 @@
 """Every run the reproduction trains: a preset of ``sweeps/`` and its overrides at paper size and at quick size.
 
+A run of a family of one's own names its YAML file and the directory to import its module from
+(``examples/engineering_monosemanticity``, §9's Jermyn et al. anchor).
+
 Paper size is the paper's setting where it states one, else the preset's documented choice (each preset's
 header says which). Quick size runs the same pipeline in a few minutes on 2 CPU cores: fewer steps, seeds
 and grid points; claims marked ``ci`` in their registry entry still reproduce at it. This module imports
@@ -9,6 +12,10 @@ and grid points; claims marked ``ci`` in their registry entry still reproduce at
 from __future__ import annotations
 
 from toyjax.reproduce.registry import Run
+
+JERMYN = "examples/engineering_monosemanticity/jermyn.yaml"  # a family of one's own: its module is under examples/
+_NO_BIAS = ("model.options.bias_init=0.0", "model.options.bias_decay=0.0")
+_JERMYN_QUICK = ("train.steps=2000", "grid.axes.seed=2")
 
 _PHASE_QUICK = ("train.steps=4000", "grid.axes.density=log:0.01:1:11", "grid.axes.extra_importance=log:0.1:10:10",
                 "grid.axes.seed=4")
@@ -66,4 +73,6 @@ RUNS: dict[str, Run] = {
         "grid.axes.seed=2")),
     **{f"ways_out_width_{m}": Run("ways_out_width", paper=(f"model.n_hidden={m}",),
                                   quick=(f"model.n_hidden={m}", *_WIDTH_QUICK)) for m in WIDTHS},
+    "jermyn_no_bias": Run(JERMYN, paper=_NO_BIAS, quick=(*_NO_BIAS, *_JERMYN_QUICK), path=("examples",)),
+    "jermyn_negative_bias": Run(JERMYN, quick=(*_JERMYN_QUICK, "model.options.bias_decay=1.97"), path=("examples",)),
 }

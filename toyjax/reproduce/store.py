@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -39,6 +41,14 @@ def cached(directory: Path, run: Run, size: str) -> bool:
     return found is not None and (directory / JSON).is_file() and all(found.get(k) == v for k, v in wanted.items())
 
 
+def importable(run: Run) -> None:
+    """Put the run's `Run.path` directories on the import path (first, once each), as its command's PYTHONPATH."""
+    for folder in reversed(run.path):
+        where = str(Path(folder).resolve())
+        if where not in sys.path:
+            sys.path.insert(0, where)
+
+
 def obtain(name: str, run: Run, size: str, out: Path, *, train: bool = True, log=print) -> Results:
     """The run `name`, loaded from ``out/name`` when cached there, else trained (unless not `train`) and saved.
 
@@ -46,6 +56,7 @@ def obtain(name: str, run: Run, size: str, out: Path, *, train: bool = True, log
         ResultsError: the run is not cached and `train` is False (``--plot-only``).
     """
     directory = Path(out) / name
+    importable(run)
     if cached(directory, run, size):
         return load(directory)
     if not train:
@@ -56,7 +67,7 @@ def obtain(name: str, run: Run, size: str, out: Path, *, train: bool = True, log
                                       directory)
     if failed:
         raise ResultsError(f"{directory}: the source of run {name!r} was trained, but {'; '.join(failed)}")
-    results = grid.run(cfg, command=run.command(size).split())
+    results = grid.run(cfg, command=shlex.split(run.command(size)))
     wall = time.perf_counter() - began
     results.save(directory)
     record = {"preset": run.preset, "overrides": list(run.overrides(size)), "wall_s": round(wall, 1),
