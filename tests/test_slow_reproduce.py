@@ -11,7 +11,8 @@ holds in each of the quick grid's 110.
 The pentagon's snap and the collapse, "partly" at both sizes, have the parts that hold pinned by their own
 tests, and so have §9's killed features and hybrid margin, which hold for the §7 model at quick size and not
 for the (reduced) §8 model, §9's SAE hybrid, "not reproduced" at paper size, and Jermyn et al.'s engineered
-monosemanticity, "partly" at both sizes. The paper's size for each (``pytest -m slow -s``) beside the quick runs' commands.
+monosemanticity, "partly" at both sizes. The paper's size for each is printed (``pytest -m slow -s``) beside
+the quick runs' commands.
 """
 
 from __future__ import annotations
