@@ -4,7 +4,8 @@ Each block of the shard's `toyjax.engine.blocks.Layout` is initialised (or resto
 segment by segment with the engine's compiled `train` (segments end at progress ticks and at checkpoint
 steps; the program is the same whatever the cut), then evaluated by `finish`. The blocks' records are put
 back in grid order. Timing counts only the steps this process trained, so a resumed run reports its true
-speed. This module imports jax, numpy, `toyjax.numerics`, `toyjax.engine.blocks`,
+speed. A run whose data's units are dependent says so in its meta (`toyjax.data.metadata`). This module imports
+jax, numpy, `toyjax.data`, `toyjax.numerics`, `toyjax.engine.blocks`,
 `toyjax.engine.checkpoint`, `toyjax.config`, `toyjax.engine.plan`, `toyjax.engine.programs`, `toyjax.progress`
 and `toyjax.results`.
 """
@@ -21,7 +22,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from toyjax import numerics
+from toyjax import data, numerics
 from toyjax.config import Config, RunInfo
 from toyjax.engine import blocks, programs
 from toyjax.engine.checkpoint import Checkpoint, digest
@@ -171,7 +172,7 @@ class Runner:
             params=out["params"], loss=out["loss"], eval_loss=out["eval_loss"], diverged=out["diverged"],
             history=dict(out["history"], step=np.asarray(plan.static.snapshot_steps, np.int64)),
             **pick, timing=timing, config=asdict(self.cfg), run_info=run_info,
-            meta=run_meta(self.devices, plan.static.matmul_precision),
+            meta={**run_meta(self.devices, plan.static.matmul_precision), **data.metadata(plan.static.data)},
             records={k: v for k, v in out.items() if k not in BASIC_RECORDS},
             array_dims=plan.static.family.dims(asdict(self.cfg)),
         )
