@@ -43,6 +43,7 @@ DEFAULTS = {"decay": 1.0, "exponent": 1.0, "p_max": 0.3, "p_min": 0.01, "value":
 HIERARCHY_KEYS = ("parents", "mutually_exclusive")
 CORRELATION_KEYS = ("rank", "scale", "seed")
 MIN_DIAG = 0.01  # SAELens's floor of 1 − ‖F_i‖²
+BLOCKS = ("firing", "magnitude", "hierarchy", "correlation")  # the ``data`` keys of this module
 
 
 class Magnitude(NamedTuple):
