@@ -8,6 +8,7 @@ import pytest
 
 import toyjax
 from toyjax.config import run_info, to_config
+from toyjax.engine.runner import Runner
 from toyjax.errors import ConfigError, ToyjaxDeprecationWarning
 
 
@@ -45,6 +46,24 @@ from toyjax.errors import ConfigError, ToyjaxDeprecationWarning
         ({"data": {"dataset_size": 10}, "train": {"full_batch": True, "chunk_size": 0}}, "train.chunk_size"),
         ({"data": {"normalize": "yes"}}, "data.normalize"),
         ({"record": {"eval_tail": 1.0}}, "record.eval_tail"),
+        # structured features (toyjax.data.structure)
+        ({"data": {"firing": {"profile": "pareto"}}}, "data.firing.profile"),
+        ({"data": {"firing": {"profile": "constant", "decay": 0.5}}}, "data.firing.decay"),
+        ({"data": {"firing": {"profile": "geometric", "decay": 1.5}}}, "data.firing.decay"),
+        ({"data": {"firing": {"profile": "zipf", "exponent": 0}}}, "data.firing.exponent"),
+        ({"data": {"firing": {"profile": "zipf", "p_max": 0.3, "p_min": 0.5}}}, "data.firing.p_min"),
+        ({"data": {"magnitude": {"kind": "gamma"}}}, "data.magnitude.kind"),
+        ({"data": {"magnitude": {"kind": "folded_normal", "std": 0}}}, "data.magnitude.std"),
+        ({"data": {"magnitude": {"kind": "constant", "value": "big"}}}, "data.magnitude.value"),
+        ({"data": {"magnitude": {"kind": "constant"}, "signed": True}}, "data.signed"),
+        ({"data": {"hierarchy": {"parents": [-1, 0]}}}, "data.hierarchy.parents"),
+        ({"data": {"hierarchy": {"parents": [-1, 2, 0]}}}, "data.hierarchy.parents"),
+        ({"data": {"hierarchy": {"parents": [-1, 0, 0], "exclusive": True}}}, "data.hierarchy.exclusive"),
+        ({"data": {"hierarchy": {"parents": [-1, 0, 0], "mutually_exclusive": "yes"}}},
+         "data.hierarchy.mutually_exclusive"),
+        ({"data": {"correlation": {"rank": 0}}}, "data.correlation.rank"),
+        ({"data": {"correlation": {"rank": 1, "scale": -1.0}}}, "data.correlation.scale"),
+        ({"data": {"correlation": {"rank": 1, "strength": 0.5}}}, "data.correlation.strength"),
     ],
 )
 def test_bad_values_name_their_field(tiny, change, field):
@@ -55,6 +74,24 @@ def test_bad_values_name_their_field(tiny, change, field):
         toyjax.run(cfg)
     assert str(err.value).startswith(field + ":")
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"firing": "zipf"}, r"^data\.firing: expected a mapping such as \{profile: constant\}, got 'zipf'$"),
+    ({"kind": "correlated", "set_size": 3, "firing": {"profile": "zipf"}},
+     r"^data\.firing: needs data\.kind=independent, got data\.kind=correlated$"),
+    ({"kind": "anticorrelated", "set_size": 3, "hierarchy": {"parents": [-1, 0, 0]}},
+     r"^data\.hierarchy: needs data\.kind=independent, got data\.kind=anticorrelated$"),
+    ({"firing": {"profile": "geometric", "decay": 0.5}},  # r^i / mean r^j at density 1: 1/(1.75/3) = 1.71
+     r"^data\.firing: feature 0 would fire with probability 1\.71 > 1; lower the density or flatten the profile$"),
+])
+def test_a_data_block_is_refused_in_one_line_before_anything_compiles(tiny, data, message, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("a runner was built for a bad config")
+
+    monkeypatch.setattr(Runner, "__init__", never)
+    with pytest.raises(ConfigError, match=message):
+        toyjax.run(tiny(data=data))
 
 
 def test_unknown_axis_lists_the_allowed_ones(tiny):

@@ -20,14 +20,15 @@ RANK = {
     "errors": 0, "fileio": 0, "progress": 0, "numerics": 0, "engine": 0, "families.toy": 0, "families.sae": 0,
     "checks": 1, "sums": 1, "_moved": 1, "tensorfiles": 1,
     # config: the run's sections and the per-model schema (a family's schema sits here, free of JAX)
-    "families.toy.architecture": 2, "axes": 2, "families.sae.config": 2.5, "families.schemas": 2.7,
+    "families.toy.architecture": 2, "axes": 2, "data.structure": 2, "families.sae.config": 2.5, "families.schemas": 2.7,
     "config": 3, "labels": 3,
     # data and the families' maths
-    "data.distributions": 4, "data": 4.5, "families.toy.models": 4, "families.sae.models": 4,
+    "data.gates": 3.5, "data.distributions": 4, "data": 4.5, "families.toy.models": 4, "families.sae.models": 4,
     "families.sae.metrics": 4, "families.toy.metrics": 5, "data.datasets": 5,
     # the engine's kit (below the families), then the families, then the engine that is handed one
     "engine.family": 5, "engine.plan": 6, "engine.optim": 7, "engine.state": 7,
-    "families.toy.stratified": 6, "families.toy.finite": 7, "families.toy.train": 8, "families.sae.train": 8,
+    "families.toy.stratified": 6, "families.toy.sampled": 6.5, "families.toy.finite": 7, "families.toy.train": 8,
+    "families.sae.train": 8,
     "engine.train": 9, "engine.checkpoint": 9, "families.registry": 9, "families": 9.5,
     "engine.memory": 9.6, "engine.blocks": 10, "engine.programs": 10, "families.sae.sources": 10, "engine.runner": 11,
     "families.sae.saelens": 10,

@@ -15,8 +15,11 @@ import pytest
 
 import toyjax
 from tests.test_grid import assert_same
+from toyjax.config import to_config
 from toyjax.engine import checkpoint
+from toyjax.engine.runner import Runner
 from toyjax.errors import CheckpointError
+from toyjax.families import plan_of
 
 
 def test_interrupted_between_blocks_resumes_bit_identically(tmp_path, tiny, monkeypatch):
@@ -178,3 +181,15 @@ def test_zero_snapshots_records_no_history_and_zero_checkpoint_every_never_check
                    checkpoint_dir=tmp_path)
     assert r.history["step"].size == 0 and r.history["loss"].shape == (2, 0)
     assert saved == [] and not (tmp_path / "checkpoint").exists()
+
+
+def test_a_checkpoint_from_before_the_data_blocks_still_resumes(tiny):
+    """The fingerprint leaves out the structure blocks of the data when they are left out (their None), so it is
+    what it was before they existed; one that is set is in it."""
+    def data_keys(**data):
+        cfg = to_config(tiny(data=data))
+        return set(Runner(plan_of(cfg), cfg).fingerprint()["config"]["data"])
+
+    assert data_keys() == {"kind", "set_size", "signed", "normalize", "dataset_size", "density", "extra_density",
+                           "importance", "importance_decay", "extra_importance"}
+    assert "hierarchy" in data_keys(hierarchy={"parents": [-1, 0, 0]})

@@ -12,6 +12,7 @@ import pytest
 
 import toyjax
 from toyjax.config import to_config
+from toyjax.data import structure
 from toyjax.engine import runner as runner_lib
 from toyjax.engine.runner import Runner
 from toyjax.engine.train import model_keys
@@ -85,6 +86,9 @@ BAD = [
      r"^sae\.source: preset:intro is a toy grid the toyjax command trains"),
     (sae_cfg(sae={"source": "/nowhere"}), r"^sae\.source: expected 'synthetic', 'preset:NAME' or a toy run's"),
     (sae_cfg(sae={"density_decay": 0.5}, data={"density": 0.9}), r"^sae\.density_decay: the first feature's density"),
+    (sae_cfg(sae={"density_decay": 0.5}, data={"firing": {"profile": "zipf"}}),
+     r"^sae\.density_decay: data\.firing sets the features' profile; give the decay there \(data\.firing: "
+     r"\{profile: geometric, decay: 0\.5\}\) and leave sae\.density_decay at 1$"),
     ({"model": {"kind": "relu_output"}, "grid": {"axes": {"l1_coefficient": [0.1]}}},
      r"^grid\.axes\.l1_coefficient: an axis of SAE runs \(model\.kind: sae\), not of relu_output models$"),
 ]
@@ -303,6 +307,8 @@ def toy_source(tmp_path_factory):
                                  r"got 0\.5$"),
     ({"data": {"extra_density": 0.1}}, r"^data\.extra_density: an SAE on a trained source reads"),
     ({"data": {"importance_decay": 0.9}}, r"^data\.importance_decay: an SAE on a trained source reads"),
+    ({"data": {"firing": {"profile": "zipf"}}}, r"^data\.firing: an SAE on a trained source reads each source cell's "
+                                                r"own densities; set the profile in the source"),
     ({"model": {"n_features": 7}}, r"^model\.n_features: the source fixes it \(6\), got 7; leave it unset: an SAE on a "
                                    r"trained source takes the source's shapes and data$"),
     ({"model": {"n_hidden": 3}}, r"^model\.n_hidden: the source fixes it \(2\), got 3; leave it unset"),
@@ -389,6 +395,31 @@ def test_synthetic_features_draw_their_density_by_the_decay_scheme():
     profile = 0.8 ** np.arange(6)
     np.testing.assert_allclose(results.density, 0.2 * profile / profile.mean(), rtol=1e-6)
     assert results.density.mean() == pytest.approx(0.2)
+
+
+def test_synthetic_features_take_the_datas_structure():
+    """Zipf firing, constant magnitudes, a hierarchy and correlated firings feed a synthetic source; its eval loss,
+    a plain batch's as always for an SAE, is said to be Monte Carlo in results.json."""
+    zipf = {"profile": "zipf", "p_max": 0.5, "p_min": 0.05}
+    structured = {"density": 1.0, "firing": zipf, "magnitude": {"kind": "constant", "value": 2.0},
+                  "hierarchy": {"parents": [-1, 0, 0, -1, 3, 3], "mutually_exclusive": True},
+                  "correlation": {"rank": 2, "scale": 0.3}}
+    results = toyjax.run(sae_cfg(data=structured, train={"steps": 4}))
+    np.testing.assert_allclose(results.density, structure.profile(zipf, 6), rtol=1e-6)
+    assert results.meta["data"]["eval_loss"] == "monte_carlo"
+    assert np.isfinite(results.eval_loss).all() and 0 < results.sae["l0"] < 8
+
+
+def test_an_sae_on_a_trained_source_adopts_its_structure():
+    """The source's magnitudes, hierarchy and correlation are how its features fire: the SAE run takes them."""
+    blocks = {"magnitude": {"kind": "constant", "value": 2.0}, "hierarchy": {"parents": [-1, 0, 0, -1, 3, 3]},
+              "correlation": {"rank": 1, "scale": 0.5, "seed": 0}}
+    settings = {"n_features": 6, "n_hidden": 3, "data": {"kind": "independent", **blocks}, "activation": "linear",
+                "name": "a toy run"}
+    source = sources.Source(np.zeros((1, 3, 6)), np.ones((1, 6), bool), np.full((1, 6), 0.3), np.ones((1, 6)),
+                            ["model"], settings)
+    cfg = sources.adopt(to_config(sae_cfg()), source)
+    assert (cfg.data.magnitude, cfg.data.hierarchy, cfg.data.correlation) == tuple(blocks.values())
 
 
 def test_a_killed_sae_run_resumes_bit_identically(tmp_path, killed_after_states):

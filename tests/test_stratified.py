@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from toyjax import data
-from toyjax.families.toy import models
+from toyjax.families.toy import models, sampled
 from toyjax.families.toy.stratified import expected_loss
 
 
@@ -59,6 +59,33 @@ def test_exact_for_a_model_that_outputs_its_bias(key):
     exact = jnp.sum(d * (1 / 3 - b + b**2) + (1 - d) * b**2)
     got = expected_loss("linear", spec, params, d, jnp.ones(2), samples=20_000, key=key)
     np.testing.assert_allclose(got, exact, rtol=5e-3)
+
+
+@pytest.mark.parametrize("magnitude, m1, m2", [  # E[m], E[m²] of a firing feature's value
+    ({"kind": "constant", "value": 2.0}, 2.0, 4.0),
+    ({"kind": "folded_normal", "mean": 0.0, "std": 1.0}, np.sqrt(2 / np.pi), 1.0),  # half-normal
+])
+def test_magnitudes_keep_the_stratified_loss_exact(magnitude, m1, m2, key):
+    """Magnitudes change only the values drawn given the pattern: the strata stay exact (bias-only model)."""
+    spec = data.spec_of({"model": {"n_features": 2}, "data": {"magnitude": magnitude}})
+    assert spec.independent_units
+    d, b = jnp.array([0.2, 0.7]), jnp.array([0.1, 0.3])
+    exact = jnp.sum(d * (m2 - 2 * b * m1 + b**2) + (1 - d) * b**2)
+    got = expected_loss("linear", spec, {"W": jnp.zeros((1, 2)), "b": b}, d, jnp.ones(2), samples=20_000, key=key)
+    np.testing.assert_allclose(got, exact, rtol=5e-3)
+
+
+def test_dependent_units_take_a_plain_monte_carlo_mean_with_its_standard_error(key):
+    """A child fires with probability d_parent · d_child: the Monte Carlo mean is within 4 standard errors."""
+    spec = data.spec_of({"model": {"n_features": 2}, "data": {"hierarchy": {"parents": [-1, 0]}}})
+    assert not spec.independent_units
+    d, b = jnp.array([0.4, 0.5]), jnp.array([0.1, 0.3])
+    q = jnp.array([0.4, 0.2])  # each feature's firing probability
+    exact = jnp.sum(q * (1 / 3 - b + b**2) + (1 - q) * b**2)
+    mean, se = sampled.expected_loss("linear", spec, {"W": jnp.zeros((1, 2)), "b": b}, d, jnp.ones(2),
+                                     samples=4096, key=key)
+    assert 0 < se < 0.01 * exact
+    assert abs(mean - exact) < 4 * se
 
 
 def test_the_old_module_name_still_works_and_warns():

@@ -6,7 +6,7 @@ configs (`toyjax.presets`); the engine only ever sees the plain dataclasses retu
 every field before anything is compiled. What a run says about itself for people (its preset, title, figure and
 summaries) is a `RunInfo`, kept apart from the engine's config. Density = 1 - S is the probability that a feature
 is non-zero, never "sparsity". This module imports `toyjax.axes`, `toyjax.checks`, `toyjax.errors`, `toyjax._moved`
-(old key spellings) and `toyjax.families.schemas` (the families' kinds, sections and checks).
+(old key spellings), `toyjax.data.structure` and `toyjax.families.schemas` (the families' kinds, sections, checks).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 from toyjax import checks
 from toyjax._moved import rename_deprecated
 from toyjax.axes import check_axes, largest
+from toyjax.data import structure
 from toyjax.errors import ConfigError
 from toyjax.families import schemas
 
@@ -57,7 +58,8 @@ class DataConfig:
 
     `dataset_size` is T, the number of points of a finite training set drawn once from each model's own
     key (Henighan et al. 2023); None draws a fresh batch every step (T = ∞, the 2022 paper). `normalize`
-    rescales every input to ‖x‖ = 1, as the 2023 follow-up does.
+    rescales every input to ‖x‖ = 1, as the 2023 follow-up does. `firing`, `magnitude`, `hierarchy` and
+    `correlation` are the optional blocks of structured features (`toyjax.data.structure`); None: the paper's.
     """
 
     kind: str = "independent"
@@ -70,6 +72,10 @@ class DataConfig:
     importance: Any = None
     importance_decay: float = 1.0
     extra_importance: Any = None
+    firing: Any = None
+    magnitude: Any = None
+    hierarchy: Any = None
+    correlation: Any = None
 
 
 @dataclass
@@ -268,6 +274,7 @@ def _validate_data(cfg: Config) -> None:
         checks.vector("data.importance", d.importance, n, low=0.0)
     if (d.extra_density is not None or d.extra_importance is not None) and n < 2:
         raise ConfigError("model.n_features: an extra feature needs n_features >= 2")
+    structure.check(d, n)
 
 
 def _validate_training_set(cfg: Config) -> None:

@@ -11,6 +11,7 @@ from toyjax.data.distributions import (
     conditional,
     count_bound,
     draw,
+    metadata,
     normalized,
     realize,
     sample,
@@ -19,5 +20,5 @@ from toyjax.data.distributions import (
     unit_density,
 )
 
-__all__ = ["DataSpec", "conditional", "count_bound", "draw", "normalized", "realize", "sample", "spec_of", "uniform",
-           "unit_density"]
+__all__ = ["DataSpec", "conditional", "count_bound", "draw", "metadata", "normalized", "realize", "sample", "spec_of",
+           "uniform", "unit_density"]

@@ -7,6 +7,10 @@
 - signed:          values are Uniform[-1, 1] instead (the absolute-value task, §8).
 - normalize:       every input is rescaled to ‖x‖ = 1 (Henighan et al., "Superposition, Memorization, and
                    Double Descent", 2023); an input with no active feature stays 0.
+- structure:       magnitudes other than Uniform[0, 1], a hierarchy and low-rank correlated firings
+                   (`toyjax.data.structure`, drawn by `toyjax.data.gates`). With a hierarchy or a correlation
+                   the units do not fire independently (`DataSpec.independent_units` is False): a batch then
+                   draws values, gates and sibling priorities from separate streams.
 
 Sampling is split in two so that models sharing a seed can share one random draw (common random
 numbers): `draw` makes the uniform noise from a key, `realize` turns it into a batch for one model's
@@ -19,7 +23,8 @@ long, contiguous axis, which lets XLA vectorise the elementwise work of tiny mod
 The on/off pattern is described by *units*: features for independent data, sets otherwise. The
 stratified expected loss (`toyjax.families.toy.stratified`) enumerates unit patterns and calls `conditional`;
 `count_bound` says how many units are on at most, but for a given tail of probability (a Poisson-binomial
-count, computed exactly). This module imports jax, numpy and `toyjax.sums`.
+count, computed exactly). This module imports jax, numpy, `toyjax.data.gates`, `toyjax.data.structure` and
+`toyjax.sums`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from toyjax.data import gates, structure
+from toyjax.data.structure import Correlation, Hierarchy, Magnitude
 from toyjax.sums import pairwise_sum
 
 
@@ -43,18 +50,40 @@ class DataSpec:
     set_size: int = 2
     signed: bool = False
     normalize: bool = False
+    magnitude: Magnitude = Magnitude()
+    hierarchy: Hierarchy | None = None
+    correlation: Correlation | None = None
 
     @property
     def n_units(self) -> int:
         """Number of independent on/off units: features, or sets of features."""
         return self.n_features if self.kind == "independent" else self.n_features // self.set_size
 
+    @property
+    def independent_units(self) -> bool:
+        """Whether the units fire independently, each at its density (no hierarchy, no correlation)."""
+        return self.hierarchy is None and self.correlation is None
+
+
+def metadata(spec: DataSpec) -> dict:
+    """What a run's results.json says of its data beyond the config: nothing, or that its units are dependent."""
+    if spec.independent_units:
+        return {}
+    why = " and ".join(name for name, block in (("a hierarchy", spec.hierarchy), ("correlated firings",
+                                                                                  spec.correlation)) if block)
+    return {"data": {"independent_units": False, "eval_loss": "monte_carlo",
+                     "why": f"with {why} the units do not fire independently, so a stratified expected loss "
+                            "cannot be exact: eval_loss is a plain Monte Carlo mean, its standard error in the "
+                            "records' eval/loss_se where the family records one"}}
+
 
 def spec_of(config: dict) -> DataSpec:
     """The `DataSpec` of a run from its config as a plain dict (``Results.config``, or `asdict` of a `Config`)."""
     model, data = config["model"], config.get("data", {})
     return DataSpec(data.get("kind", "independent"), int(model["n_features"]), int(data.get("set_size", 2)),
-                    bool(data.get("signed", False)), bool(data.get("normalize", False)))
+                    bool(data.get("signed", False)), bool(data.get("normalize", False)),
+                    structure.magnitude_of(data.get("magnitude")), structure.hierarchy_of(data.get("hierarchy")),
+                    structure.correlation_of(data.get("correlation")))
 
 
 def unit_density(spec: DataSpec, density: jax.Array) -> jax.Array:
@@ -62,14 +91,28 @@ def unit_density(spec: DataSpec, density: jax.Array) -> jax.Array:
     return density if spec.kind == "independent" else density[:: spec.set_size]
 
 
-def draw(spec: DataSpec, batch: int, *, key: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Uniform noise for one batch: values (n, batch) and unit gates (n_units, batch)."""
+def draw(spec: DataSpec, batch: int, *, key: jax.Array) -> tuple[jax.Array, ...]:
+    """Uniform noise for one batch: values (n, batch) and unit gates (n_units, batch); structured data also
+    sibling priorities (n, batch), and its gates are correlated (`toyjax.data.gates.copula`) when it says so."""
+    if not spec.independent_units:
+        return _draw_structured(spec, batch, key=key)
     if spec.kind == "independent":
         u = uniform(key, (spec.n_features, batch))
         return u, u
     k_val, k_gate = jax.random.split(key)
     values = uniform(k_val, (spec.n_features, batch))
     return values, uniform(k_gate, (spec.n_units, batch))
+
+
+def _draw_structured(spec: DataSpec, batch: int, *, key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Values, gates and priorities (each (n, batch)) from three streams of `key`."""
+    k_val, k_gate, k_priority, k_factor = jax.random.split(key, 4)
+    n = spec.n_features
+    gate = uniform(k_gate, (n, batch))
+    if spec.correlation is not None:
+        gate = gates.copula(spec.correlation, uniform(k_factor, (spec.correlation.rank, batch)), gate)
+    priority = uniform(k_priority, (n, batch)) if spec.hierarchy is not None and spec.hierarchy.exclusive else gate
+    return uniform(k_val, (n, batch)), gate, priority
 
 
 def uniform(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
@@ -103,9 +146,9 @@ def _threefry2x32(k1: jax.Array, k2: jax.Array, x1: jax.Array, x2: jax.Array) ->
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 
 
-def realize(spec: DataSpec, noise: tuple[jax.Array, jax.Array], density: jax.Array) -> jax.Array:
+def realize(spec: DataSpec, noise: tuple[jax.Array, ...], density: jax.Array) -> jax.Array:
     """One model's batch x (n, batch) from shared noise and that model's per-feature density (n,)."""
-    x = _realize(spec, noise, density)
+    x = _realize(spec, noise, density) if spec.independent_units else _realize_structured(spec, noise, density)
     return normalized(x) if spec.normalize else x
 
 
@@ -138,6 +181,15 @@ def _realize(spec: DataSpec, noise: tuple[jax.Array, jax.Array], density: jax.Ar
     return jnp.where(active, _values(spec, values), 0.0)
 
 
+def _realize_structured(spec: DataSpec, noise: tuple[jax.Array, ...], density: jax.Array) -> jax.Array:
+    """Independent-kind features whose gates fire at `density`, masked by the hierarchy when there is one."""
+    values, gate, priority = noise
+    on = gate < density[:, None]
+    if spec.hierarchy is not None:
+        on = gates.hierarchy_mask(spec.hierarchy, on, priority)
+    return jnp.where(on, _values(spec, values), 0.0)
+
+
 def conditional(spec: DataSpec, on: jax.Array, *, key: jax.Array) -> jax.Array:
     """Samples x (n, batch) given which units are on (n_units, batch), values drawn fresh from `key`."""
     k_val, k_member = jax.random.split(key)
@@ -161,7 +213,12 @@ def _slots(spec: DataSpec) -> jax.Array:
 
 
 def _values(spec: DataSpec, u: jax.Array) -> jax.Array:
-    """Map Uniform[0, 1) to the feature values: itself, or Uniform[-1, 1) when signed."""
+    """Map Uniform[0, 1) to the feature values: itself, Uniform[-1, 1) when signed, or the run's magnitudes."""
+    m = spec.magnitude
+    if m.kind == "constant":
+        return jnp.full_like(u, m.value)
+    if m.kind == "folded_normal":
+        return jnp.abs(m.mean + m.std * gates.normal(u))
     return (u - 0.5) * 2.0 if spec.signed else u  # no multiply-add to fuse, so rounding never depends on fusion
 
 

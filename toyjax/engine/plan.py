@@ -10,8 +10,11 @@ a full batch (``train.chunk_size``, at most the largest T: a longer pass would o
 non-zero features stored per point (`toyjax.data.datasets`); the stratified evaluation
 may leave out the strata of most active units below ``record.eval_tail`` of probability.
 
-This module imports numpy, `toyjax.axes`, `toyjax.config`, `toyjax.data`, `toyjax.data.datasets` and
-`toyjax.errors`; it does no JAX work.
+The run's firing profile (``data.firing``, `toyjax.data.structure`) shapes every model's densities here, so
+that each model's `Point.density` is its features' firing probabilities.
+
+This module imports numpy, `toyjax.axes`, `toyjax.config`, `toyjax.data`, `toyjax.data.datasets`,
+`toyjax.data.structure` and `toyjax.errors`; it does no JAX work.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import numpy as np
 
 from toyjax import axes, data
 from toyjax.config import Config
-from toyjax.data import datasets
+from toyjax.data import datasets, structure
 from toyjax.engine.family import Family
 from toyjax.errors import ConfigError
 
@@ -120,7 +123,8 @@ def make_plan(cfg: Config, family: Family, source=None) -> Plan:
     values = {axis: axes.axis_values(cfg, axis) for axis in dims}
     rows = [dict(zip(dims, combo)) for combo in itertools.product(*(values[a] for a in dims))]
     points = [{**axes.point_arrays(cfg, row), **family.values(cfg, row)} for row in rows]
-    points = family.points(cfg, {k: np.stack([p[k] for p in points]) for k in points[0]}, source)
+    points = {k: np.stack([p[k] for p in points]) for k in points[0]}
+    points = family.points(cfg, dict(points, density=structure.shaped(cfg.data.firing, points["density"])), source)
     coords = {a: np.asarray(values[a], dtype=np.int64 if axes.AXES[a].integer else np.float64) for a in dims}
     static = Static.of(cfg, family)
     if static.data.kind != "independent":
@@ -136,7 +140,7 @@ def sizes(cfg: Config, spec: data.DataSpec, density: np.ndarray) -> dict:
     largest = axes.largest(cfg, "dataset_size")
     if largest is None:
         return out
-    on = data.count_bound(units, datasets.TRUNCATION_TAIL)
+    on = data.count_bound(units, datasets.TRUNCATION_TAIL) if spec.correlation is None else spec.n_units
     active = min(spec.n_features, max(1, on * (spec.set_size if spec.kind == "correlated" else 1)))
     chunk = min(cfg.train.chunk_size, largest) if cfg.train.full_batch and cfg.train.chunk_size else largest
     return {**out, "dataset_max": int(largest), "chunk": int(chunk), "active": int(active)}

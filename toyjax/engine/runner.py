@@ -4,7 +4,8 @@ Each block of the shard's `toyjax.engine.blocks.Layout` is initialised (or resto
 segment by segment with the engine's compiled `train` (segments end at progress ticks and at checkpoint
 steps; the program is the same whatever the cut), then evaluated by `finish`. The blocks' records are put
 back in grid order. Timing counts only the steps this process trained, so a resumed run reports its true
-speed. This module imports jax, numpy, `toyjax.numerics`, `toyjax.engine.blocks`,
+speed. A run whose data's units are dependent says so in its meta (`toyjax.data.metadata`). This module imports
+jax, numpy, `toyjax.data`, `toyjax.data.structure`, `toyjax.numerics`, `toyjax.engine.blocks`,
 `toyjax.engine.checkpoint`, `toyjax.config`, `toyjax.engine.plan`, `toyjax.engine.programs`, `toyjax.progress`
 and `toyjax.results`.
 """
@@ -21,8 +22,9 @@ from typing import Any
 import jax
 import numpy as np
 
-from toyjax import numerics
+from toyjax import data, numerics
 from toyjax.config import Config, RunInfo
+from toyjax.data import structure
 from toyjax.engine import blocks, programs
 from toyjax.engine.checkpoint import Checkpoint, digest
 from toyjax.engine.plan import Plan
@@ -70,9 +72,11 @@ class Runner:
 
     def fingerprint(self) -> dict[str, Any]:
         """What a checkpoint must match to be continued: the config, the bits of the plan's per-model values
-        (those a family reads from elsewhere among them), the block size and the devices."""
+        (those a family reads from elsewhere among them), the block size and the devices. A structure block of the
+        data left out is left out of it too, so that a checkpoint written before the blocks existed still resumes."""
         cfg = asdict(self.cfg)
         cfg.pop("progress")
+        cfg["data"] = {k: v for k, v in cfg["data"].items() if v is not None or k not in structure.BLOCKS}
         return {"config": cfg, "points": digest(self.plan.points), "per_call": self.layout.per_call,
                 "devices": len(self.devices)}
 
@@ -171,7 +175,7 @@ class Runner:
             params=out["params"], loss=out["loss"], eval_loss=out["eval_loss"], diverged=out["diverged"],
             history=dict(out["history"], step=np.asarray(plan.static.snapshot_steps, np.int64)),
             **pick, timing=timing, config=asdict(self.cfg), run_info=run_info,
-            meta=run_meta(self.devices, plan.static.matmul_precision),
+            meta={**run_meta(self.devices, plan.static.matmul_precision), **data.metadata(plan.static.data)},
             records={k: v for k, v in out.items() if k not in BASIC_RECORDS},
             array_dims=plan.static.family.dims(asdict(self.cfg)),
         )

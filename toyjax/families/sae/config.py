@@ -4,8 +4,8 @@ A run with ``model.kind: sae`` trains a grid of SAEs (`toyjax.families.sae.model
 models. Each SAE reads the activations of one *source*: a cell of a saved toy run (``sae.source: RUN_DIR``; its best
 seed), or ``synthetic`` ground truth (Sharkey, Braun and Millidge 2022): `model.n_features` random unit
 directions in `model.n_hidden` dimensions, features drawn as the toy data are (``data.density``, scaled
-per feature by ``sae.density_decay``^i), or ``preset:NAME``, a toy grid the ``toyjax`` command trains in
-the same job (with ``sae.source_overrides``). Per-model
+per feature by ``sae.density_decay``^i or shaped by ``data.firing``), or ``preset:NAME``, a toy grid the
+``toyjax`` command trains in the same job (with ``sae.source_overrides``). Per-model
 values, each also a grid axis: ``l1_coefficient``, ``k``, ``dict_size`` (a mask inside the static
 ``width``), ``source_cell``, and the usual ``lr``, ``weight_decay`` and ``seed``; a Matryoshka SAE's
 ``prefixes`` are per-model values too (one list for the run, traced). Which axes a run reads is
@@ -207,6 +207,20 @@ def check_run(cfg: Any, sae_run: bool) -> None:
         return
     validate_sae(cfg.sae, cfg.train.steps)
     check_combinations(cfg)
+    _check_profile(cfg)
+
+
+def _check_profile(cfg: Any) -> None:
+    """A firing profile (``data.firing``) only on synthetic features, and never beside ``sae.density_decay``."""
+    if cfg.data.firing is None:
+        return
+    if cfg.sae.source != SYNTHETIC:
+        raise ConfigError("data.firing: an SAE on a trained source reads each source cell's own densities; set the "
+                          "profile in the source (sae.source_overrides)")
+    if cfg.sae.density_decay != 1.0:
+        raise ConfigError(f"sae.density_decay: data.firing sets the features' profile; give the decay there "
+                          f"(data.firing: {{profile: geometric, decay: {cfg.sae.density_decay}}}) and leave "
+                          "sae.density_decay at 1")
 
 
 def _no_sae_keys(cfg: Any) -> None:

@@ -10,7 +10,9 @@ activation, or a hidden bias) is refused; the features the toy model learned are
 Millidge 2022) is one cell of `model.n_features` random unit directions in `model.n_hidden` dimensions,
 drawn from ``sae.features_seed``; its data are the config's own, each feature's density scaled by their
 feature-probability scheme: p_i ∝ ``sae.density_decay``^i, with the mean over features kept at the run's
-density (`decay_profile`).
+density (`decay_profile`, the geometric profile of `toyjax.data.structure`). Its data may have every structure
+of a toy run's (``data.firing`` in place of ``sae.density_decay``, ``data.magnitude``, ``data.hierarchy``,
+``data.correlation``); an SAE on a trained source adopts the source's magnitudes, hierarchy and correlation.
 
 A source ``preset:NAME`` (with ``sae.source_overrides``) is a toy grid trained in the same job: the
 ``toyjax`` command trains and publishes it first (`toyjax.cli`), then the SAEs on its directory. Before
@@ -21,8 +23,8 @@ directions zero), which is all that validating the SAE run needs.
 into the run's config, so the saved config says what was trained; a shape or data kind the run sets
 otherwise is refused. A cell whose every seed diverged is marked (`Source.diverged`): an SAE on it is
 refused. This module imports numpy, `toyjax.analysis`, `toyjax.axes`, `toyjax.config`, `toyjax.engine.plan`,
-`toyjax.errors`, `toyjax.families` (`plan_of`, `schemas`, the toy family's `architecture` and `models`, the
-SAE's `config`) and `toyjax.results`.
+`toyjax.errors`, `toyjax.data.structure`, `toyjax.families` (`plan_of`, `schemas`, the toy family's
+`architecture` and `models`, the SAE's `config`) and `toyjax.results`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from toyjax.analysis.aggregate import best_seed, ranking_loss, take_seed
 from toyjax.analysis.geometry import NOT_LEARNED_NORM
 from toyjax.axes import field_default
 from toyjax.config import Config, to_config
+from toyjax.data import structure
 from toyjax.engine.plan import Plan
 from toyjax.errors import ConfigError, ResultsError
 from toyjax.families import plan_of
@@ -47,7 +50,8 @@ from toyjax.results import Results
 from toyjax.results import load as load_run
 
 NOT_TOY = "the source must be a toy model's run, not an SAE run"
-ADOPTED = ("model.n_features", "model.n_hidden", "data.kind", "data.set_size", "data.signed", "data.normalize")
+ADOPTED = ("model.n_features", "model.n_hidden", "data.kind", "data.set_size", "data.signed", "data.normalize",
+           "data.magnitude", "data.hierarchy", "data.correlation")
 ALL = "all"  # ``source_cell: all``: every cell of the source
 
 
@@ -79,8 +83,7 @@ def decay_profile(n: int, decay: float) -> np.ndarray:
     Sharkey, Braun and Millidge (2022) draw feature i with a probability that decays as 0.99^i, scaled so
     that a fixed number of features is active on average; decay 1 gives every feature the same density.
     """
-    profile = np.asarray(decay, np.float64) ** np.arange(n)
-    return (profile / profile.mean()).astype(np.float32)
+    return structure.profile({"profile": "geometric", "decay": decay}, n)
 
 
 def source_activation(model) -> str:

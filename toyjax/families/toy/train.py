@@ -10,7 +10,7 @@ training point's dimensionality, and the final records its training-set records 
 `FAMILY` is the family as the engine takes it (`toyjax.engine.family`). This module imports jax, numpy, optax,
 `toyjax.families.toy.architecture`, `toyjax.axes`, `toyjax.engine.family`, `toyjax.families.toy.finite`,
 `toyjax.families.toy.metrics`, `toyjax.families.toy.models`, `toyjax.engine.optim`, `toyjax.engine.plan`,
-`toyjax.engine.state` and `toyjax.families.toy.stratified`.
+`toyjax.engine.state`, `toyjax.families.toy.sampled` and `toyjax.families.toy.stratified`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from toyjax.engine import optim
 from toyjax.engine.family import Block, Family, Keys, draw, for_each_model
 from toyjax.engine.plan import Static
 from toyjax.engine.state import State, add_tail, final, records_loss, start, write_snapshot
-from toyjax.families.toy import finite, models, stratified
+from toyjax.families.toy import finite, models, sampled, stratified
 from toyjax.families.toy.architecture import Architecture, architecture_of, array_dims
 from toyjax.families.toy.metrics import feature_dimensionality, feature_norms
 
@@ -124,13 +124,15 @@ def record(static: Static, history: dict, params: models.Params, loss: jax.Array
 
 
 def finish_model(static: Static, state: State, point: Point, eval_key: jax.Array) -> dict:
-    """Final records of one model (`toyjax.engine.state.final`) with the stratified expected loss as its eval loss."""
-    eval_loss = stratified.expected_loss(
-        static.settings.model, static.data, state.params, point.density, point.importance,
-        samples=static.eval_samples, key=eval_key, units=static.eval_units,
-    )
+    """Final records of one model (`toyjax.engine.state.final`) with its expected loss as its eval loss: stratified
+    where the data's units fire independently, else a Monte Carlo mean whose standard error is ``eval/loss_se``."""
+    args = (static.settings.model, static.data, state.params, point.density, point.importance)
     extra = {} if static.dataset_max is None else {"train_set": finite.records(static, state.params,
                                                                                  state.extra, point)}
+    if not static.data.independent_units:
+        eval_loss, se = sampled.expected_loss(*args, samples=static.eval_samples, key=eval_key)
+        return final(static, state, eval_loss, eval={"loss_se": se}, **extra)
+    eval_loss = stratified.expected_loss(*args, samples=static.eval_samples, key=eval_key, units=static.eval_units)
     return final(static, state, eval_loss, **extra)
 
 
