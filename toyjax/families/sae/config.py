@@ -154,7 +154,7 @@ def array_dims(config: dict) -> dict[str, tuple[str, ...]]:
     hidden = "neuron" if config.get("sae", {}).get("source_activation") == "relu" else "hidden"
     return {"params/W_enc": ("latent", hidden), "params/W_dec": (hidden, "latent"), "params/b_enc": ("latent",),
             "params/b_dec": (hidden,), "params/log_threshold": ("latent",), "sae/dead": ("latent",),
-            "sae/features": (hidden, "feature"), "sae/learned": ("feature",)}
+            "sae/features": (hidden, "feature"), "sae/learned": ("feature",), "sae/matched": ("feature",)}
 
 
 @dataclass(frozen=True)
