@@ -275,6 +275,20 @@ def test_resampling_revives_dead_latents_on_the_inputs_reconstructed_worst():
     assert never.extra.idle[0, 5] == 80  # without resampling it stays dead
 
 
+def test_a_dictionary_whose_every_latent_is_dead_is_resampled_to_latents_that_fire():
+    """With no live row to take a norm from, the reborn encoder rows take 0.2 × the dead rows' mean norm, not 0."""
+    cfg = sae_cfg(sae={"dead_window": 20, "resample_steps": [40], "width": 2})
+    _, engine, block = engine_of(cfg)
+    state = jax.jit(engine.init)(block)
+    state = state._replace(params={**state.params, "b_enc": jnp.full_like(state.params["b_enc"], -1e3)})
+    before = jax.jit(engine.train)(state, block, jnp.int32(0), jnp.int32(39))
+    rows = np.linalg.norm(np.asarray(before.params["W_enc"][0]), axis=1).mean()
+    after = jax.jit(engine.train)(before, block, jnp.int32(39), jnp.int32(40))
+    np.testing.assert_allclose(np.linalg.norm(np.asarray(after.params["W_enc"][0]), axis=1), 0.2 * rows, rtol=0.05)
+    trained = jax.jit(engine.train)(after, block, jnp.int32(40), jnp.int32(80))
+    assert np.all(np.asarray(trained.extra.idle[0]) < 20)  # both fire again
+
+
 def shapeless(axes=None, **sections) -> dict:
     """`sae_cfg` with no shapes or data of its own (the model section names only the kind), for a trained source."""
     cfg = sae_cfg(axes, **sections)

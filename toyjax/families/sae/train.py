@@ -8,10 +8,10 @@ renormalise after the update (Bricken et al. 2023). Each latent counts the steps
 idle for ``sae.dead_window`` steps is dead: TopK's auxiliary loss trains it, and at each of
 ``sae.resample_steps`` every dead latent is resampled (Bricken et al. 2023, "Towards Monosemanticity"): its
 decoder column becomes the input the SAE reconstructs worst, unit norm, its encoder row that direction at
-0.2 × the mean norm of the live rows, its encoder bias 0 (a Gated SAE's magnitude bias and scale too) and its
-Adam moments 0. The batch kinds (BatchTopK, Matryoshka) also carry their inference threshold θ, moved every step
-towards the smallest activation the batch kept (`toyjax.families.sae.models.updated_threshold`); the final
-numbers read the latents at θ.
+0.2 × the mean norm of the live rows (of the dead rows when every latent is dead), its encoder bias 0 (a
+Gated SAE's magnitude bias and scale too) and its Adam moments 0. The batch kinds (BatchTopK, Matryoshka) also
+carry their inference threshold θ, moved every step towards the smallest activation the batch kept
+(`toyjax.families.sae.models.updated_threshold`); the final numbers read the latents at θ.
 
 `FAMILY` is the family as the engine takes it (`toyjax.engine.family`), so that `toyjax.engine.train` runs SAEs in the
 same block programs as toy models. This module imports jax, numpy, optax, `toyjax.axes`, `toyjax.data`,
@@ -125,6 +125,7 @@ def resample(static: Static, params, opt_state, latents: Latents, point: Point, 
     worst = jnp.argsort(-error)[jnp.clip(jnp.cumsum(reborn) - 1, 0, h.shape[1] - 1)]  # j-th dead: j-th worst
     direction = sae_metrics.unit_columns(h[:, worst])  # (d, M)
     alive = live & ~reborn
+    alive = jnp.where(jnp.any(alive), alive, live)  # every latent dead: their own rows' norms, never 0
     scale = RESAMPLE_ENCODER_SCALE * jnp.sum(jnp.linalg.norm(params["W_enc"], axis=1) * alive) / jnp.maximum(
         jnp.sum(alive), 1)
     new = {"W_dec": jnp.where(reborn[None, :], direction, params["W_dec"]),
