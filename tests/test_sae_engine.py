@@ -72,6 +72,7 @@ BAD = [
                                        r"got 1$"),
     (sae_cfg(sae={"source_cell": 2}), r"^sae\.source_cell: the source has 1 cell \(0: synthetic features\), got 2$"),
     (sae_cfg(sae={"eval_samples": 1}), r"^sae\.eval_samples: must be >= 1024, got 1$"),
+    (sae_cfg(sae={"tied": "yes"}), r"^sae\.tied: expected true or false, got 'yes'$"),
     (sae_cfg(sae={"resample_steps": "40"}), r"^sae\.resample_steps: expected a step or a list of steps, got '40'$"),
     (sae_cfg(sae={"resample_steps": 500}), r"^sae\.resample_steps: must be between 1 and 80, got 500$"),
     (sae_cfg(data={"dataset_size": 1000}), r"^data\.dataset_size: an SAE trains on a fresh batch of its source's "
@@ -439,6 +440,16 @@ def test_synthetic_features_take_the_datas_structure():
     np.testing.assert_allclose(results.density, structure.profile(zipf, 6), rtol=1e-6)
     assert results.meta["data"]["eval_loss"] == "monte_carlo"
     assert np.isfinite(results.eval_loss).all() and 0 < results.sae["l0"] < 8
+
+
+def test_a_tied_sae_encodes_with_its_decoders_transpose_and_a_hierarchy_records_absorption_and_hedging():
+    """``sae.tied``: W_enc = W_decᵀ after training; with ``data.hierarchy`` every parent → child pair gets its
+    absorption rate and hedging in `Results.sae`, in the children's order."""
+    data = {"hierarchy": {"parents": [-1, 0, 0, -1, 3, -1]}}
+    tied = toyjax.run(sae_cfg(data=data, sae={"tied": True}, train={"steps": 20}))
+    np.testing.assert_array_equal(tied.params["W_enc"], tied.params["W_dec"].T)
+    assert tied.sae["absorption"].shape == (3,) and tied.sae["hedging"].shape == (3,)
+    assert np.all((tied.sae["absorption"] >= 0) & (tied.sae["absorption"] <= 1))
 
 
 def test_an_sae_on_a_trained_source_adopts_its_structure():

@@ -7,7 +7,8 @@ directions in `model.n_hidden` dimensions, features drawn as the toy data are (`
 per feature by ``sae.density_decay``^i or shaped by ``data.firing``), or ``preset:NAME``, a toy grid the
 ``toyjax`` command trains in the same job (with ``sae.source_overrides``). Per-model
 values, each also a grid axis: ``l1_coefficient``, ``k``, ``dict_size`` (a mask inside the static
-``width``), ``source_cell``, and the usual ``lr``, ``weight_decay`` and ``seed``; a Matryoshka SAE's
+``width``), ``source_cell``, and the usual ``lr``, ``weight_decay`` and ``seed``; ``tied`` (static) makes the
+encoder the decoder's transpose; a Matryoshka SAE's
 ``prefixes`` are per-model values too (one list for the run, traced). Which axes a run reads is
 declared here (`axes_read`: ``l1_coefficient`` for the penalised kinds, ``k`` for TopK, a synthetic
 source's densities); `reads` gives them to the rule that refuses any other (`toyjax.axes.check_reads`).
@@ -27,7 +28,8 @@ from toyjax.axes import AXES, axis_values, get_field
 from toyjax.errors import ConfigError
 
 NAME = "sae"  # the family's name: its model.kind, its section of a run's config and the key of its records
-JOB_LABELS = {"kind": "{} SAE", "width": "{} latents"}  # keys of its section that label a job, and their formats
+# keys of its section that label a job, and their formats
+JOB_LABELS = {"kind": "{} SAE", "width": "{} latents", "tied": "tied={}"}
 SYNTHETIC = "synthetic"
 PRESET = "preset:"  # a source trained in the same job: "preset:NAME" (`toyjax.cli`)
 SAE_AXES = ("l1_coefficient", "k", "dict_size", "source_cell")  # axes only an SAE run reads
@@ -64,6 +66,7 @@ class SAEConfig:
     dead_window: int = 1000  # steps without firing after which a latent counts as dead
     eval_samples: int = 8192  # activations of the final evaluation
     prefixes: Any = field(default_factory=list)  # a matryoshka SAE's nested dictionary sizes, increasing
+    tied: bool = False  # the encoder is the decoder's transpose, W_enc = W_decᵀ (Chanin et al.'s tied SAE)
 
 
 def validate_sae(sae: SAEConfig, steps: int) -> None:
@@ -74,6 +77,7 @@ def validate_sae(sae: SAEConfig, steps: int) -> None:
         checks.integer(name, value, low=1)
     checks.integer("sae.eval_samples", sae.eval_samples, low=MIN_EVAL_SAMPLES)
     checks.integer("sae.features_seed", sae.features_seed, low=0)
+    checks.boolean("sae.tied", sae.tied)
     if not isinstance(sae.resample_steps, int | list | tuple) or isinstance(sae.resample_steps, bool):
         raise ConfigError(f"sae.resample_steps: expected a step or a list of steps, got {sae.resample_steps!r}")
     for step in resample_list(sae.resample_steps):
@@ -180,7 +184,8 @@ def array_dims(config: dict) -> dict[str, tuple[str, ...]]:
     return {"params/W_enc": ("latent", hidden), "params/W_dec": (hidden, "latent"), "params/b_enc": ("latent",),
             "params/b_dec": (hidden,), "params/log_threshold": ("latent",), "params/r_mag": ("latent",),
             "params/b_mag": ("latent",), "sae/dead": ("latent",),
-            "sae/features": (hidden, "feature"), "sae/learned": ("feature",), "sae/matched": ("feature",)}
+            "sae/features": (hidden, "feature"), "sae/learned": ("feature",), "sae/matched": ("feature",),
+            "sae/absorption": ("pair",), "sae/hedging": ("pair",)}
 
 
 @dataclass(frozen=True)
@@ -193,11 +198,12 @@ class SAEStatic:
     resample_steps: tuple[int, ...]
     dead_window: int
     eval_samples: int
+    tied: bool = False  # W_enc = W_decᵀ
 
     @classmethod
     def of(cls, sae: SAEConfig) -> SAEStatic:
         return cls(sae.kind, sae.width, sae.source_activation == "relu", resample_list(sae.resample_steps),
-                   sae.dead_window, sae.eval_samples)
+                   sae.dead_window, sae.eval_samples, sae.tied)
 
 
 def check_run(cfg: Any, sae_run: bool) -> None:

@@ -39,6 +39,10 @@ with σ per kind (`SAE_KINDS`):
   λ ‖ReLU(π_gate)‖₁ + ‖x − x̂_frozen(ReLU(π_gate))‖², the last through stopped-gradient copies of W_dec and
   b_dec; unit-norm decoder columns, as the paper's L1 needs.
 
+**Tied** (``sae.tied``, any kind): the encoder is the decoder's transpose, W_enc = W_decᵀ, trained through the
+decoder alone (`tie`; Chanin et al., "Toy models of feature absorption in SAEs", LessWrong 2024: tying removes
+absorption in their toy models).
+
 The dictionary size is a traced per-model value: params have the static maximum width M, and `mask` (M,)
 switches off the latents beyond a model's own width, which never activate and so get no gradient. Every
 latent's initial weights come from its own key (`fold_in(key, i)`), so a model's first M' latents start
@@ -262,6 +266,11 @@ def loss_and_latents(kind: str, params: Params, x: jax.Array, mask: jax.Array, k
         penalty, frozen = gated_aux(params, x, mask)
         return jnp.mean(loss + l1 * penalty + frozen), f
     return jnp.mean(loss + l1 * sparsity_penalty(kind, params, x, f, mask)), f
+
+
+def tie(params: Params) -> Params:
+    """The params of a tied SAE: W_enc set to W_decᵀ, so that gradients reach the encoder through the decoder."""
+    return {**params, "W_enc": params["W_dec"].T}
 
 
 def unit_decoder(params: Params) -> Params:

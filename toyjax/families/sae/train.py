@@ -16,8 +16,8 @@ carry their inference threshold θ, moved every step towards the smallest activa
 `FAMILY` is the family as the engine takes it (`toyjax.engine.family`), so that `toyjax.engine.train` runs SAEs in the
 same block programs as toy models. This module imports jax, numpy, optax, `toyjax.axes`, `toyjax.data`,
 `toyjax.errors`, `toyjax.engine.family`, `toyjax.engine.optim`, `toyjax.engine.plan`, `toyjax.families.sae.models`,
-`toyjax.families.sae.config`, `toyjax.families.sae.metrics`, `toyjax.families.sae.matching` and
-`toyjax.engine.state`.
+`toyjax.families.sae.config`, `toyjax.families.sae.metrics`, `toyjax.families.sae.matching`,
+`toyjax.families.sae.absorption` and `toyjax.engine.state`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from toyjax.engine.family import Block, Family, Keys, draw, for_each_model
 from toyjax.engine.plan import Static
 from toyjax.engine.state import State, add_tail, final, start, write_snapshot
 from toyjax.errors import ConfigError
-from toyjax.families.sae import matching
+from toyjax.families.sae import absorption, matching
 from toyjax.families.sae import metrics as sae_metrics
 from toyjax.families.sae import models as sae
 from toyjax.families.sae.config import SAE_AXES, SAEStatic, array_dims
@@ -83,8 +83,14 @@ def dead(static: Static, point: Point, latents: Latents) -> jax.Array:
     return mask(static, point) & (latents.idle >= static.settings.dead_window)
 
 
+def tied(static: Static, params: sae.Params) -> sae.Params:
+    """The params as the SAE uses them: a tied SAE's (``sae.tied``) with W_enc = W_decᵀ, any other's unchanged."""
+    return sae.tie(params) if static.settings.tied else params
+
+
 def objective(static: Static, params: sae.Params, point: Point, h: jax.Array, latents: Latents):
     """The training loss of one batch of activations h (d, batch), and the latents (M, batch) it used."""
+    params = tied(static, params)
     return sae.loss_and_latents(static.settings.kind, params, h, mask(static, point), point.own["k"],
                                 point.own["l1_coefficient"], dead(static, point, latents), point.own.get("prefixes"))
 
@@ -108,6 +114,7 @@ def step(static: Static, state: State, point: Point, x: jax.Array, t: jax.Array)
     params, opt_state, latents = jax.lax.cond(
         resample_due(static, t), lambda ops: resample(static, *ops), lambda ops: ops[:3],
         (params, opt_state, latents, point, h))
+    params = tied(static, params)
     return add_tail(static, state._replace(params=params, opt_state=opt_state, extra=latents), value, t), value
 
 
@@ -191,6 +198,7 @@ def records(static: Static, state: State, point: Point, eval_key: jax.Array) -> 
         out.update({f"{k}_{name}": v for k, v in found.items()})
     out["features_to_all_latents_learned"] = sae_metrics.mmcs(truth, decoder, live, learned)["features_to_latents"]
     out.update(matched_numbers(truth, decoder, x, f, learned, live))
+    out.update(hierarchy_numbers(static, truth, decoder, x, f, out["matched"]))
     out["source_features_per_dimension"] = jnp.sum(truth * truth) / truth.shape[0]
     out.update(features=truth, learned=learned)
     return objective(static, state.params, point, h, state.extra)[0], out
@@ -203,6 +211,19 @@ def matched_numbers(truth: jax.Array, decoder: jax.Array, x: jax.Array, f: jax.A
     matched = matching.match(truth, decoder, known, own)
     means = matching.matched_means(matching.detection(x, f, matched), matched)
     return {"matched": matched, "mcc": matching.mcc(sae_metrics.cosines(truth, decoder), matched), **means}
+
+
+def hierarchy_numbers(static: Static, truth: jax.Array, decoder: jax.Array, x: jax.Array, f: jax.Array,
+                      matched: jax.Array) -> dict:
+    """Per (parent, child) pair of the data's hierarchy, in the children's order, (P,) "absorption" and "hedging"
+    (`absorption`); none without a hierarchy."""
+    hierarchy = static.data.hierarchy
+    pairs = [] if hierarchy is None else [(p, c) for c, p in enumerate(hierarchy.parents) if p >= 0]
+    if not pairs:
+        return {}
+    pairs = jnp.asarray(pairs, jnp.int32)
+    return {"absorption": absorption.absorption(x, pairs, f, decoder, truth, matched),
+            "hedging": absorption.hedging(pairs, decoder, truth, matched)}
 
 
 def train_step(static: Static, block: Block, data_keys: jax.Array, t: jax.Array, state: State) -> State:
