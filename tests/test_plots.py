@@ -48,6 +48,8 @@ PRESETS = {
                                                                       "density": [0.3, 0.03], "seed": 2}),
     "ways_out_hybrid": ("sae", 10, 5, "independent", {"source_cell": [0, 1, 2, 3, 4, 5], "l1_coefficient": [0.1, 0.3],
                                                        "dict_size": [10, 20], "seed": 2}),
+    "sae_absorption": ("sae", 2, 6, "independent", {"dict_size": [1, 2], "l1_coefficient": [0.0, 0.01, 0.1],
+                                                     "seed": 2}),
     "double_descent_small": ("relu_output", 30, 2, "independent", {"dataset_size": [3, 10, 40, 100], "seed": 2}),
     "double_descent": ("relu_output", 60, 2, "independent", {"dataset_size": [3, 300], "seed": 2}),
 }
@@ -107,6 +109,10 @@ def synthetic(preset: str, seed: int = 0) -> Results:
         config["sae"] = {"kind": "topk" if "k" in dims else "relu", "width": SAE_WIDTH, "source": "synthetic"}
         history = {k: v for k, v in history.items() if k in ("step", "loss")}
     sae = sae_numbers(rng, grid, n, m) if kind == "sae" else None
+    if preset == "sae_absorption":  # a parent and its child: one pair's absorption and hedging per SAE
+        config["data"]["hierarchy"] = {"parents": [-1, 0]}
+        sae.update(absorption=rng.uniform(size=grid + (1,)), hedging=rng.uniform(size=grid + (1,)),
+                   matched=rng.integers(-1, 2, grid + (n,)))
     train_set = synthetic_train_set(rng, dims, coords, grid, m) if "dataset_size" in dims else None
     if train_set is not None:
         history["data_dimensionality"] = rng.uniform(0, 1, grid + (K, int(coords["dataset_size"].max())))
@@ -317,6 +323,19 @@ def test_sae_runs_combine_into_their_l0_frontiers_on_one_axes(tmp_path):
     assert [p.name for p in written] == ["combined.png", "combined.svg"]
     svg = written[1].read_text()
     assert "relu SAE" in svg and "topk SAE" in svg and "unexplained variance" in svg
+
+
+def test_a_multirun_of_tied_and_untied_saes_draws_their_absorption_on_one_figure(tmp_path):
+    """``toyjax -m sweep=sae_absorption sae.tied=false,true``: one figure, each job's curves labelled tied=."""
+    from toyjax.plots import combined
+
+    runs = [synthetic("sae_absorption", seed=k) for k in range(2)]
+    for run, tied in zip(runs, (False, True)):
+        run.config["sae"]["tied"] = tied
+    written = combined.combined_figure(runs, tmp_path)
+    assert [p.name for p in written] == ["combined.png", "combined.svg"]
+    svg = written[1].read_text()
+    assert "tied=False" in svg and "tied=True" in svg and "absorption rate" in svg
 
 
 def test_the_combined_figure_scales_to_the_data_and_leaves_shards_out(tmp_path):

@@ -2,7 +2,9 @@
 
 Runs that all declare the §2 figure (e.g. ``model.kind=linear,relu_output``) become rows of one ‖W_i‖ / WᵀW
 figure, those with no output activation (linear) first; runs that all declare the double-descent figure get
-their test-loss curves against the dataset size T on one axes (`toyjax.plots.finite.curves_figure`); SAE runs
+their test-loss curves against the dataset size T on one axes (`toyjax.plots.finite.curves_figure`); runs that
+all declare the absorption figure (``sweep=sae_absorption sae.tied=false,true``) their absorption curves on one
+figure (`toyjax.families.sae.absorption_figure`); other SAE runs
 (e.g. ``sweep=sae_frontier_relu,sae_frontier_topk``) their L0 frontiers on one axes. Any other set of toy-model
 runs with a density axis gets their D* = m/‖W‖_F² curves against 1/(1−S) on one axes, scaled to the data, one
 curve per job, labelled by what differs between the jobs (model kind, n, m, steps, SAE kind and width,
@@ -20,6 +22,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from toyjax.families.sae import absorption_figure
 from toyjax.families.sae.figures import draw_frontier
 from toyjax.families.schemas import JOB_LABELS
 from toyjax.families.toy import metrics
@@ -75,6 +78,8 @@ def combined_figure(runs: list, directory: Path, name: str = "combined") -> list
         return demo_rows_figure([runs[i] for i in order], directory, name)
     if {_figure_name(r) for r in runs} == {"double_descent"}:
         return finite.curves_figure(runs, job_labels(runs), directory, name)
+    if {_figure_name(r) for r in runs} == {"sae_absorption"}:
+        return absorption_figure.runs_figure(runs, job_labels(runs), directory, name)
     if all(r.sae is not None for r in runs):
         return sae_frontiers(runs, directory, name)
     curves = [(label, *_dstar_curve(r)) for label, r in zip(job_labels(runs), runs)

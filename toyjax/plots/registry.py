@@ -19,6 +19,7 @@
 | sae_superposition | `sae.superposition_figure` | SAE recovery against the source's features per dimension |
 | sae_hybrid | `hybrid_figure.hybrid_figure` | §9 hybrid: SAE recovery against the source's activation penalty λ |
 | sae_frontier | `sae.frontier_figure` | SAE unexplained variance against L0 |
+| sae_absorption | `absorption_figure.absorption_figure` | absorption rate against λ; a one-latent SAE's hedging |
 
 Each figure is a function ``(results, directory, name) -> [paths]`` writing ``<name>.png`` and
 ``<name>.svg``; it reads the run's `summary` where it needs it. A figure drawn from the snapshots of training
@@ -32,8 +33,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from toyjax.families.sae import absorption_figure, hybrid_figure
 from toyjax.families.sae import figures as sae
-from toyjax.families.sae import hybrid_figure
 from toyjax.plots import (
     adversarial,
     combined,
@@ -68,6 +69,7 @@ FIGURES = {
     "sae_superposition": sae.superposition_figure,
     "sae_frontier": sae.frontier_figure,
     "sae_hybrid": hybrid_figure.hybrid_figure,
+    "sae_absorption": absorption_figure.absorption_figure,
 }
 SNAPSHOTS_NEEDED = {"dynamics": dynamics.SNAPSHOTS}  # figures drawn from the snapshots, and how many they need
 
