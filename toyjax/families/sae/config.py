@@ -184,8 +184,8 @@ def array_dims(config: dict) -> dict[str, tuple[str, ...]]:
     return {"params/W_enc": ("latent", hidden), "params/W_dec": (hidden, "latent"), "params/b_enc": ("latent",),
             "params/b_dec": (hidden,), "params/log_threshold": ("latent",), "params/r_mag": ("latent",),
             "params/b_mag": ("latent",), "sae/dead": ("latent",),
-            "sae/features": (hidden, "feature"), "sae/learned": ("feature",), "sae/matched": ("feature",),
-            "sae/absorption": ("pair",), "sae/hedging": ("pair",)}
+            "sae/features": (hidden, "feature"), "sae/learned": ("feature",),
+            "sae/matched": ("feature",), "sae/absorption": ("pair",), "sae/hedging": ("pair",)}
 
 
 @dataclass(frozen=True)
