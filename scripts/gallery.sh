@@ -37,6 +37,7 @@ PRESETS=(
   "sae_sharkey|"
   "sae_superposition|"
   "sae_frontier|-m|sae_frontier_relu,sae_frontier_topk"
+  "sae_absorption|-m sae.tied=false,true|sae_absorption"
 )
 
 # the PNG shown for a preset: a multirun's combined figure, else the figure the run declares (report.figure)
