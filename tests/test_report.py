@@ -26,7 +26,7 @@ FAMILY_FIGURES = {"intro": {"cells", "seeds"}, "superposition": {"norms"}, "phas
                   "adversarial": {"vulnerability"}, "neurons": {"stacks", "m-stack"}, "price": {"stacks", "m-stack"},
                   "sae_directions": {"sae-mmcs", *PAIRS}, "sae_mmcs": {"sae-heat", *PAIRS},
                   "sae_superposition": {"sae-recovery", *PAIRS}, "sae_frontier": {"sae-frontier", *PAIRS},
-                  "sae_hybrid": {"sae-recovery", *PAIRS},
+                  "sae_hybrid": {"sae-recovery", *PAIRS}, "sae_absorption": {"sae-absorption", *PAIRS},
                   "double_descent": {"curve", "m-points"}}
 EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?\s*(https?:)?//|url\(\s*["']?(https?:)?//|@import""", re.I)
 VOID = {"meta", "br", "img", "input", "link", "hr", "col", "wbr"}

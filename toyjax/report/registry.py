@@ -34,6 +34,7 @@ PAGES = {
     "sae_superposition": sae.recovery,
     "sae_frontier": sae.frontier,
     "sae_hybrid": sae.recovery,
+    "sae_absorption": sae.absorption,
 }
 
 

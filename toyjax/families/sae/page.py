@@ -10,7 +10,8 @@ figure the run declares:
   per model (every seed);
 - ``sae_mmcs``: MMCS and dead latents over the grid's two axes (mean over seeds; a click opens the best seed);
 - ``sae_superposition``: the learned features recovered against the source's features per dimension;
-- ``sae_frontier``: unexplained variance against L0, every model, coloured by MMCS.
+- ``sae_frontier``: unexplained variance against L0, every model, coloured by MMCS;
+- ``sae_absorption``: the absorption rate and the hedging of the first parent → child pair against λ, every model.
 
 A point's hover gives its SAE's numbers (`toyjax.families.sae.numbers`): MMCS over the latents that fire,
 recovery, L0, FVE, dead latents, MCC and the matched latents' precision, recall and F1.
@@ -69,9 +70,13 @@ def _section(title: str, fig_id: str, fig, note: str, height: int = 420) -> part
 
 def _first_axis(results) -> tuple[str, np.ndarray]:
     dims = numbers.cell_dims(results) or results.dims
-    axis = dims[0]
+    return dims[0], _per_model(results, dims[0])
+
+
+def _per_model(results, axis: str) -> np.ndarray:
+    """Every model's value of grid axis `axis`, flat."""
     index = np.indices(results.grid_shape)[results.dims.index(axis)]
-    return axis, np.ravel(np.asarray(results.coords[axis], np.float64)[index])
+    return np.ravel(np.asarray(results.coords[axis], np.float64)[index])
 
 
 def directions(results, panel: ModelPanel):
@@ -166,3 +171,17 @@ def frontier(results, panel: ModelPanel):
     return [_section("L0 against reconstruction", "sae-frontier", fig, "Each point is one SAE, coloured by "
                      "MMCS; a click shows it below.")], int(np.ravel(best_flat(results))[_best_cell(results)])
 
+
+def absorption(results, panel: ModelPanel):
+    go = lib.graph_objects()
+    pairs.add(results, panel)
+    lam = [common.fmt(v) for v in _per_model(results, "l1_coefficient")]  # categories: λ = 0 has a place
+    fig = go.Figure([_scatter(results, lam, np.ravel(np.asarray(results.sae[key])[..., 0]), name=label,
+                              marker_symbol=symbol) for key, label, symbol in (
+        ("absorption", "absorption rate (the first pair)", "circle"), ("hedging", "hedging", "diamond"))])
+    fig.update_layout(parts.layout(title={"text": "absorption and hedging against λ, every model"},
+                                   xaxis={"title": "L1 coefficient λ", "type": "category"},
+                                   yaxis={"title": "rate / cosine"}))
+    return [_section("absorption and hedging", "sae-absorption", fig, "One point per SAE and number (the label "
+                     "gives its dictionary size): absorption needs two latents, hedging shows in one. A click "
+                     "shows the SAE below.")], int(np.ravel(best_flat(results))[_best_cell(results)])
