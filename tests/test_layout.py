@@ -24,7 +24,8 @@ RANK = {
     "config": 3, "labels": 3,
     # data and the families' maths
     "data.gates": 3.5, "data.distributions": 4, "data": 4.5, "families.toy.models": 4, "families.sae.models": 4,
-    "families.sae.metrics": 4, "families.toy.metrics": 5, "data.datasets": 5,
+    "families.sae.metrics": 4, "families.toy.metrics": 5, "data.datasets": 5, "families.sae.matching": 5,
+    "families.sae.absorption": 5,
     # the engine's kit (below the families), then the families, then the engine that is handed one
     "engine.family": 5, "engine.plan": 6, "engine.optim": 7, "engine.state": 7,
     "families.toy.stratified": 6, "families.toy.sampled": 6.5, "families.toy.finite": 7, "families.toy.train": 8,

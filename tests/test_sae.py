@@ -1,4 +1,5 @@
-"""SAE maths: gradients against finite differences, TopK's exact k, masked widths, the decoder conventions, metrics."""
+"""SAE maths: gradients against finite differences, TopK's exact k, masked widths, the decoder conventions, metrics
+(MMCS, matching and MCC, detection, shrinkage, absorption and hedging) on arrays with known answers."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from toyjax.families.sae import absorption, matching
 from toyjax.families.sae import metrics as sae_metrics
 from toyjax.families.sae import models as sae
 
@@ -249,3 +251,88 @@ def test_the_hybrid_reads_each_source_cell_s_best_seed_and_its_loss_margins(tmp_
     source.eval_loss, source.diverged = (np.swapaxes(a, 0, 1) for a in (source.eval_loss, source.diverged))
     source.params = {k: np.swapaxes(v, 0, 1) for k, v in source.params.items()}
     np.testing.assert_allclose(hybrid.source_cells(source).loss, best)
+
+
+# Eager calls compile every op of a metric; one jit of each compiles once (the fast suite runs on 2 busy cores).
+MMCS_FIRING, DETECTION, SHRINKAGE = (jax.jit(f) for f in (sae_metrics.mmcs_firing, matching.detection,
+                                                          sae_metrics.shrinkage))
+MCC, ABSORPTION, HEDGING = (jax.jit(f) for f in (matching.mcc, absorption.absorption, absorption.hedging))
+
+
+def test_mmcs_over_firing_latents_gives_a_dictionary_that_does_not_fire_nothing():
+    F = jnp.eye(3)
+    decoder = jnp.array([[1.0, 0.0, 0.6], [0.0, 1.0, 0.8], [0.0, 0.0, 0.0]])  # latents along features 0, 1 and between
+    live, known = jnp.ones(3, bool), jnp.ones(3, bool)
+    silent = MMCS_FIRING(F, decoder, live, known, fired=jnp.zeros(3, bool))
+    assert all(float(v) == 0.0 for v in silent.values())
+    assert sae_metrics.mmcs(F, decoder, live, known)["features_to_latents"] == pytest.approx(2 / 3)  # every latent
+    some = MMCS_FIRING(F, decoder, live, known, fired=jnp.array([False, False, True]))
+    assert some["features_to_latents"] == pytest.approx((0.6 + 0.8 + 0.0) / 3)
+    assert some["latents_to_features"] == pytest.approx(0.8)
+
+
+def test_a_permuted_signed_identity_dictionary_has_mcc_one():
+    F = jnp.eye(4)
+    order = np.array([2, 0, 3, 1])
+    decoder = jnp.zeros((4, 6)).at[:, order].set(jnp.diag(jnp.array([1.0, -2.0, 0.5, 3.0])))  # 2 spare zero latents
+    matched = jax.jit(matching.match)(F, decoder, jnp.ones(4, bool), jnp.ones(6, bool))
+    np.testing.assert_array_equal(matched, order)
+    assert MCC(sae_metrics.cosines(F, decoder), matched) == pytest.approx(1.0)
+    batched = jax.vmap(matching.match, in_axes=(None, 0, None, None))(F, jnp.stack([decoder, decoder[:, ::-1]]),
+                                                                        jnp.ones(4, bool), jnp.ones(6, bool))
+    np.testing.assert_array_equal(batched, [order, 5 - order])
+
+
+def test_matching_is_one_to_one_optimal_and_keeps_to_the_known_features_and_own_latents():
+    C = np.array([[0.9, 0.8, 0.0], [0.85, 0.1, 0.0], [0.0, 0.0, 0.7]])  # greedy would pair 0-0 and leave 1 with 0.1
+    np.testing.assert_array_equal(matching.assign(C, np.ones(3, bool), np.ones(3, bool)), [1, 0, 2])
+    np.testing.assert_array_equal(matching.assign(C, np.array([True, True, False]), np.ones(3, bool)), [1, 0, -1])
+    np.testing.assert_array_equal(matching.assign(C, np.ones(3, bool), np.array([True, False, False])), [0, -1, -1])
+    assert MCC(jnp.asarray(C), jnp.array([0, -1, -1])) == pytest.approx(0.9)  # over the one pair
+
+
+def test_each_matched_latent_detects_its_feature_with_known_precision_recall_and_f1():
+    x = jnp.array([[1.0, 1.0, 0.0, 0.0], [0.5, 0.0, 0.5, 0.0]])  # feature 0 on twice, feature 1 on twice
+    f = jnp.array([[0.0, 0.0, 0.0, 0.0], [2.0, 1.0, 1.0, 0.0], [0.0, 0.0, 3.0, 3.0]])  # latent 0 never fires
+    per = DETECTION(x, f, matched=jnp.array([1, 2]))
+    np.testing.assert_allclose(per["precision"], [2 / 3, 1 / 2])
+    np.testing.assert_allclose(per["recall"], [1.0, 1 / 2])
+    np.testing.assert_allclose(per["f1"], [0.8, 0.5])
+    dead = DETECTION(x, f, matched=jnp.array([0, -1]))  # a dead latent and a feature with none score 0
+    assert all(np.all(np.asarray(v) == 0) for v in dead.values())
+    means = matching.matched_means(per, jnp.array([1, -1]))
+    assert means["f1"] == pytest.approx(0.8)
+
+
+def test_shrinkage_is_the_mean_norm_ratio_over_inputs_that_are_not_zero():
+    x = jnp.array([[3.0, 0.0, 1.0], [4.0, 0.0, 0.0]])
+    x_hat = jnp.array([[1.5, 7.0, 1.0], [2.0, 0.0, 0.0]])  # half of the first, the zero input ignored, all of the last
+    assert SHRINKAGE(x, x_hat) == pytest.approx((0.5 + 1.0) / 2)
+    assert SHRINKAGE(jnp.zeros((2, 3)), x_hat) == 0.0
+
+
+def test_absorption_counts_inputs_where_the_parents_latent_is_silent_and_another_carries_its_direction():
+    F = jnp.eye(3)  # parent 0, child 1, feature 2 apart
+    decoder = jnp.array([[1.0, 0.6, 0.0], [0.0, 0.8, 0.0], [0.0, 0.0, 1.0]])  # parent's, child's (absorbing), other
+    x = jnp.array([[1.0, 1.0, 1.0, 1.0, 0.0], [0.0, 1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0, 1.0]])
+    f = jnp.array([[1.0, 1.0, 0.0, 0.0, 0.0],  # the parent's latent: silent on inputs 2 and 3
+                   [0.0, 1.0, 1.5, 0.5, 1.0],  # the child's: 0.6 × 1.5 ≥ 0.4 on input 2; 0.6 × 0.5 < 0.4 on 3
+                   [0.0, 0.0, 0.0, 0.0, 1.0]])
+    pairs = jnp.array([[0, 1]])
+    rate = ABSORPTION(x, pairs, f, decoder, F, matched=jnp.array([0, 1, 2]))
+    np.testing.assert_allclose(rate, [1 / 3])  # of inputs 1, 2, 3 (parent and child on), input 2 is absorbed
+    along = jnp.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])  # the child's latent without the parent
+    np.testing.assert_allclose(ABSORPTION(x, pairs, f, along, F, jnp.array([0, 1, 2])), [0.0])
+
+
+def test_hedging_is_how_far_the_parents_latent_leans_to_the_child():
+    F = jnp.eye(3)
+    decoder = jnp.array([[1.0, 1.0], [0.0, 0.5], [0.0, 0.0]])  # latent 0 along the parent, latent 1 hedges
+    pairs = jnp.array([[0, 1], [0, 2]])
+    np.testing.assert_allclose(HEDGING(pairs, decoder, F, jnp.array([1, 0, -1])),
+                               [0.5 / np.sqrt(1.25), 0.0], rtol=1e-6)
+    np.testing.assert_allclose(HEDGING(pairs, decoder, F, jnp.array([0, 1, -1])), [0.0, 0.0], atol=1e-7)
+    skew = jnp.array([[1.0, 0.6], [0.0, 0.8]])  # non-orthogonal features: a latent along the parent does not hedge
+    np.testing.assert_allclose(HEDGING(jnp.array([[0, 1]]), skew[:, :1], skew, jnp.array([0, -1])), [0.0],
+                               atol=1e-7)
+    assert HEDGING(pairs[:1], decoder, F, jnp.array([-1, 0, 1]))[0] == 0.0  # the parent has no latent

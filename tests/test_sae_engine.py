@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import toyjax
+from toyjax.analysis.summary import summarize
 from toyjax.config import to_config
 from toyjax.data import structure
 from toyjax.engine import runner as runner_lib
@@ -216,6 +217,22 @@ def test_an_sae_blocks_own_values_are_its_own_and_the_shared_point_has_none():
     assert set(block.points.own) == {"source", "learned", "l1_coefficient", "k", "dict_size"}
     np.testing.assert_array_equal(block.points.own["l1_coefficient"][:2], np.float32([0, 0.1]))
     assert block.points.dataset_size is None
+
+
+def test_an_sae_run_measures_its_dictionary_against_the_truth_and_one_that_does_not_fire_scores_nothing():
+    """MCC, the matched latents' precision, recall and F1, shrinkage and MMCS over the firing latents reach
+    `Results.sae` and the ``sae`` summary; an L1 so strong that no latent fires leaves MMCS 0, not its
+    decoder's leftover directions (those stay in the all-latents number)."""
+    results = toyjax.run(sae_cfg({"l1_coefficient": [0.01, 1000.0]}, train={"lr": 0.03}))
+    s = results.sae
+    assert s["matched"].shape == (2, 6) and sorted(s["matched"][0]) == sorted(set(s["matched"][0]))
+    assert s["fraction_dead"][1] == 1.0 and s["features_to_latents_learned"][1] == 0.0
+    assert s["features_to_all_latents_learned"][1] > 0.3 and s["f1"][1] == 0.0
+    assert s["mcc"][0] > 0.8 and s["recall"][0] > 0.9 and s["precision"][0] > 0 and s["shrinkage"][0] > 0
+    summary = summarize(results, ["sae"])["sae"]
+    for name in ("mcc", "precision", "recall", "f1", "shrinkage", "mmcs", "mmcs_all_latents"):
+        assert summary[name]["max"] is not None, name
+    assert summary["mmcs"]["min"] == 0.0 and summary["mmcs_all_latents"]["min"] > 0.3
 
 
 def test_the_engine_counts_the_steps_each_latent_goes_without_firing():

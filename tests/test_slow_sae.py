@@ -43,7 +43,7 @@ def test_an_sae_recovers_planted_synthetic_features(relu):
     for seed in range(2):
         cos = best_cosines(relu.sae["features"][seed], relu.params["W_dec"][seed])
         assert cos.mean() >= 0.99 and np.mean(cos >= 0.9) >= 0.95, np.sort(cos)[:8]
-        assert cos.mean() == pytest.approx(relu.sae["features_to_latents_all"][seed], abs=1e-5)
+        assert cos.mean() == pytest.approx(relu.sae["features_to_all_latents_learned"][seed], abs=1e-5)  # every latent
 
 
 def test_topk_recovers_every_planted_feature_and_reconstructs_better_than_relu_at_equal_l0(relu):

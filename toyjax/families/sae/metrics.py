@@ -5,8 +5,10 @@ matrix C = F̂ᵀ D̂ (N, M) gives the mean max cosine similarity (MMCS) of Shar
 "Taking features out of superposition with sparse autoencoders" (2022), both ways: features → latents
 (mean over true features of their best latent: how much of the truth is recovered) and latents → features
 (mean over live latents of their best feature: how much of the dictionary is true). A feature counts as
-recovered at cos ≥ 0.9 and at ≥ 0.99. L0, dead latents and the fraction of variance explained come from
-the latent activations of a batch. Inputs are JAX or NumPy arrays; this module imports only jax.
+recovered at cos ≥ 0.9 and at ≥ 0.99. `mmcs_firing` takes only the latents that fire on a batch, so that a
+dictionary that does not fire does not score: a decoder column keeps its direction after its latent dies.
+L0, dead latents, the fraction of variance explained and the shrinkage come from the latent activations of a
+batch. Inputs are JAX or NumPy arrays; this module imports only jax.
 """
 
 from __future__ import annotations
@@ -46,6 +48,13 @@ def mmcs(features: jax.Array, decoder: jax.Array, live: jax.Array, known: jax.Ar
     return out
 
 
+def mmcs_firing(features: jax.Array, decoder: jax.Array, live: jax.Array, known: jax.Array, fired: jax.Array
+                ) -> dict[str, jax.Array]:
+    """`mmcs` over the live latents that fire (`fired`, (M,)); every number 0 when none of them does."""
+    firing = live & fired
+    return {k: jnp.where(jnp.any(firing), v, 0.0) for k, v in mmcs(features, decoder, firing, known).items()}
+
+
 def _mean(values: jax.Array, where: jax.Array) -> jax.Array:
     return jnp.sum(jnp.where(where, values, 0.0)) / jnp.maximum(jnp.sum(where), 1)
 
@@ -62,3 +71,14 @@ def reconstruction(x: jax.Array, x_hat: jax.Array) -> dict[str, jax.Array]:
     mse = jnp.mean(jnp.sum((x - x_hat) ** 2, axis=0))
     variance = jnp.sum(jnp.var(x, axis=1))
     return {"mse": mse, "fraction_variance_explained": 1.0 - mse / jnp.maximum(variance, 1e-12)}
+
+
+def shrinkage(x: jax.Array, x_hat: jax.Array, floor: float = 1e-6) -> jax.Array:
+    """The mean ratio ‖x̂‖ / ‖x‖ over the columns (d, batch) with ‖x‖ > `floor` (1: no shrinkage; 0 if none).
+
+    SAELens's shrinkage (``sae_lens.synthetic.evals.ShrinkageCalculator``, sae-lens 6.x): an L1 penalty
+    shrinks the latents, so the reconstruction falls short of the input's norm."""
+    norm = jnp.linalg.norm(x, axis=0)
+    kept = norm > floor
+    ratio = jnp.linalg.norm(x_hat, axis=0) / jnp.where(kept, norm, 1.0)
+    return jnp.sum(jnp.where(kept, ratio, 0.0)) / jnp.maximum(jnp.sum(kept), 1)

@@ -2,9 +2,15 @@
 
 An SAE run's `Results.sae` holds per-model arrays (`toyjax.families.sae.train.records`); `NUMBERS` names the ones a
 summary reports. MMCS is the mean max cosine similarity of Sharkey, Braun and Millidge (2022), features →
-latents (how much of the truth the dictionary holds), taken against the features the source model learned
-(‖W_i‖ ≥ 0.3; every feature of synthetic ground truth); ``mmcs_all`` takes every source feature,
-``mmcs_latents`` goes latents → features (how much of the dictionary is true). `seed_mean` and `seed_best`
+latents (how much of the truth the dictionary holds), over the latents that fire on the evaluation batch
+(`toyjax.families.sae.metrics.mmcs_firing`; 0 for a dictionary that does not fire), taken against the
+features the source model learned (‖W_i‖ ≥ 0.3; every feature of synthetic ground truth); ``mmcs_all``
+takes every source feature, ``mmcs_latents`` goes latents → features (how much of the dictionary is true),
+and ``mmcs_all_latents`` takes every latent of the dictionary, firing or not. ``mcc`` is SAELens's mean
+correlation coefficient after a one-to-one matching of latents to the learned features, and ``precision``,
+``recall`` and ``f1`` the matched latents' means as detectors of their features
+(`toyjax.families.sae.matching`); ``shrinkage`` is the mean ‖x̂‖/‖x‖ (`toyjax.families.sae.metrics.shrinkage`).
+A run saved before a number existed gives NaN for it. `seed_mean` and `seed_best`
 reduce a grid over its seed axis for the figures; `unfit` says which runs the ``sae`` summary fits, which
 `toyjax.analysis.summary` registers under the name `SUMMARY`, with its `HEADLINE`. Inputs are NumPy arrays with
 the grid dimensions first; this module imports numpy, `toyjax.analysis.aggregate`, `toyjax.families.sae.config`
@@ -26,6 +32,12 @@ NUMBERS = {  # summary name -> key of Results.sae
     "mmcs": "features_to_latents_learned",
     "mmcs_all": "features_to_latents_all",
     "mmcs_latents": "latents_to_features_learned",
+    "mmcs_all_latents": "features_to_all_latents_learned",
+    "mcc": "mcc",
+    "precision": "precision",
+    "recall": "recall",
+    "f1": "f1",
+    "shrinkage": "shrinkage",
     "recovered_0.9": "recovered_0.9_learned",
     "recovered_0.99": "recovered_0.99_learned",
     "l0": "l0",
@@ -34,19 +46,27 @@ NUMBERS = {  # summary name -> key of Results.sae
     "mse": "mse",
 }
 LABELS = {
-    "mmcs": "MMCS (features → latents)",
-    "mmcs_latents": "MMCS (latents → features)",
+    "mmcs": "MMCS (features → firing latents)",
+    "mmcs_latents": "MMCS (firing latents → features)",
+    "mmcs_all_latents": "MMCS (features → every latent, firing or not)",
+    "mcc": "MCC (matched latents, mean |cos|)",
+    "precision": "precision of the matched latents",
+    "recall": "recall of the matched latents",
+    "f1": "F1 of the matched latents",
+    "shrinkage": "shrinkage ‖x̂‖/‖x‖",
     "recovered_0.9": "features recovered at cos ≥ 0.9",
     "recovered_0.99": "features recovered at cos ≥ 0.99",
     "l0": "L0 (active latents per input)",
     "fraction_variance_explained": "fraction of variance explained",
     "fraction_dead": "fraction of dead latents",
 }
+BY_AXIS = ("mmcs", "mcc", "f1", "recovered_0.99", "l0", "fraction_variance_explained")  # numbers given per axis
 
 
 def number(results, name: str) -> np.ndarray:
-    """A summary number of every model (grid-shaped, float64)."""
-    return np.asarray(results.sae[NUMBERS[name]], np.float64)
+    """A summary number of every model (grid-shaped, float64; NaN where the run was saved before it existed)."""
+    values = results.sae.get(NUMBERS[name])
+    return np.full(results.grid_shape, np.nan) if values is None else np.asarray(values, np.float64)
 
 
 def summarize_sae(results, ok: np.ndarray) -> dict:
@@ -56,8 +76,7 @@ def summarize_sae(results, ok: np.ndarray) -> dict:
     out["source_features_per_dimension"] = stats(results.sae["source_features_per_dimension"], ok)
     for axis in (d for d in results.dims if d != "seed"):
         out[f"by_{axis}"] = {"values": [plain(v) for v in np.ravel(results.coords[axis])],
-                             **{name: by_axis(number(results, name), ok, results.dims, axis)
-                                for name in ("mmcs", "recovered_0.99", "l0", "fraction_variance_explained")}}
+                             **{name: by_axis(number(results, name), ok, results.dims, axis) for name in BY_AXIS}}
     mmcs = np.where(ok, number(results, "mmcs"), -np.inf)
     if np.isfinite(mmcs).any():
         best = np.unravel_index(int(np.argmax(mmcs)), mmcs.shape)

@@ -10,6 +10,9 @@ loss curve. Above it, by the figure the run declares:
 - ``sae_superposition``: the learned features recovered against the source's features per dimension;
 - ``sae_frontier``: unexplained variance against L0, every model, coloured by MMCS.
 
+A point's hover gives its SAE's numbers (`toyjax.families.sae.numbers`): MMCS over the latents that fire,
+recovery, L0, FVE, dead latents, MCC and the matched latents' precision, recall and F1.
+
 This module imports numpy, `toyjax.families.sae.numbers`, `toyjax.analysis.summary`, `toyjax.plots.common`,
 `toyjax.families.sae.figures` and the report's `lib`, `model` and `parts`.
 """
@@ -27,12 +30,15 @@ from toyjax.report.model import ModelPanel, best_flat
 
 HOVER = ("%{text}<br>MMCS %{customdata[1]:.4f} (latents → features %{customdata[2]:.4f})<br>recovered at "
          "cos ≥ 0.99: %{customdata[3]:.3g} · L0 %{customdata[4]:.3g} · FVE %{customdata[5]:.4f}<br>"
-         "dead latents %{customdata[6]:.3g}<br>click: show this model<extra></extra>")
+         "dead latents %{customdata[6]:.3g}<br>MCC %{customdata[7]:.4f} · matched latents: precision "
+         "%{customdata[8]:.3g}, recall %{customdata[9]:.3g}, F1 %{customdata[10]:.3g}<br>"
+         "click: show this model<extra></extra>")
 
 
 def _models(results) -> dict:
     """Per flat model: its label, hover numbers and whether it trained."""
-    keys = ("mmcs", "mmcs_latents", "recovered_0.99", "l0", "fraction_variance_explained", "fraction_dead")
+    keys = ("mmcs", "mmcs_latents", "recovered_0.99", "l0", "fraction_variance_explained", "fraction_dead", "mcc",
+            "precision", "recall", "f1")
     values = {k: np.ravel(numbers.number(results, k)) for k in keys}
     labels = []
     for index in np.ndindex(*results.grid_shape):

@@ -16,7 +16,8 @@ numbers read the latents at θ.
 `FAMILY` is the family as the engine takes it (`toyjax.engine.family`), so that `toyjax.engine.train` runs SAEs in the
 same block programs as toy models. This module imports jax, numpy, optax, `toyjax.axes`, `toyjax.data`,
 `toyjax.errors`, `toyjax.engine.family`, `toyjax.engine.optim`, `toyjax.engine.plan`, `toyjax.families.sae.models`,
-`toyjax.families.sae.config`, `toyjax.families.sae.metrics` and `toyjax.engine.state`.
+`toyjax.families.sae.config`, `toyjax.families.sae.metrics`, `toyjax.families.sae.matching` and
+`toyjax.engine.state`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from toyjax.engine.family import Block, Family, Keys, draw, for_each_model
 from toyjax.engine.plan import Static
 from toyjax.engine.state import State, add_tail, final, start, write_snapshot
 from toyjax.errors import ConfigError
+from toyjax.families.sae import matching
 from toyjax.families.sae import metrics as sae_metrics
 from toyjax.families.sae import models as sae
 from toyjax.families.sae.config import SAE_AXES, SAEStatic, array_dims
@@ -176,17 +178,30 @@ def records(static: Static, state: State, point: Point, eval_key: jax.Array) -> 
     h = hidden(static, point, x)
     live = mask(static, point)
     f = sae.inference_latents(static.settings.kind, state.params, h, live, point.own["k"], state.extra.threshold)
-    out = {**sae_metrics.reconstruction(h, sae.decode(state.params, f)), **sae_metrics.activity(f, live)}
+    x_hat = sae.decode(state.params, f)
+    out = {**sae_metrics.reconstruction(h, x_hat), **sae_metrics.activity(f, live),
+           "shrinkage": sae_metrics.shrinkage(h, x_hat)}
     if state.extra.threshold is not None:
         out["threshold"] = state.extra.threshold
-    truth = _truth(static, point)
-    every = sae_metrics.mmcs(truth, state.params["W_dec"], live, jnp.ones_like(point.own["learned"]))
-    learned = sae_metrics.mmcs(truth, state.params["W_dec"], live, point.own["learned"])
-    out.update({f"{k}_all": v for k, v in every.items()})
-    out.update({f"{k}_learned": v for k, v in learned.items()})
+    truth, decoder, learned = _truth(static, point), state.params["W_dec"], point.own["learned"]
+    fired = jnp.any(f > 0, axis=1)
+    for name, known in (("all", jnp.ones_like(learned)), ("learned", learned)):
+        found = sae_metrics.mmcs_firing(truth, decoder, live, known, fired)
+        out.update({f"{k}_{name}": v for k, v in found.items()})
+    out["features_to_all_latents_learned"] = sae_metrics.mmcs(truth, decoder, live, learned)["features_to_latents"]
+    out.update(matched_numbers(truth, decoder, x, f, learned, live))
     out["source_features_per_dimension"] = jnp.sum(truth * truth) / truth.shape[0]
-    out.update(features=truth, learned=point.own["learned"])
+    out.update(features=truth, learned=learned)
     return objective(static, state.params, point, h, state.extra)[0], out
+
+
+def matched_numbers(truth: jax.Array, decoder: jax.Array, x: jax.Array, f: jax.Array, known: jax.Array,
+                    own: jax.Array) -> dict:
+    """The latent matched to each known feature ("matched", −1 for none), MCC, and the mean precision, recall and
+    F1 of the matched latents as detectors of their features on features x and latents f (`matching`)."""
+    matched = matching.match(truth, decoder, known, own)
+    means = matching.matched_means(matching.detection(x, f, matched), matched)
+    return {"matched": matched, "mcc": matching.mcc(sae_metrics.cosines(truth, decoder), matched), **means}
 
 
 def train_step(static: Static, block: Block, data_keys: jax.Array, t: jax.Array, state: State) -> State:
