@@ -16,8 +16,8 @@ numbers read the latents at θ.
 `FAMILY` is the family as the engine takes it (`toyjax.engine.family`), so that `toyjax.engine.train` runs SAEs in the
 same block programs as toy models. This module imports jax, numpy, optax, `toyjax.axes`, `toyjax.data`,
 `toyjax.errors`, `toyjax.engine.family`, `toyjax.engine.optim`, `toyjax.engine.plan`, `toyjax.families.sae.models`,
-`toyjax.families.sae.config`, `toyjax.families.sae.metrics`, `toyjax.families.sae.matching` and
-`toyjax.engine.state`.
+`toyjax.families.sae.config`, `toyjax.families.sae.metrics`, `toyjax.families.sae.matching`,
+`toyjax.families.sae.absorption` and `toyjax.engine.state`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from toyjax.engine.family import Block, Family, Keys, draw, for_each_model
 from toyjax.engine.plan import Static
 from toyjax.engine.state import State, add_tail, final, start, write_snapshot
 from toyjax.errors import ConfigError
-from toyjax.families.sae import matching
+from toyjax.families.sae import absorption, matching
 from toyjax.families.sae import metrics as sae_metrics
 from toyjax.families.sae import models as sae
 from toyjax.families.sae.config import SAE_AXES, SAEStatic, array_dims
@@ -189,19 +189,31 @@ def records(static: Static, state: State, point: Point, eval_key: jax.Array) -> 
         found = sae_metrics.mmcs_firing(truth, decoder, live, known, fired)
         out.update({f"{k}_{name}": v for k, v in found.items()})
     out["features_to_all_latents_learned"] = sae_metrics.mmcs(truth, decoder, live, learned)["features_to_latents"]
-    out.update(matched_numbers(truth, decoder, x, f, learned, live))
+    matched = matching.match(truth, decoder, learned, live)
+    out.update(matched_numbers(truth, decoder, x, f, matched))
+    if static.data.hierarchy is not None:
+        out.update(hierarchy_numbers(static.data.hierarchy.parents, truth, decoder, x, f, matched))
     out["source_features_per_dimension"] = jnp.sum(truth * truth) / truth.shape[0]
     out.update(features=truth, learned=learned)
     return objective(static, state.params, point, h, state.extra)[0], out
 
 
-def matched_numbers(truth: jax.Array, decoder: jax.Array, x: jax.Array, f: jax.Array, known: jax.Array,
-                    own: jax.Array) -> dict:
+def matched_numbers(truth: jax.Array, decoder: jax.Array, x: jax.Array, f: jax.Array, matched: jax.Array) -> dict:
     """The latent matched to each known feature ("matched", −1 for none), MCC, and the mean precision, recall and
     F1 of the matched latents as detectors of their features on features x and latents f (`matching`)."""
-    matched = matching.match(truth, decoder, known, own)
     means = matching.matched_means(matching.detection(x, f, matched), matched)
     return {"matched": matched, "mcc": matching.mcc(sae_metrics.cosines(truth, decoder), matched), **means}
+
+
+def hierarchy_numbers(parents: tuple[int, ...], truth: jax.Array, decoder: jax.Array, x: jax.Array, f: jax.Array,
+                      matched: jax.Array) -> dict:
+    """The mean absorption rate and hedging over every (parent, child) pair of the data's hierarchy
+    (`toyjax.families.sae.absorption`), on features x and latents f; 0 for a hierarchy of roots alone."""
+    pairs = np.array([(p, c) for c, p in enumerate(parents) if p >= 0], np.int32).reshape(-1, 2)
+    if not len(pairs):
+        return {"absorption": jnp.zeros(()), "hedging": jnp.zeros(())}
+    return {"absorption": jnp.mean(absorption.absorption(x, pairs, f, decoder, truth, matched)),
+            "hedging": jnp.mean(absorption.hedging(pairs, decoder, truth, matched))}
 
 
 def train_step(static: Static, block: Block, data_keys: jax.Array, t: jax.Array, state: State) -> State:
