@@ -25,6 +25,7 @@ FAMILY_FIGURES = {"intro": {"cells", "seeds"}, "superposition": {"norms"}, "phas
                   "adversarial": {"vulnerability"}, "neurons": {"stacks", "m-stack"}, "price": {"stacks", "m-stack"},
                   "sae_directions": {"sae-mmcs"}, "sae_mmcs": {"sae-heat"}, "sae_superposition": {"sae-recovery"},
                   "sae_frontier": {"sae-frontier"}, "sae_hybrid": {"sae-recovery"},
+                  "sae_hierarchy": {"sae-hierarchy"}, "sae_l0": {"sae-l0"},
                   "double_descent": {"curve", "m-points"}}
 EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?\s*(https?:)?//|url\(\s*["']?(https?:)?//|@import""", re.I)
 VOID = {"meta", "br", "img", "input", "link", "hr", "col", "wbr"}

@@ -1,16 +1,17 @@
 """One figure across the jobs of a Hydra multirun (e.g. ``toyjax -m sweep=uniform_geometry model.n_hidden=10,20,30``).
 
-Runs that all declare the §2 figure (e.g. ``model.kind=linear,relu_output``) become rows of one ‖W_i‖ / WᵀW
-figure, those with no output activation (linear) first; runs that all declare the double-descent figure get
-their test-loss curves against the dataset size T on one axes (`toyjax.plots.finite.curves_figure`); SAE runs
-(e.g. ``sweep=sae_frontier_relu,sae_frontier_topk``) their L0 frontiers on one axes. Any other set of toy-model
-runs with a density axis gets their D* = m/‖W‖_F² curves against 1/(1−S) on one axes, scaled to the data, one
-curve per job, labelled by what differs between the jobs (model kind, n, m, steps, SAE kind and width,
-preset; the architecture's fields too where a job describes its model, ``model.kind=toy``). The shards of
-one grid are parts of one run, never curves of their own: they are left out (their merge, ``toyjax-merge``,
-is a run of its own). The families declare which keys of their own config sections label a job
-(`toyjax.families.schemas.JOB_LABELS`). This module imports matplotlib, numpy, `toyjax.families.schemas`, the toy
-family's `architecture` and `metrics` and the figure modules it combines.
+Runs that all declare the §2 figure (e.g. ``model.kind=linear,relu_output``) become rows of one ‖W_i‖ / WᵀW figure,
+those with no output activation (linear) first; runs that all declare the double-descent figure get their test-loss
+curves against the dataset size T on one axes (`toyjax.plots.finite.curves_figure`); SAE runs (e.g.
+``sweep=sae_frontier_relu,sae_frontier_topk``) their L0 frontiers on one axes, and SAE runs that all declare the
+hierarchy figure (``sweep=sae_matryoshka_batchtopk,sae_matryoshka``) their absorption side by side. Any other set of
+toy-model runs with a density axis gets their D* = m/‖W‖_F² curves against 1/(1−S) on one axes, scaled to the data,
+one curve per job, labelled by what differs between the jobs (model kind, n, m, steps, SAE kind and width, preset;
+the architecture's fields too where a job describes its model, ``model.kind=toy``). The shards of one grid are parts
+of one run, never curves of their own: they are left out (their merge, ``toyjax-merge``, is a run of its own). The
+families declare which keys of their own config sections label a job (`toyjax.families.schemas.JOB_LABELS`). This
+module imports matplotlib, numpy, `toyjax.families.schemas`, the toy family's `architecture` and `metrics` and the
+figure modules it combines.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from toyjax.families.sae.figures import draw_frontier
+from toyjax.families.sae.figures import HIERARCHY_PANELS, draw_frontier, draw_hierarchy
 from toyjax.families.schemas import JOB_LABELS
 from toyjax.families.toy import metrics
 from toyjax.families.toy.architecture import DESCRIBED
@@ -75,6 +76,8 @@ def combined_figure(runs: list, directory: Path, name: str = "combined") -> list
         return demo_rows_figure([runs[i] for i in order], directory, name)
     if {_figure_name(r) for r in runs} == {"double_descent"}:
         return finite.curves_figure(runs, job_labels(runs), directory, name)
+    if {_figure_name(r) for r in runs} == {"sae_hierarchy"}:
+        return sae_hierarchies(runs, directory, name)
     if all(r.sae is not None for r in runs):
         return sae_frontiers(runs, directory, name)
     curves = [(label, *_dstar_curve(r)) for label, r in zip(job_labels(runs), runs)
@@ -120,4 +123,12 @@ def sae_frontiers(runs: list, directory: Path, name: str) -> list[Path]:
     image = draw_frontier(ax, runs, job_labels(runs))
     fig.colorbar(image, ax=ax).set_label("MMCS, features → latents")
     ax.set_title("SAEs of the sweep: unexplained variance against L0 (one point per cell, its best seed)", fontsize=10)
+    return common.save(fig, directory, name)
+
+
+def sae_hierarchies(runs: list, directory: Path, name: str) -> list[Path]:
+    """SAE jobs on hierarchical features (e.g. BatchTopK against Matryoshka): absorption, hedging, MCC side by side."""
+    fig, axes = plt.subplots(1, len(HIERARCHY_PANELS), figsize=(15, 4.6), constrained_layout=True)
+    draw_hierarchy(axes, runs, job_labels(runs))
+    fig.suptitle("SAEs of the sweep on hierarchical features: each dot a seed, bars their mean", fontsize=10)
     return common.save(fig, directory, name)

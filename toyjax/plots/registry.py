@@ -19,6 +19,8 @@
 | sae_superposition | `sae.superposition_figure` | SAE recovery against the source's features per dimension |
 | sae_hybrid | `hybrid_figure.hybrid_figure` | §9 hybrid: SAE recovery against the source's activation penalty λ |
 | sae_frontier | `sae.frontier_figure` | SAE unexplained variance against L0 |
+| sae_hierarchy | `sae.hierarchy_figure` | SAE absorption, hedging and MCC on hierarchical features, every seed |
+| sae_l0 | `sae.l0_figure` | SAE MCC, precision and recall of the matched latents against L0 |
 
 Each figure is a function ``(results, directory, name) -> [paths]`` writing ``<name>.png`` and
 ``<name>.svg``; it reads the run's `summary` where it needs it. A figure drawn from the snapshots of training
@@ -67,6 +69,8 @@ FIGURES = {
     "sae_mmcs": sae.mmcs_figure,
     "sae_superposition": sae.superposition_figure,
     "sae_frontier": sae.frontier_figure,
+    "sae_hierarchy": sae.hierarchy_figure,
+    "sae_l0": sae.l0_figure,
     "sae_hybrid": hybrid_figure.hybrid_figure,
 }
 SNAPSHOTS_NEEDED = {"dynamics": dynamics.SNAPSHOTS}  # figures drawn from the snapshots, and how many they need

@@ -34,6 +34,8 @@ PAGES = {
     "sae_superposition": sae.recovery,
     "sae_frontier": sae.frontier,
     "sae_hybrid": sae.recovery,
+    "sae_hierarchy": sae.hierarchy,
+    "sae_l0": sae.l0_curves,
 }
 
 
