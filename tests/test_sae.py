@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from scipy.optimize import linear_sum_assignment
 
 from toyjax.families.sae import absorption, matching
 from toyjax.families.sae import metrics as sae_metrics
@@ -257,6 +258,7 @@ def test_the_hybrid_reads_each_source_cell_s_best_seed_and_its_loss_margins(tmp_
 MMCS_FIRING, DETECTION, SHRINKAGE = (jax.jit(f) for f in (sae_metrics.mmcs_firing, matching.detection,
                                                           sae_metrics.shrinkage))
 MCC, ABSORPTION, HEDGING = (jax.jit(f) for f in (matching.mcc, absorption.absorption, absorption.hedging))
+ASSIGN = jax.jit(matching.assign)
 
 
 def test_mmcs_over_firing_latents_gives_a_dictionary_that_does_not_fire_nothing():
@@ -275,19 +277,32 @@ def test_a_permuted_signed_identity_dictionary_has_mcc_one():
     F = jnp.eye(4)
     order = np.array([2, 0, 3, 1])
     decoder = jnp.zeros((4, 6)).at[:, order].set(jnp.diag(jnp.array([1.0, -2.0, 0.5, 3.0])))  # 2 spare zero latents
-    matched = jax.jit(matching.match)(F, decoder, jnp.ones(4, bool), jnp.ones(6, bool))
-    np.testing.assert_array_equal(matched, order)
-    assert MCC(sae_metrics.cosines(F, decoder), matched) == pytest.approx(1.0)
-    batched = jax.vmap(matching.match, in_axes=(None, 0, None, None))(F, jnp.stack([decoder, decoder[:, ::-1]]),
-                                                                        jnp.ones(4, bool), jnp.ones(6, bool))
+    batched = jax.jit(jax.vmap(matching.match, in_axes=(None, 0, None, None)))(
+        F, jnp.stack([decoder, decoder[:, ::-1]]), jnp.ones(4, bool), jnp.ones(6, bool))
     np.testing.assert_array_equal(batched, [order, 5 - order])
+    assert MCC(sae_metrics.cosines(F, decoder), batched[0]) == pytest.approx(1.0)
+
+
+def test_the_matching_reaches_scipys_least_cost_on_random_cosines_and_masks():
+    rng = np.random.default_rng(0)
+    C = rng.uniform(-1, 1, (24, 7, 9)).astype(np.float32)
+    C[::3] = np.round(C[::3], 1)  # ties
+    known, own = rng.uniform(size=(24, 7)) < 0.7, rng.uniform(size=(24, 9)) < 0.6  # either side may be the fewer
+    known[0], own[1] = False, False  # no feature, no latent: no pair
+    got = np.asarray(jax.jit(jax.vmap(matching.assign))(C, known, own))
+    for c, k, o, m in zip(C, known, own, got):
+        rows, cols = np.flatnonzero(k), np.flatnonzero(o)
+        r, j = linear_sum_assignment(1 - np.abs(c[np.ix_(rows, cols)])) if rows.size and cols.size else ([], [])
+        pairs = [(i, m[i]) for i in range(7) if m[i] >= 0]
+        assert len(pairs) == len(r) and all(k[i] and o[a] for i, a in pairs) and len({a for _, a in pairs}) == len(r)
+        assert sum(abs(c[i, a]) for i, a in pairs) == pytest.approx(np.abs(c[rows[r], cols[j]]).sum(), abs=1e-5)
 
 
 def test_matching_is_one_to_one_optimal_and_keeps_to_the_known_features_and_own_latents():
     C = np.array([[0.9, 0.8, 0.0], [0.85, 0.1, 0.0], [0.0, 0.0, 0.7]])  # greedy would pair 0-0 and leave 1 with 0.1
-    np.testing.assert_array_equal(matching.assign(C, np.ones(3, bool), np.ones(3, bool)), [1, 0, 2])
-    np.testing.assert_array_equal(matching.assign(C, np.array([True, True, False]), np.ones(3, bool)), [1, 0, -1])
-    np.testing.assert_array_equal(matching.assign(C, np.ones(3, bool), np.array([True, False, False])), [0, -1, -1])
+    np.testing.assert_array_equal(ASSIGN(C, np.ones(3, bool), np.ones(3, bool)), [1, 0, 2])
+    np.testing.assert_array_equal(ASSIGN(C, np.array([True, True, False]), np.ones(3, bool)), [1, 0, -1])
+    np.testing.assert_array_equal(ASSIGN(C, np.ones(3, bool), np.array([True, False, False])), [0, -1, -1])
     assert MCC(jnp.asarray(C), jnp.array([0, -1, -1])) == pytest.approx(0.9)  # over the one pair
 
 

@@ -2,9 +2,14 @@
 
 **Matching.** With C = F̂ᵀ D̂ (N, M) the cosines of the true feature directions with the decoder's columns
 (`toyjax.families.sae.metrics.cosines`), the features and latents are paired one to one so that the sum of
-|C| over the pairs is largest: the Hungarian algorithm, `scipy.optimize.linear_sum_assignment` on the cost
-1 − |C|, over the known features and the SAE's own latents (its first ``dict_size``; dead ones too, as
-SAELens matches every latent). min(features, latents) pairs form; a feature left over has no latent (−1).
+|C| over the pairs is largest: the linear assignment of ``scipy.optimize.linear_sum_assignment`` on the cost
+1 − |C| (as SAELens matches), over the known features and the SAE's own latents (its first ``dict_size``;
+dead ones too, as SAELens matches every latent). min(features, latents) pairs form; a feature left over has
+no latent (−1). `assign` solves it in JAX, so that the compiled final records of a block hold it (never the
+training step): the shortest augmenting path algorithm that SciPy implements (Crouse, "On implementing 2D
+rectangular assignment algorithms", IEEE TAES 2016), row by row with dual prices, in ``lax`` loops. It
+reaches the same least cost as SciPy (the tests check it against SciPy); between pairings of equal cost it
+may choose another.
 
 **MCC**, the mean correlation coefficient, is the mean |cos| of the matched pairs: SAELens's
 ``sae_lens.synthetic.evals.mean_correlation_coefficient`` (sae-lens 6.x, the metric of SynthSAEBench, after
@@ -17,36 +22,83 @@ mean, each 0 where undefined (a latent that never fires has precision 0), as SAE
 ``ClassificationMetricsCalculator``. SAELens pairs each latent with its best feature by |cos| and averages
 over every latent; here the pairs are the Hungarian ones, and the means are over the matched pairs.
 
-`assign` runs on the host (NumPy and SciPy); `match` calls it from a traced program through
-`jax.pure_callback`, so the final records of a compiled block can hold it (never the training step). This
-module imports jax, numpy, scipy and `toyjax.families.sae.metrics`.
+This module imports jax and `toyjax.families.sae.metrics`.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from toyjax.families.sae.metrics import cosines
 
 
-def assign(C: np.ndarray, known: np.ndarray, own: np.ndarray) -> np.ndarray:
-    """(N,) int32: the latent matched to each known feature (rows of C (N, M)) among the `own` latents, −1 for none."""
-    rows, cols = np.flatnonzero(known), np.flatnonzero(own)
-    out = np.full(C.shape[0], -1, np.int32)
-    if rows.size and cols.size:
-        r, c = linear_sum_assignment(1.0 - np.abs(np.asarray(C, np.float64)[np.ix_(rows, cols)]))
-        out[rows[r]] = cols[c]
-    return out
-
-
 def match(features: jax.Array, decoder: jax.Array, known: jax.Array, own: jax.Array) -> jax.Array:
-    """(N,) int32: `assign` on the cosines of the features (d, N) with the decoder's columns (d, M), traceable."""
-    C = cosines(features, decoder)
-    shape = jax.ShapeDtypeStruct(C.shape[:1], jnp.int32)
-    return jax.pure_callback(assign, shape, C, known, own, vmap_method="sequential")
+    """(N,) int32: `assign` on the cosines of the features (d, N) with the decoder's columns (d, M)."""
+    return assign(cosines(features, decoder), known, own)
+
+
+def assign(C: jax.Array, known: jax.Array, own: jax.Array) -> jax.Array:
+    """(N,) int32: the latent paired with each known feature (rows of C (N, M)) among the `own` latents, −1 for
+    none: the pairing of min(#known, #own) pairs with the largest sum of |C| (module docstring)."""
+    cost, known, own = 1.0 - jnp.abs(jnp.asarray(C, jnp.float32)), jnp.asarray(known), jnp.asarray(own)
+    by_feature = _solve(cost, known, own)[0]  # every known feature paired, when there are no more of them
+    by_latent = _solve(cost.T, own, known)[1]  # every own latent paired, when there are fewer of them
+    out = jnp.where(jnp.sum(known) <= jnp.sum(own), by_feature, by_latent)
+    return jnp.where(known, out, -1).astype(jnp.int32)
+
+
+def _solve(cost: jax.Array, rows: jax.Array, cols: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(column of each row, row of each column), −1 for none: each active row paired with its own active column
+    at the least total cost, by shortest augmenting paths (SciPy's algorithm); needs #rows ≤ #cols active."""
+    R, K = cost.shape
+    start = (jnp.zeros(R), jnp.zeros(K), jnp.full(R, -1, jnp.int32), jnp.full(K, -1, jnp.int32))
+    feasible = jnp.sum(rows) <= jnp.sum(cols)
+
+    def row(cur, carry):
+        return jax.lax.cond(rows[cur] & feasible, lambda c: _augment(cost, cols, cur, c), lambda c: c, carry)
+
+    _, _, col4row, row4col = jax.lax.fori_loop(0, R, row, start)
+    return col4row, row4col
+
+
+def _augment(cost: jax.Array, cols: jax.Array, cur: jax.Array, carry: tuple) -> tuple:
+    """Row `cur` added to the pairing: the shortest augmenting path to a free column, the dual prices updated,
+    and the pairs along the path flipped."""
+    u, v, col4row, row4col = carry
+    (R, K), rows_at, cols_at = cost.shape, jnp.arange(cost.shape[0]), jnp.arange(cost.shape[1])
+
+    def search(s):
+        i, shortest, path, seen_rows, seen_cols, _, low = s
+        reduced = low + cost[i] - u[i] - v
+        better = cols & ~seen_cols & (reduced < shortest)
+        path, shortest = jnp.where(better, i, path), jnp.where(better, reduced, shortest)
+        open_cost = jnp.where(cols & ~seen_cols, shortest, jnp.inf)
+        low = jnp.min(open_cost)
+        tied = open_cost == low
+        j = jnp.where(jnp.any(tied & (row4col < 0)), jnp.argmax(tied & (row4col < 0)), jnp.argmax(tied))
+        free = (row4col[j] < 0) & (low < jnp.inf)
+        return (jnp.where(free, i, row4col[j]), shortest, path, seen_rows | (rows_at == i), seen_cols | (cols_at == j),
+                jnp.where(free, j, -1), low)
+
+    state = (cur, jnp.full(K, jnp.inf), jnp.full(K, -1, jnp.int32), jnp.zeros(R, bool), jnp.zeros(K, bool),
+             jnp.int32(-1), jnp.float32(0.0))
+    # inf: no free column left. Never for an active row when #rows ≤ #cols; under vmap `cond` runs this for the
+    # rows it then discards too, so the loops must end for them as well (no path is flipped without a sink).
+    searching = lambda s: (s[5] < 0) & (s[6] < jnp.inf)  # noqa: E731
+    _, shortest, path, seen_rows, seen_cols, sink, low = jax.lax.while_loop(searching, search, state)
+    seen_rows = seen_rows | (rows_at == cur)
+    u = u + jnp.where(rows_at == cur, low, jnp.where(seen_rows, low - shortest[jnp.maximum(col4row, 0)], 0.0))
+    v = v - jnp.where(seen_cols, low - shortest, 0.0)
+
+    def flip(s):
+        j, col4row, row4col, _ = s
+        i = path[j]
+        return (col4row[i], jnp.where(rows_at == i, j, col4row), jnp.where(cols_at == j, i, row4col),
+                (i == cur) | (i < 0))
+
+    _, col4row, row4col, _ = jax.lax.while_loop(lambda s: ~s[3], flip, (sink, col4row, row4col, sink < 0))
+    return u, v, col4row, row4col
 
 
 def mcc(C: jax.Array, matched: jax.Array) -> jax.Array:
