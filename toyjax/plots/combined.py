@@ -21,7 +21,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from toyjax.families.sae.figures import HIERARCHY_PANELS, draw_frontier, draw_hierarchy
+from toyjax.families.sae.figures import draw_frontier
+from toyjax.families.sae.structure_figure import HIERARCHY_PANELS, draw_hierarchy
 from toyjax.families.schemas import JOB_LABELS
 from toyjax.families.toy import metrics
 from toyjax.families.toy.architecture import DESCRIBED

@@ -19,8 +19,8 @@
 | sae_superposition | `sae.superposition_figure` | SAE recovery against the source's features per dimension |
 | sae_hybrid | `hybrid_figure.hybrid_figure` | §9 hybrid: SAE recovery against the source's activation penalty λ |
 | sae_frontier | `sae.frontier_figure` | SAE unexplained variance against L0 |
-| sae_hierarchy | `sae.hierarchy_figure` | SAE absorption, hedging and MCC on hierarchical features, every seed |
-| sae_l0 | `sae.l0_figure` | SAE MCC, precision and recall of the matched latents against L0 |
+| sae_hierarchy | `structure_figure.hierarchy_figure` | SAE absorption, hedging and MCC on a feature hierarchy |
+| sae_l0 | `structure_figure.l0_figure` | SAE MCC, precision and recall of the matched latents against L0 |
 
 Each figure is a function ``(results, directory, name) -> [paths]`` writing ``<name>.png`` and
 ``<name>.svg``; it reads the run's `summary` where it needs it. A figure drawn from the snapshots of training
@@ -35,7 +35,7 @@ import logging
 from pathlib import Path
 
 from toyjax.families.sae import figures as sae
-from toyjax.families.sae import hybrid_figure
+from toyjax.families.sae import hybrid_figure, structure_figure
 from toyjax.plots import (
     adversarial,
     combined,
@@ -69,8 +69,8 @@ FIGURES = {
     "sae_mmcs": sae.mmcs_figure,
     "sae_superposition": sae.superposition_figure,
     "sae_frontier": sae.frontier_figure,
-    "sae_hierarchy": sae.hierarchy_figure,
-    "sae_l0": sae.l0_figure,
+    "sae_hierarchy": structure_figure.hierarchy_figure,
+    "sae_l0": structure_figure.l0_figure,
     "sae_hybrid": hybrid_figure.hybrid_figure,
 }
 SNAPSHOTS_NEEDED = {"dynamics": dynamics.SNAPSHOTS}  # figures drawn from the snapshots, and how many they need
