@@ -42,9 +42,15 @@ def test_every_selected_sae_is_written_as_saelens_saves_one(tmp_path):
 
 def saelens_forward(path, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(f, x̂) of rows x (batch, d_in) by SAELens 6's inference formulas, read from its sources: StandardSAE.encode
-    (ReLU of (x − b_dec) @ W_enc + b_enc), TopK (ReLU of the k largest), JumpReLUSAE (ReLU · [pre > threshold])."""
+    (ReLU of (x − b_dec) @ W_enc + b_enc), TopK (ReLU of the k largest), JumpReLUSAE (ReLU · [pre > threshold]),
+    GatedSAE ([(x − b_dec) @ W_enc + b_gate > 0] · ReLU((x − b_dec) @ (W_enc · exp(r_mag)) + b_mag))."""
     cfg = json.loads((path / saelens.CFG).read_text())
     w, _ = tensorfiles.read(path / saelens.WEIGHTS)
+    if cfg["architecture"] == "gated":
+        centred = x - w["b_dec"]
+        f = (centred @ w["W_enc"] + w["b_gate"] > 0) * np.maximum(centred @ (w["W_enc"] * np.exp(w["r_mag"]))
+                                                                  + w["b_mag"], 0)
+        return f, f @ w["W_dec"] + w["b_dec"]
     pre = (x - w["b_dec"]) @ w["W_enc"] + w["b_enc"]
     f = np.maximum(pre, 0)
     if cfg["architecture"] == "topk":
@@ -54,24 +60,54 @@ def saelens_forward(path, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return f, f @ w["W_dec"] + w["b_dec"]
 
 
-@pytest.mark.parametrize("preset, kind", [("sae_sharkey", "relu"), ("sae_frontier_topk", "topk"),
-                                          ("sae_sharkey", "jumprelu")])
-def test_saelens_formulas_on_the_exported_files_give_toyjaxs_latents_and_reconstruction(tmp_path, preset, kind):
+def with_kind(preset: str, kind: str):
+    """A synthetic SAE run (`synthetic`) of `kind`, with random values of the kind's own params and records."""
     results = synthetic(preset)
     results.config["sae"]["kind"] = kind
+    rng = np.random.default_rng(1)
+    latents = results.params["b_enc"].shape
     if kind == "jumprelu":
-        thresholds = np.random.default_rng(1).uniform(0.1, 1, results.params["b_enc"].shape)
-        results.params["log_threshold"] = np.log(thresholds)
+        results.params["log_threshold"] = np.log(rng.uniform(0.1, 1, latents))
+    if kind in sae.BATCH_KINDS:
+        results.sae["threshold"] = rng.uniform(0, 1, results.grid_shape).astype(np.float32)
+    if kind == "matryoshka":
+        results.config["sae"]["prefixes"] = [2, 4]
+    if kind == "gated":
+        results.params.update(r_mag=rng.normal(scale=0.5, size=latents), b_mag=rng.normal(size=latents))
+    return results
+
+
+@pytest.mark.parametrize("preset, kind", [("sae_sharkey", "relu"), ("sae_frontier_topk", "topk"),
+                                          ("sae_sharkey", "jumprelu"), ("sae_frontier_topk", "batchtopk"),
+                                          ("sae_sharkey", "matryoshka"), ("sae_sharkey", "gated")])
+def test_saelens_formulas_on_the_exported_files_give_toyjaxs_latents_and_reconstruction(tmp_path, preset, kind):
+    results = with_kind(preset, kind)
     x = np.random.default_rng(2).normal(size=(64, 4)).astype(np.float32)
     for i, index in enumerate(np.ndindex(results.grid_shape)):
         path = saelens.write(results, index, tmp_path / f"model_{i}")
+        assert json.loads((path / saelens.CFG).read_text())["architecture"] == saelens.ARCHITECTURES[kind]
         f, x_hat = saelens_forward(path, x)
         p = {k: jnp.asarray(v[index], jnp.float32) for k, v in results.params.items()}
         size = f.shape[1]
-        k = jnp.int32(saelens.own_value(results, index, "k")) if kind == "topk" else jnp.int32(0)
-        ours = jax.jit(sae.latents, static_argnums=0)(kind, p, jnp.asarray(x.T), jnp.arange(16) < size, k)
+        k = jnp.int32(saelens.own_value(results, index, "k"))
+        threshold = jnp.float32(results.sae["threshold"][index]) if kind in sae.BATCH_KINDS else None
+        ours = jax.jit(sae.inference_latents, static_argnums=0)(kind, p, jnp.asarray(x.T), jnp.arange(16) < size, k,
+                                                                threshold)
+        assert (f > 0).any() and (f == 0).any()
         np.testing.assert_allclose(f, np.asarray(ours[:size]).T, atol=2e-5)
         np.testing.assert_allclose(x_hat, np.asarray(jax.jit(sae.decode)(p, ours)).T, atol=2e-5)
+
+
+def test_batch_kinds_record_their_training_architecture_k_and_matryoshka_widths(tmp_path):
+    for kind, details in (("batchtopk", [{"k": 4}] * 3), ("matryoshka", [{"k": 4, "matryoshka_widths": [2, 4]},
+                                                                       {"k": 4, "matryoshka_widths": [2, 4, 8]},
+                                                                       {"k": 4, "matryoshka_widths": [2, 4, 16]}])):
+        results = with_kind("sae_sharkey", kind)
+        for size, index, expected in zip((4, 8, 16), ((0, 0, 0), (0, 1, 0), (0, 2, 0)), details, strict=True):
+            cfg = json.loads((saelens.write(results, index, tmp_path / kind / str(size)) / saelens.CFG).read_text())
+            assert (cfg["architecture"], cfg["d_sae"]) == ("jumprelu", size)
+            assert cfg["metadata"]["training_architecture"] == saelens.TRAINING[kind]
+            assert cfg["metadata"]["training_architecture_details"] == expected
 
 
 def bad_copy(tmp_path, change) -> str:
@@ -84,8 +120,9 @@ def bad_copy(tmp_path, change) -> str:
 BAD = [
     (lambda r: r.config["model"].update(kind="relu_output"), [],
      "{run}: not an SAE run (model.kind: relu_output); --format saelens writes sparse autoencoders"),
-    (lambda r: r.config["sae"].update(kind="gated"), [],
-     "{run}: sae.kind gated has no SAELens architecture here (supported: relu, relu_unit, topk, jumprelu)"),
+    (lambda r: r.config["sae"].update(kind="matching_pursuit"), [],
+     "{run}: sae.kind matching_pursuit has no SAELens architecture here (supported: relu, relu_unit, topk, jumprelu, "
+     "batchtopk, matryoshka, gated)"),
     (lambda r: None, ["--model", "18"], "--model 18: out of range; the run has 18 models (0..17)"),
     (lambda r: None, [], "model 17: diverged (its weights are not finite); select others with --model or --where"),
     (lambda r: None, ["--where", "width=4"], "--where width=4: expected AXIS=VALUE with AXIS one of the run's axes "
@@ -111,7 +148,9 @@ TRAINED = {"model": {"kind": "sae", "n_features": 6, "n_hidden": 3}, "data": {"d
            "train": {"steps": 60, "batch_size": 64, "lr": 3e-3, "weight_decay": 0.0},
            "record": {"snapshots": 2}, "progress": False}
 KINDS = {"relu": {"l1_coefficient": [0.03, 0.3]}, "relu_unit": {"l1_coefficient": [0.1]}, "topk": {"k": [1, 3]},
-         "jumprelu": {"l1_coefficient": [0.01]}}
+         "jumprelu": {"l1_coefficient": [0.01]}, "batchtopk": {"k": [1, 3]}, "matryoshka": {"k": [2]},
+         "gated": {"l1_coefficient": [0.01, 0.1]}}
+PREFIXES = {"matryoshka": [2, 4]}
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -120,7 +159,7 @@ def test_sae_lens_loads_an_exported_sae_and_encodes_and_decodes_as_toyjax(tmp_pa
     reconstruction on the source's activations (the largest difference is printed with ``-s``)."""
     sae_lens = pytest.importorskip("sae_lens")
     torch = pytest.importorskip("torch")
-    cfg = dict(TRAINED, sae={"kind": kind, "width": 8, "eval_samples": 1024},
+    cfg = dict(TRAINED, sae={"kind": kind, "width": 8, "eval_samples": 1024, "prefixes": PREFIXES.get(kind, [])},
                grid={"axes": {**KINDS[kind], "dict_size": [5, 8]}})
     results = toyjax.run(cfg)
     run = results.save(tmp_path / "run")
@@ -131,11 +170,13 @@ def test_sae_lens_loads_an_exported_sae_and_encodes_and_decodes_as_toyjax(tmp_pa
         index = np.unravel_index(int(path.name.split("_")[1]), results.grid_shape)
         loaded = sae_lens.SAE.load_from_disk(path)
         assert loaded.cfg.architecture() == saelens.ARCHITECTURES[kind]
+        assert loaded.cfg.metadata.training_architecture == saelens.TRAINING[kind]
         h = results.sae["features"][index] @ x  # (d, batch): the source's activations
         p = {k: jnp.asarray(v[index]) for k, v in results.params.items()}
         size = loaded.cfg.d_sae
         k = jnp.int32(saelens.own_value(results, index, "k"))
-        ours = sae.latents(kind, p, jnp.asarray(h), jnp.arange(8) < size, k)
+        threshold = results.sae["threshold"][index] if kind in sae.BATCH_KINDS else None
+        ours = sae.inference_latents(kind, p, jnp.asarray(h), jnp.arange(8) < size, k, threshold)
         with torch.no_grad():
             f = loaded.encode(torch.from_numpy(h.T.copy())).numpy()
             x_hat = loaded.decode(torch.from_numpy(f)).numpy()

@@ -47,6 +47,7 @@ RANK = {
     "grid": 12, "plots.combined": 12, "report.model": 12, "report.grid": 12, "report.index": 12,
     "plots.registry": 13, "report.page": 13, "report.phase": 13, "report.uniform": 13, "report.neurons": 13,
     "report.solutions": 13, "report.superposition": 13, "families.sae.page": 13, "report.finite": 13,
+    "families.sae.pairs": 12.5,
     "plots": 14, "report.dynamics": 14,
     "report.registry": 15,
     "report": 16,

@@ -128,6 +128,9 @@ def sae_numbers(rng, grid: tuple[int, ...], n: int, m: int) -> dict[str, np.ndar
                f1=rng.uniform(0.3, 1, grid), absorption=rng.uniform(0, 1, grid), hedging=rng.uniform(0, 0.3, grid),
                source_features_per_dimension=rng.uniform(1, 4, grid), dead=rng.uniform(size=grid + (SAE_WIDTH,)) < 0.2,
                features=rng.normal(size=grid + (m, n)), learned=rng.uniform(size=grid + (n,)) < 0.8)
+    latents = np.argsort(rng.uniform(size=grid + (SAE_WIDTH,)), axis=-1)[..., :n]  # distinct, n of them at most
+    matched = np.concatenate([latents, np.full(grid + (n - latents.shape[-1],), -1)], axis=-1)
+    out["matched"] = np.where(out["learned"], matched, -1).astype(np.int32)
     return out
 
 

@@ -18,14 +18,16 @@ from toyjax.report.index import index_page
 
 pytest.importorskip("plotly")
 
+PAIRS = ("m-pairs", "m-match")  # what a clicked SAE recovered: every SAE page draws them in its model panel
 # Figure ids each family's page must draw (beside the model panel's and the loss chart).
 FAMILY_FIGURES = {"intro": {"cells", "seeds"}, "superposition": {"norms"}, "phase": {"phase"},
                   "uniform_geometry": {"dstar", "m-graph"}, "nonuniform": {"cells", "seeds"},
                   "correlated": {"cells", "seeds"}, "collapse": {"cells", "seeds"}, "dynamics": {"models", "m-traj"},
                   "adversarial": {"vulnerability"}, "neurons": {"stacks", "m-stack"}, "price": {"stacks", "m-stack"},
-                  "sae_directions": {"sae-mmcs"}, "sae_mmcs": {"sae-heat"}, "sae_superposition": {"sae-recovery"},
-                  "sae_frontier": {"sae-frontier"}, "sae_hybrid": {"sae-recovery"},
-                  "sae_hierarchy": {"sae-hierarchy"}, "sae_l0": {"sae-l0"},
+                  "sae_directions": {"sae-mmcs", *PAIRS}, "sae_mmcs": {"sae-heat", *PAIRS},
+                  "sae_superposition": {"sae-recovery", *PAIRS}, "sae_frontier": {"sae-frontier", *PAIRS},
+                  "sae_hybrid": {"sae-recovery", *PAIRS},
+                  "sae_hierarchy": {"sae-hierarchy", *PAIRS}, "sae_l0": {"sae-l0", *PAIRS},
                   "double_descent": {"curve", "m-points"}}
 EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?\s*(https?:)?//|url\(\s*["']?(https?:)?//|@import""", re.I)
 VOID = {"meta", "br", "img", "input", "link", "hr", "col", "wbr"}
@@ -289,3 +291,42 @@ def test_the_page_says_what_its_numbers_rest_on(tmp_path):
     results.meta = {}
     _, _, checker = page_of(results, tmp_path)
     assert "not recorded (an older run: the backend's default)" in checker.ids["numerics"]
+
+
+@pytest.mark.parametrize("preset", ["sae_intro", "sae_sharkey"], ids=["arrows_in_2d", "heatmap_in_4d"])
+def test_a_clicked_sae_shows_each_true_feature_beside_its_matched_latent(preset, tmp_path):
+    r = synthetic(preset)
+    _, data, _ = page_of(r, tmp_path)
+    fields, rows = data["model"]["fields"], data["model"]["rows"]
+    features, W_dec = model.flat(r, r.sae["features"]), model.flat(r, r.params["W_dec"])
+    matched, dead = model.flat(r, r.sae["matched"]), model.flat(r, r.sae["dead"])
+    sizes = np.full(r.loss.size, W_dec.shape[-1])  # each model's own latents: its dict_size, else the width
+    if "dict_size" in r.dims:
+        sizes = np.ravel(np.asarray(r.coords["dict_size"], int)[np.indices(r.grid_shape)[r.dims.index("dict_size")]])
+    assert len(rows) > 1
+    for k, row in rows.items():
+        get = dict(zip(fields, row))
+        k, pairs = int(k), [(i, j) for i, j in enumerate(matched[int(k)]) if j >= 0]
+        F, D = features[k] / np.linalg.norm(features[k], axis=0), W_dec[k] / np.linalg.norm(W_dec[k], axis=0)
+        want = [float(F[:, i] @ D[:, j]) if j >= 0 else None for i, j in enumerate(matched[k])]
+        assert [c is None for c in get["pair_cos"]] == [w is None for w in want] and len(pairs) > 1
+        np.testing.assert_allclose([get["pair_cos"][i] for i, _ in pairs], [want[i] for i, _ in pairs], rtol=1e-3)
+        dead_own = dead[k] & (np.arange(dead.shape[-1]) < sizes[k])  # a model's dead latents are its own
+        assert get["pair_latent"] == [f"L{j}" + (" dead" if dead_own[j] else "") if j >= 0 else "" for j in matched[k]]
+        left = {f"L{j}" for j in range(sizes[k])} - {f"L{j}" for _, j in pairs}
+        assert set(get["spare_label"]) | set(get["dead_label"]) == left
+        assert {f"L{j}" for j in np.flatnonzero(dead_own)} - {f"L{j}" for _, j in pairs} == set(get["dead_label"])
+        if features.shape[-2] == 2:  # the features' arrows beside their latents' unit directions
+            np.testing.assert_allclose(np.asarray(get["truth"], float), features[k], rtol=1e-3)
+            np.testing.assert_allclose([get["mine"][0][i] for i, _ in pairs], [D[0, j] for _, j in pairs], rtol=1e-3)
+        else:  # the cosines of the features with their matched latents, the pairs on the diagonal
+            heat = np.asarray(get["pair_heat"], float)
+            assert get["heat_x"] == [f"L{j}" if j >= 0 else f"f{i}: none" for i, j in enumerate(matched[k])]
+            np.testing.assert_allclose([heat[i, i] for i, _ in pairs], [want[i] for i, _ in pairs], atol=0.006)
+    bound = {(b["f"], b["k"]) for b in data["model"]["bindings"]}
+    assert {("m-match", "pair_cos"), ("m-match", "pair_latent"), ("m-match", "spare_label")} <= bound
+    assert ("m-pairs", "truth" if features.shape[-2] == 2 else "pair_heat") in bound
+    del r.sae["matched"]  # a run saved before the matching: its page, without the pairs
+    _, data, _ = page_of(r, tmp_path)
+    assert FAMILY_FIGURES[r.run_info.report.figure] - set(PAIRS) <= set(data["figures"])
+    assert not set(PAIRS) & set(data["figures"])

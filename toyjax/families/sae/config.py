@@ -180,7 +180,8 @@ def array_dims(config: dict) -> dict[str, tuple[str, ...]]:
     return {"params/W_enc": ("latent", hidden), "params/W_dec": (hidden, "latent"), "params/b_enc": ("latent",),
             "params/b_dec": (hidden,), "params/log_threshold": ("latent",), "params/r_mag": ("latent",),
             "params/b_mag": ("latent",), "sae/dead": ("latent",),
-            "sae/features": (hidden, "feature"), "sae/learned": ("feature",), "sae/matched": ("feature",)}
+            "sae/features": (hidden, "feature"), "sae/learned": ("feature",),
+            "sae/matched": ("feature",)}
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 The model panel (`toyjax.report.model`) shows a clicked SAE's decoder directions W_dec (as arrows in a
 2-D or 3-D activation space, else a heatmap), W_decᵀW_dec and b_enc, each latent's decoder norm and its
-loss curve. Above it, by the figure the run declares:
+loss curve; every SAE page puts first in it what the SAE recovered (`toyjax.families.sae.pairs`): each true
+feature beside its matched latent, the pairs' cosines, the unmatched and dead latents. Above it, by the
+figure the run declares:
 
 - ``sae_directions``: the source's true feature arrows, and MMCS against the first grid axis, one point
   per model (every seed);
@@ -15,8 +17,8 @@ loss curve. Above it, by the figure the run declares:
 A point's hover gives its SAE's numbers (`toyjax.families.sae.numbers`): MMCS over the latents that fire,
 recovery, L0, FVE, dead latents, MCC and the matched latents' precision, recall and F1.
 
-This module imports numpy, `toyjax.families.sae.numbers`, `toyjax.analysis.summary`, `toyjax.plots.common`,
-`toyjax.families.sae.figures` and the report's `lib`, `model` and `parts`.
+This module imports numpy, `toyjax.families.sae.numbers`, `toyjax.families.sae.pairs`, `toyjax.analysis.summary`,
+`toyjax.plots.common`, `toyjax.families.sae.figures` and the report's `lib`, `model` and `parts`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from toyjax.analysis.summary import valid
-from toyjax.families.sae import numbers
+from toyjax.families.sae import numbers, pairs
 from toyjax.families.sae.figures import best
 from toyjax.plots import common
 from toyjax.report import lib, parts
@@ -76,6 +78,7 @@ def _first_axis(results) -> tuple[str, np.ndarray]:
 
 def directions(results, panel: ModelPanel):
     go = lib.graph_objects()
+    pairs.add(results, panel)
     axis, x = _first_axis(results)
     fig = go.Figure(_scatter(results, x, np.ravel(numbers.number(results, "mmcs")), name="MMCS"))
     name = common.AXIS_NAMES.get(axis, axis)
@@ -115,6 +118,7 @@ def heatmaps(results, panel: ModelPanel):
     dims = numbers.cell_dims(results)
     if len(dims) != 2:
         return frontier(results, panel)
+    pairs.add(results, panel)
     go, make_subplots = lib.graph_objects(), lib.subplots()
     ok, flat_best = valid(results), best_flat(results)
     fig = make_subplots(rows=1, cols=2, subplot_titles=["MMCS, features → latents (mean over seeds)",
@@ -137,6 +141,7 @@ def heatmaps(results, panel: ModelPanel):
 
 def recovery(results, panel: ModelPanel):
     go = lib.graph_objects()
+    pairs.add(results, panel)
     fpd = np.ravel(results.sae["source_features_per_dimension"])
     fig = go.Figure([_scatter(results, fpd, np.ravel(numbers.number(results, key)), name=label,
                               marker_symbol=symbol) for key, label, symbol in (
@@ -153,6 +158,7 @@ def recovery(results, panel: ModelPanel):
 
 def frontier(results, panel: ModelPanel):
     go = lib.graph_objects()
+    pairs.add(results, panel)
     l0 = np.ravel(numbers.number(results, "l0"))
     fvu = np.maximum(1 - np.ravel(numbers.number(results, "fraction_variance_explained")), 1e-6)
     fig = go.Figure(_scatter(results, l0, fvu, color=np.ravel(numbers.number(results, "mmcs"))))
@@ -165,6 +171,7 @@ def frontier(results, panel: ModelPanel):
 
 
 def hierarchy(results, panel: ModelPanel):
+    pairs.add(results, panel)
     go = lib.graph_objects()
     absorbed = np.ravel(numbers.number(results, "absorption"))
     fig = go.Figure(_scatter(results, absorbed, np.ravel(numbers.number(results, "mcc")),
@@ -179,6 +186,7 @@ def hierarchy(results, panel: ModelPanel):
 
 
 def l0_curves(results, panel: ModelPanel):
+    pairs.add(results, panel)
     go = lib.graph_objects()
     l0 = np.ravel(numbers.number(results, "l0"))
     fig = go.Figure([_scatter(results, l0, np.ravel(numbers.number(results, key)), name=label, marker_symbol=symbol)
