@@ -54,7 +54,8 @@ def draw_hierarchy(axes, runs: list, labels: list[str]) -> None:
                     ax.bar(x, np.nanmean(seeds), color=f"C{k}", alpha=0.45, width=0.7)
                 ax.plot(np.full(seeds.shape, x), seeds, "o", ms=4, color=f"C{k}")
         ax.set_xticks(range(len(ticks)), ticks, fontsize=7)
-        ax.set_ylim(0, 1.02 if key != "hedging" else None)
+        if key != "hedging":  # hedging is signed: a parent's latent may lean away from a child
+            ax.set_ylim(0, 1.02)
         ax.set_title(title_text, fontsize=9)
         ax.grid(alpha=0.3, axis="y")
 
