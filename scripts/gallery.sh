@@ -38,6 +38,8 @@ PRESETS=(
   "sae_superposition|"
   "sae_frontier|-m|sae_frontier_relu,sae_frontier_topk"
   "sae_absorption|-m sae.tied=false,true|sae_absorption"
+  "sae_hierarchy|-m|sae_matryoshka_batchtopk,sae_matryoshka"
+  "sae_synthbench|"
 )
 
 # the PNG shown for a preset: a multirun's combined figure, else the figure the run declares (report.figure)

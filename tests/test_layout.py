@@ -43,6 +43,7 @@ RANK = {
     "plots.phase": 11, "plots.solutions": 11, "plots.superposition": 11, "plots.uniform": 11,
     "plots.neurons": 11, "plots.dynamics": 11, "plots.adversarial": 11, "plots.finite": 11, "families.sae.figures": 11,
     "families.sae.hybrid_figure": 11.5, "families.sae.absorption_figure": 11.5,
+    "families.sae.structure_figure": 11.5,
     "plots.price": 11, "report.parts": 11,
     "grid": 12, "plots.combined": 12, "report.model": 12, "report.grid": 12, "report.index": 12,
     "plots.registry": 13, "report.page": 13, "report.phase": 13, "report.uniform": 13, "report.neurons": 13,

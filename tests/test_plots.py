@@ -44,6 +44,9 @@ PRESETS = {
     "sae_superposition": ("sae", 20, 4, "independent", {"source_cell": [0, 1, 2, 3], "l1_coefficient": [0.1, 1.0]}),
     "sae_frontier_relu": ("sae", 8, 4, "independent", {"l1_coefficient": [0.1, 0.3, 1.0]}),
     "sae_frontier_topk": ("sae", 8, 4, "independent", {"k": [1, 2, 4]}),
+    "sae_matryoshka": ("sae", 20, 8, "independent", {"seed": 2}),
+    "sae_matryoshka_batchtopk": ("sae", 20, 8, "independent", {"seed": 2}),
+    "sae_synthbench": ("sae", 16, 8, "independent", {"k": [1, 2, 4], "seed": 2}),
     "ways_out_hybrid_source": ("relu_hidden", 10, 5, "independent", {"activation_l1": [0.0, 0.01, 0.1],
                                                                       "density": [0.3, 0.03], "seed": 2}),
     "ways_out_hybrid": ("sae", 10, 5, "independent", {"source_cell": [0, 1, 2, 3, 4, 5], "l1_coefficient": [0.1, 0.3],
@@ -127,6 +130,8 @@ def sae_numbers(rng, grid: tuple[int, ...], n: int, m: int) -> dict[str, np.ndar
            for name in ("features_to_latents", "latents_to_features", "recovered_0.9", "recovered_0.99")}
     out.update(l0=rng.uniform(0.5, 8, grid), fraction_variance_explained=rng.uniform(0.3, 0.99, grid),
                fraction_dead=rng.uniform(0, 0.5, grid), mse=rng.uniform(0, 0.1, grid),
+               mcc=rng.uniform(0.3, 1, grid), precision=rng.uniform(0.3, 1, grid), recall=rng.uniform(0.3, 1, grid),
+               f1=rng.uniform(0.3, 1, grid), absorption=rng.uniform(0, 1, grid), hedging=rng.uniform(0, 0.3, grid),
                source_features_per_dimension=rng.uniform(1, 4, grid), dead=rng.uniform(size=grid + (SAE_WIDTH,)) < 0.2,
                features=rng.normal(size=grid + (m, n)), learned=rng.uniform(size=grid + (n,)) < 0.8)
     latents = np.argsort(rng.uniform(size=grid + (SAE_WIDTH,)), axis=-1)[..., :n]  # distinct, n of them at most
@@ -339,6 +344,19 @@ def test_a_multirun_of_tied_and_untied_saes_draws_their_absorption_on_one_figure
     assert [p.name for p in written] == ["combined.png", "combined.svg"]
     svg = written[1].read_text()
     assert "tied=False" in svg and "tied=True" in svg and "absorption rate" in svg
+
+
+def test_sae_runs_on_a_hierarchy_combine_side_by_side(tmp_path):
+    """``toyjax -m sweep=sae_matryoshka_batchtopk,sae_matryoshka``: absorption, hedging and MCC a job, by SAE kind."""
+    from toyjax.plots import combined
+
+    runs = [synthetic("sae_matryoshka_batchtopk"), synthetic("sae_matryoshka")]
+    for run, kind in zip(runs, ("batchtopk", "matryoshka")):
+        run.config["sae"]["kind"] = kind
+    written = combined.combined_figure(runs, tmp_path)
+    assert [p.name for p in written] == ["combined.png", "combined.svg"]
+    svg = written[1].read_text()
+    assert "batchtopk SAE" in svg and "matryoshka SAE" in svg and "absorption rate" in svg
 
 
 def test_the_combined_figure_scales_to_the_data_and_leaves_shards_out(tmp_path):

@@ -27,6 +27,7 @@ FAMILY_FIGURES = {"intro": {"cells", "seeds"}, "superposition": {"norms"}, "phas
                   "sae_directions": {"sae-mmcs", *PAIRS}, "sae_mmcs": {"sae-heat", *PAIRS},
                   "sae_superposition": {"sae-recovery", *PAIRS}, "sae_frontier": {"sae-frontier", *PAIRS},
                   "sae_hybrid": {"sae-recovery", *PAIRS}, "sae_absorption": {"sae-absorption", *PAIRS},
+                  "sae_hierarchy": {"sae-hierarchy", *PAIRS}, "sae_l0": {"sae-l0", *PAIRS},
                   "double_descent": {"curve", "m-points"}}
 EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?\s*(https?:)?//|url\(\s*["']?(https?:)?//|@import""", re.I)
 VOID = {"meta", "br", "img", "input", "link", "hr", "col", "wbr"}

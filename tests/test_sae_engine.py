@@ -234,6 +234,7 @@ def test_an_sae_run_measures_its_dictionary_against_the_truth_and_one_that_does_
     for name in ("mcc", "precision", "recall", "f1", "shrinkage", "mmcs", "mmcs_all_latents"):
         assert summary[name]["max"] is not None, name
     assert summary["mmcs"]["min"] == 0.0 and summary["mmcs_all_latents"]["min"] > 0.3
+    assert "absorption" not in s and "hedging" not in s  # no hierarchy in the data: no parent → child pair
 
 
 def test_the_engine_counts_the_steps_each_latent_goes_without_firing():
@@ -431,7 +432,8 @@ def test_synthetic_features_draw_their_density_by_the_decay_scheme():
 
 def test_synthetic_features_take_the_datas_structure():
     """Zipf firing, constant magnitudes, a hierarchy and correlated firings feed a synthetic source; its eval loss,
-    a plain batch's as always for an SAE, is said to be Monte Carlo in results.json."""
+    a plain batch's as always for an SAE, is said to be Monte Carlo in results.json; the SAE's mean absorption
+    rate and hedging over the hierarchy's parent → child pairs reach `Results.sae` and the ``sae`` summary."""
     zipf = {"profile": "zipf", "p_max": 0.5, "p_min": 0.05}
     structured = {"density": 1.0, "firing": zipf, "magnitude": {"kind": "constant", "value": 2.0},
                   "hierarchy": {"parents": [-1, 0, 0, -1, 3, 3], "mutually_exclusive": True},
@@ -440,6 +442,9 @@ def test_synthetic_features_take_the_datas_structure():
     np.testing.assert_allclose(results.density, structure.profile(zipf, 6), rtol=1e-6)
     assert results.meta["data"]["eval_loss"] == "monte_carlo"
     assert np.isfinite(results.eval_loss).all() and 0 < results.sae["l0"] < 8
+    assert np.all((results.sae["absorption"] >= 0) & (results.sae["absorption"] <= 1))
+    assert np.isfinite(results.sae["hedging"]).all()
+    assert summarize(results, ["sae"])["sae"]["absorption"]["max"] is not None
 
 
 def test_a_tied_sae_encodes_with_its_decoders_transpose_and_a_hierarchy_records_absorption_and_hedging():

@@ -4,7 +4,8 @@ Runs that all declare the §2 figure (e.g. ``model.kind=linear,relu_output``) be
 figure, those with no output activation (linear) first; runs that all declare the double-descent figure get
 their test-loss curves against the dataset size T on one axes (`toyjax.plots.finite.curves_figure`); runs that
 all declare the absorption figure (``sweep=sae_absorption sae.tied=false,true``) their absorption curves on one
-figure (`toyjax.families.sae.absorption_figure`); other SAE runs
+figure (`toyjax.families.sae.absorption_figure`), and SAE runs that all declare the hierarchy figure
+(``sweep=sae_matryoshka_batchtopk,sae_matryoshka``) their absorption side by side; other SAE runs
 (e.g. ``sweep=sae_frontier_relu,sae_frontier_topk``) their L0 frontiers on one axes. Any other set of toy-model
 runs with a density axis gets their D* = m/‖W‖_F² curves against 1/(1−S) on one axes, scaled to the data, one
 curve per job, labelled by what differs between the jobs (model kind, n, m, steps, SAE kind and width,
@@ -24,6 +25,7 @@ import numpy as np
 
 from toyjax.families.sae import absorption_figure
 from toyjax.families.sae.figures import draw_frontier
+from toyjax.families.sae.structure_figure import HIERARCHY_PANELS, draw_hierarchy
 from toyjax.families.schemas import JOB_LABELS
 from toyjax.families.toy import metrics
 from toyjax.families.toy.architecture import DESCRIBED
@@ -80,6 +82,8 @@ def combined_figure(runs: list, directory: Path, name: str = "combined") -> list
         return finite.curves_figure(runs, job_labels(runs), directory, name)
     if {_figure_name(r) for r in runs} == {"sae_absorption"}:
         return absorption_figure.runs_figure(runs, job_labels(runs), directory, name)
+    if {_figure_name(r) for r in runs} == {"sae_hierarchy"}:
+        return sae_hierarchies(runs, directory, name)
     if all(r.sae is not None for r in runs):
         return sae_frontiers(runs, directory, name)
     curves = [(label, *_dstar_curve(r)) for label, r in zip(job_labels(runs), runs)
@@ -125,4 +129,12 @@ def sae_frontiers(runs: list, directory: Path, name: str) -> list[Path]:
     image = draw_frontier(ax, runs, job_labels(runs))
     fig.colorbar(image, ax=ax).set_label("MMCS, features → latents")
     ax.set_title("SAEs of the sweep: unexplained variance against L0 (one point per cell, its best seed)", fontsize=10)
+    return common.save(fig, directory, name)
+
+
+def sae_hierarchies(runs: list, directory: Path, name: str) -> list[Path]:
+    """SAE jobs on hierarchical features (e.g. BatchTopK against Matryoshka): absorption, hedging, MCC side by side."""
+    fig, axes = plt.subplots(1, len(HIERARCHY_PANELS), figsize=(15, 4.6), constrained_layout=True)
+    draw_hierarchy(axes, runs, job_labels(runs))
+    fig.suptitle("SAEs of the sweep on hierarchical features: each dot a seed, bars their mean", fontsize=10)
     return common.save(fig, directory, name)

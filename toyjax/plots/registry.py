@@ -20,6 +20,8 @@
 | sae_hybrid | `hybrid_figure.hybrid_figure` | §9 hybrid: SAE recovery against the source's activation penalty λ |
 | sae_frontier | `sae.frontier_figure` | SAE unexplained variance against L0 |
 | sae_absorption | `absorption_figure.absorption_figure` | absorption rate against λ; a one-latent SAE's hedging |
+| sae_hierarchy | `structure_figure.hierarchy_figure` | SAE absorption, hedging and MCC on a feature hierarchy |
+| sae_l0 | `structure_figure.l0_figure` | SAE MCC, precision and recall of the matched latents against L0 |
 
 Each figure is a function ``(results, directory, name) -> [paths]`` writing ``<name>.png`` and
 ``<name>.svg``; it reads the run's `summary` where it needs it. A figure drawn from the snapshots of training
@@ -33,7 +35,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from toyjax.families.sae import absorption_figure, hybrid_figure
+from toyjax.families.sae import absorption_figure, hybrid_figure, structure_figure
 from toyjax.families.sae import figures as sae
 from toyjax.plots import (
     adversarial,
@@ -68,6 +70,8 @@ FIGURES = {
     "sae_mmcs": sae.mmcs_figure,
     "sae_superposition": sae.superposition_figure,
     "sae_frontier": sae.frontier_figure,
+    "sae_hierarchy": structure_figure.hierarchy_figure,
+    "sae_l0": structure_figure.l0_figure,
     "sae_hybrid": hybrid_figure.hybrid_figure,
     "sae_absorption": absorption_figure.absorption_figure,
 }

@@ -35,6 +35,8 @@ PAGES = {
     "sae_frontier": sae.frontier,
     "sae_hybrid": sae.recovery,
     "sae_absorption": sae.absorption,
+    "sae_hierarchy": sae.hierarchy,
+    "sae_l0": sae.l0_curves,
 }
 
 

@@ -263,3 +263,4 @@ def frontier_figure(results, directory: Path, name: str = "sae_frontier") -> lis
     fig.colorbar(image, ax=ax).set_label("MMCS, features → latents")
     fig.suptitle(title(results, "L0 against reconstruction"), fontsize=9)
     return common.save(fig, directory, name)
+

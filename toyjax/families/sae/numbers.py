@@ -9,7 +9,9 @@ takes every source feature, ``mmcs_latents`` goes latents → features (how much
 and ``mmcs_all_latents`` takes every latent of the dictionary, firing or not. ``mcc`` is SAELens's mean
 correlation coefficient after a one-to-one matching of latents to the learned features, and ``precision``,
 ``recall`` and ``f1`` the matched latents' means as detectors of their features
-(`toyjax.families.sae.matching`); ``shrinkage`` is the mean ‖x̂‖/‖x‖ (`toyjax.families.sae.metrics.shrinkage`).
+(`toyjax.families.sae.matching`); ``shrinkage`` is the mean ‖x̂‖/‖x‖ (`toyjax.families.sae.metrics.shrinkage`);
+``absorption`` and ``hedging`` their means over the parent → child pairs of a hierarchy in the data
+(`toyjax.families.sae.absorption`; NaN for data without one).
 A run saved before a number existed gives NaN for it. `seed_mean` and `seed_best`
 reduce a grid over its seed axis for the figures; `unfit` says which runs the ``sae`` summary fits, which
 `toyjax.analysis.summary` registers under the name `SUMMARY`, with its `HEADLINE`. Inputs are NumPy arrays with
@@ -44,6 +46,8 @@ NUMBERS = {  # summary name -> key of Results.sae
     "fraction_variance_explained": "fraction_variance_explained",
     "fraction_dead": "fraction_dead",
     "mse": "mse",
+    "absorption": "absorption",
+    "hedging": "hedging",
 }
 LABELS = {
     "mmcs": "MMCS (features → firing latents)",
@@ -59,6 +63,8 @@ LABELS = {
     "l0": "L0 (active latents per input)",
     "fraction_variance_explained": "fraction of variance explained",
     "fraction_dead": "fraction of dead latents",
+    "absorption": "absorption rate (mean over parent → child pairs)",
+    "hedging": "hedging (mean over parent → child pairs)",
 }
 BY_AXIS = ("mmcs", "mcc", "f1", "recovered_0.99", "l0", "fraction_variance_explained")  # numbers given per axis
 
@@ -66,7 +72,10 @@ BY_AXIS = ("mmcs", "mcc", "f1", "recovered_0.99", "l0", "fraction_variance_expla
 def number(results, name: str) -> np.ndarray:
     """A summary number of every model (grid-shaped, float64; NaN where the run was saved before it existed)."""
     values = results.sae.get(NUMBERS[name])
-    return np.full(results.grid_shape, np.nan) if values is None else np.asarray(values, np.float64)
+    if values is None:
+        return np.full(results.grid_shape, np.nan)
+    # a number recorded per parent → child pair (absorption, hedging) is its mean over the pairs
+    return np.asarray(values, np.float64).reshape(*results.grid_shape, -1).mean(axis=-1)
 
 
 def summarize_sae(results, ok: np.ndarray) -> dict:

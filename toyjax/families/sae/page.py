@@ -12,6 +12,8 @@ figure the run declares:
 - ``sae_superposition``: the learned features recovered against the source's features per dimension;
 - ``sae_frontier``: unexplained variance against L0, every model, coloured by MMCS;
 - ``sae_absorption``: the absorption rate and the hedging of the first parent → child pair against λ, every model.
+- ``sae_hierarchy``: absorption against MCC, every model, coloured by MMCS;
+- ``sae_l0``: MCC and the matched latents' precision and recall against L0, every model.
 
 A point's hover gives its SAE's numbers (`toyjax.families.sae.numbers`): MMCS over the latents that fire,
 recovery, L0, FVE, dead latents, MCC and the matched latents' precision, recall and F1.
@@ -184,4 +186,35 @@ def absorption(results, panel: ModelPanel):
                                    yaxis={"title": "rate / cosine"}))
     return [_section("absorption and hedging", "sae-absorption", fig, "One point per SAE and number (the label "
                      "gives its dictionary size): absorption needs two latents, hedging shows in one. A click "
+                     "shows the SAE below.")], int(np.ravel(best_flat(results))[_best_cell(results)])
+
+
+def hierarchy(results, panel: ModelPanel):
+    pairs.add(results, panel)
+    go = lib.graph_objects()
+    absorbed = np.ravel(numbers.number(results, "absorption"))
+    fig = go.Figure(_scatter(results, absorbed, np.ravel(numbers.number(results, "mcc")),
+                             color=np.ravel(numbers.number(results, "mmcs"))))
+    fig.update_layout(parts.layout(title={"text": "absorption against MCC, every model"},
+                                   xaxis={"title": "absorption rate (mean over parent → child pairs)",
+                                          "range": [-0.02, 1.02]},
+                                   yaxis={"title": "MCC (matched latents)", "range": [0, 1.05]}))
+    return [_section("absorption on hierarchical features", "sae-hierarchy", fig, "Each point is one SAE (every "
+                     "seed), coloured by MMCS; a click shows it below.")], \
+        int(np.ravel(best_flat(results))[_best_cell(results)])
+
+
+def l0_curves(results, panel: ModelPanel):
+    pairs.add(results, panel)
+    go = lib.graph_objects()
+    l0 = np.ravel(numbers.number(results, "l0"))
+    fig = go.Figure([_scatter(results, l0, np.ravel(numbers.number(results, key)), name=label, marker_symbol=symbol)
+                     for key, label, symbol in (("mcc", "MCC", "circle"), ("precision", "precision", "square"),
+                                                ("recall", "recall", "triangle-up"))])
+    for trace, color in zip(fig.data, ("#1f77b4", "#ff7f0e", "#2ca02c")):
+        trace.marker.color = color
+    fig.update_layout(parts.layout(title={"text": "MCC, precision and recall against L0, every model"},
+                                   xaxis={"type": "log", "title": "L0 (active latents per input)"},
+                                   yaxis={"title": "mean over matched latents", "range": [0, 1.05]}))
+    return [_section("the matched latents against L0", "sae-l0", fig, "One point per SAE and number; a click "
                      "shows the SAE below.")], int(np.ravel(best_flat(results))[_best_cell(results)])

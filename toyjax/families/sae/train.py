@@ -197,18 +197,17 @@ def records(static: Static, state: State, point: Point, eval_key: jax.Array) -> 
         found = sae_metrics.mmcs_firing(truth, decoder, live, known, fired)
         out.update({f"{k}_{name}": v for k, v in found.items()})
     out["features_to_all_latents_learned"] = sae_metrics.mmcs(truth, decoder, live, learned)["features_to_latents"]
-    out.update(matched_numbers(truth, decoder, x, f, learned, live))
-    out.update(hierarchy_numbers(static, truth, decoder, x, f, out["matched"]))
+    matched = matching.match(truth, decoder, learned, live)
+    out.update(matched_numbers(truth, decoder, x, f, matched))
+    out.update(hierarchy_numbers(static, truth, decoder, x, f, matched))
     out["source_features_per_dimension"] = jnp.sum(truth * truth) / truth.shape[0]
     out.update(features=truth, learned=learned)
     return objective(static, state.params, point, h, state.extra)[0], out
 
 
-def matched_numbers(truth: jax.Array, decoder: jax.Array, x: jax.Array, f: jax.Array, known: jax.Array,
-                    own: jax.Array) -> dict:
+def matched_numbers(truth: jax.Array, decoder: jax.Array, x: jax.Array, f: jax.Array, matched: jax.Array) -> dict:
     """The latent matched to each known feature ("matched", −1 for none), MCC, and the mean precision, recall and
     F1 of the matched latents as detectors of their features on features x and latents f (`matching`)."""
-    matched = matching.match(truth, decoder, known, own)
     means = matching.matched_means(matching.detection(x, f, matched), matched)
     return {"matched": matched, "mcc": matching.mcc(sae_metrics.cosines(truth, decoder), matched), **means}
 
