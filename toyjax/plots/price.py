@@ -34,11 +34,7 @@ def cost_panel(ax, table: dict) -> None:
         ok = np.isfinite(removed) & np.isfinite(cost)
         ax.plot(removed[ok], cost[ok], "o-", color=color, ms=4,
                 label=f"density {common.fmt(d)} (S(0) = {table['superposition'][0, j]:.2f})")
-    ax.set_yscale("symlog", linthresh=100 * FLOOR * 10)
-    ax.set_xlabel("superposition removed, S(0) − S(λ)")
-    ax.set_ylabel("loss increase over λ = 0 (%)")
-    ax.set_title("the price of monosemanticity (λ grows along each curve)", fontsize=9)
-    ax.legend(fontsize=7)
+    _cost_axes(ax, "superposition removed, S(0) − S(λ)", "the price of monosemanticity (λ grows along each curve)")
 
 
 def l1_panel(ax, table: dict) -> None:
@@ -49,10 +45,15 @@ def l1_panel(ax, table: dict) -> None:
     for tol in price.MARGINS:
         ax.axhline(100 * tol, color="0.5", ls=":", lw=0.8)
     ax.set_xscale("log")
+    _cost_axes(ax, "λ of λ‖h‖₁", "hybrid margins: 1% and 0.1% (dotted)")
+
+
+def _cost_axes(ax, xlabel: str, title: str) -> None:
+    """The loss increase (%) on a symmetric log y axis, as both cost panels draw it."""
     ax.set_yscale("symlog", linthresh=100 * FLOOR * 10)
-    ax.set_xlabel("λ of λ‖h‖₁")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("loss increase over λ = 0 (%)")
-    ax.set_title("hybrid margins: 1% and 0.1% (dotted)", fontsize=9)
+    ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
 
 
