@@ -2,12 +2,14 @@
 
 Run by ``scripts/device_check.sh`` (which installs what is missing); every section writes into ``OUT``:
 
-1. ``bench``: ``toyjax-bench`` on every workload at GPU-sized grids, with the roofline (bench.json, bench.md).
-2. ``bits``: results bit-identical on the device whatever the block size, the grid around a model and the cut of
+1. ``blocks``: the same grid in blocks sized for a CPU's cache and for an accelerator's launches (the engine's
+   default here, `toyjax.engine.blocks.ACCELERATOR`), timed one after the other: the ratio says whether it pays.
+2. ``bench``: ``toyjax-bench`` on every workload at GPU-sized grids, with the roofline (bench.json, bench.md).
+3. ``bits``: results bit-identical on the device whatever the block size, the grid around a model and the cut of
    a run into segments (a resume continues the same program), for toy models, a finite training set and SAEs.
-3. ``paper``: the paper's presets at their own size, one after another while the section's time lasts.
-4. ``double_descent``: the paper-sized §"double descent" grid for a few steps, timed per step.
-5. ``agreement``: the §3 phase diagram and every model's expected loss on the device against the same run on
+4. ``paper``: the paper's presets at their own size, one after another while the section's time lasts.
+5. ``double_descent``: the paper-sized §"double descent" grid for a few steps, timed per step.
+6. ``agreement``: the §3 phase diagram and every model's expected loss on the device against the same run on
    the CPU (a second process), at ``highest`` and at ``tensorfloat32``.
 
 Each section is timed and guarded: one that fails is recorded with its error and the others still run. The
@@ -33,8 +35,11 @@ import jax
 import numpy as np
 
 import toyjax
-from toyjax import numerics
+from toyjax import config, numerics
 from toyjax.analysis.phase import classify_phase
+from toyjax.bench import engine, workloads
+from toyjax.engine import blocks
+from toyjax.families.sae import sources
 
 ROOT = Path(__file__).resolve().parent.parent
 # Sizes per mode: a GPU-sized check, and the smallest that still runs every line (--dry).
@@ -45,12 +50,13 @@ SIZES = {
                        "--models-for", "uniform_geometry=1,16,64", "--models-for", "abs_computation=1,16,64",
                        "--models-for", "sae=1,16,64", "--steps", "500", "--repeats", "2", "--no-baselines"],
              "bits_steps": 500, "bits_cases": None, "paper_budget_s": 45, "agree_steps": 5000, "grid": [],
-             "dd": ("double_descent", 20, []), "pytest": True, "budget_s": 420},
+             "dd": ("double_descent", 20, []), "pytest": True, "budget_s": 420,
+             "blocks": (["intro", "phase_n2m1"], 4096, 300)},
     "dry": {"bench": ["--quick", "--workloads", "intro", "--models", "4", "--no-baselines"],
             "bits_steps": 30, "bits_cases": ["toy"], "paper_budget_s": 1, "agree_steps": 50,
             "grid": ["grid.axes.density=[0.1,1]", "grid.axes.seed=1"],
             "dd": ("double_descent_small", 2, ["grid.axes.dataset_size=[5,10]", "grid.axes.seed=1"]), "pytest": False,
-            "budget_s": 600},
+            "budget_s": 600, "blocks": (["intro"], 32, 20)},
 }
 PAPER = ["intro", "demonstrating_superposition", "phase_n2m1", "phase_n3m2", "uniform_geometry", "nonuniform_pentagon",
          "correlated", "anticorrelated", "collapse", "adversarial", "dynamics", "privileged_basis", "abs_computation"]
@@ -93,6 +99,31 @@ def _bench_rows(bench_json: dict) -> list[dict]:
     """The headline of each measurement: workload, models, median model-steps/s, compile seconds."""
     return [{"workload": r["workload"], "n_models": r["n_models"], "compile_s": round(r["compile_s"], 2),
              "model_steps_per_s": round(r["model_steps_per_s"]["median"])} for r in bench_json["results"]]
+
+
+def block_aims(names: list[str], n_models: int, steps: int) -> dict:
+    """Per workload: `n_models` models for `steps` steps in CPU-sized and in accelerator-sized blocks, each timed
+    once after a warm-up block that compiles its program; model-steps/s and their ratio."""
+    found = {}
+    for name in names:
+        work = workloads.get(name)
+        _, plan = sources.plan_run(config.to_config(work.config(1, steps)))
+        found[name] = {aim_name: _timed_in_blocks(work, n_models, steps,
+                                                  blocks.block_size(plan.static, blocks.device_memory(), aim))
+                       for aim_name, aim in (("cpu", blocks.CPU), ("accelerator", blocks.ACCELERATOR))}
+        rates = [found[name][a]["model_steps_per_s"] for a in ("accelerator", "cpu")]
+        found[name]["accelerator_over_cpu"] = round(rates[0] / max(rates[1], 1), 2)
+    return {"models": n_models, "steps": steps, "workloads": found}
+
+
+def _timed_in_blocks(work: workloads.Workload, n_models: int, steps: int, size: int) -> dict:
+    """One workload's grid in blocks of `size` (at most the grid): compile time of its warm-up block, and the
+    model-steps/s of the whole grid after it."""
+    size = min(n_models, size)
+    warm = engine.runner_of(config.to_config(work.config(size, steps, block_size=size))).run(progress=False)
+    timed = engine.runner_of(config.to_config(work.config(n_models, steps, block_size=size))).run(progress=False)
+    return {"block_size": size, "compile_s": round(warm.timing["compile_s"], 2),
+            "model_steps_per_s": round(timed.timing["model_steps_per_s"])}
 
 
 # Each case: a preset and overrides small enough to train at several block sizes in seconds on a device.
@@ -216,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     sections = {
         "environment": environment,
+        "blocks": lambda: block_aims(*size["blocks"]),
         "bench": lambda: bench(out, size["bench"]),
         "agreement": lambda: agreement(size["agree_steps"], size["grid"], out),
         "bits": lambda: bits(size["bits_steps"], size["bits_cases"]),

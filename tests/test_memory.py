@@ -46,7 +46,12 @@ def test_a_pass_longer_than_the_training_set_needs_no_more_memory(limit):
     cfg = to_config(toyjax.compose("double_descent_small", ["train.chunk_size=100000000"]))
     plan = plan_of(cfg)
     assert plan.static.chunk == 1500 and memory.footprint(plan).total < 10**8
-    assert blocks.plan_layout(plan, None).per_call == blocks.block_size(plan.static, blocks.device_memory())
+    assert blocks.plan_layout(plan, None).per_call == own_block(plan)
+
+
+def own_block(plan, aim=None) -> int:
+    """The engine's block size for `plan` on this device's memory (and its kind, unless `aim` says another)."""
+    return blocks.block_size(plan.static, blocks.device_memory(), aim or blocks.device_aim())
 
 
 def small(tiny, block_size):
@@ -56,7 +61,7 @@ def small(tiny, block_size):
 
 def test_a_block_too_large_for_memory_gets_fewer_models(tiny, limit, caplog):
     plan = small(tiny, None)
-    size = blocks.block_size(plan.static, blocks.device_memory())
+    size = blocks.block_size(plan.static, blocks.device_memory(), blocks.device_aim())
     assert size > 2 and blocks.plan_layout(plan, None).per_call == size
     limit(3 * memory.footprint(plan).total)
     with caplog.at_level(logging.INFO, logger="toyjax"):
@@ -88,3 +93,21 @@ def test_the_estimate_holds_the_state_exactly_and_the_largest_array_of_a_step():
     assert found.state < 4 * (3 * params + snapshots * (params + rows)) + 1000  # counters and flags
     assert found.work >= 4 * 400 * 1024  # at least a batch of 1024 inputs
     assert found.total == found.state + memory.WORKING_COPIES * found.work
+
+
+@pytest.mark.parametrize("preset, cpu, accelerator", [
+    ("intro", 16, 2048),  # batch 1024 of n=5: 2^17 and 2^24 inputs
+    ("phase_n2m1", 64, 4096),  # n=2: the accelerator's cap of 4,096 models
+])
+def test_an_accelerators_block_is_sized_for_its_launches_not_a_cpus_cache(preset, cpu, accelerator):
+    plan = plan_of(to_config(toyjax.compose(preset)))
+    assert blocks.device_aim() == blocks.CPU  # JAX_PLATFORMS=cpu
+    assert (own_block(plan, blocks.CPU), own_block(plan, blocks.ACCELERATOR)) == (cpu, accelerator)
+    one = 4 * 4 * (8 * plan.static.batch_size * (plan.static.n_features + plan.static.n_hidden))  # a quarter, per model
+    assert blocks.block_size(plan.static, 100 * one, blocks.ACCELERATOR) <= 100  # memory still bounds it
+
+
+def test_a_grid_on_an_accelerator_runs_in_its_blocks(tiny, monkeypatch):
+    plan = small(tiny, None)
+    monkeypatch.setattr(blocks, "device_aim", lambda: blocks.ACCELERATOR)
+    assert blocks.plan_layout(plan, None).per_call == own_block(plan, blocks.ACCELERATOR) > own_block(plan, blocks.CPU)

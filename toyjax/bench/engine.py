@@ -29,8 +29,8 @@ def block_for(workload: Workload, n_models: int, steps: int) -> tuple[int, Any]:
     from toyjax.families.sae.sources import plan_run
 
     _, plan = plan_run(config_lib.to_config(workload.config(1, steps)))
-    n_dev = jax.local_device_count()
-    return min(math.ceil(n_models / n_dev), blocks.block_size(plan.static, blocks.device_memory())), plan.static
+    own = blocks.block_size(plan.static, blocks.device_memory(), blocks.device_aim())
+    return min(math.ceil(n_models / jax.local_device_count()), own), plan.static
 
 
 def measure(workload: Workload, n_models: int, steps: int, repeats: int) -> dict:

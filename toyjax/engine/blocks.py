@@ -1,10 +1,10 @@
 """How a plan's models are laid out in compiled calls: blocks of a fixed size, their seed slots, and shards.
 
 A grid runs in *blocks* of a fixed number of models per device. The block size depends only on the shapes
-(n, m, batch) and the device's memory, never on the grid, so every model always runs in exactly the same
-compiled program. With a model's keys depending only on the base seed and its seed index, its result is
-therefore bit-identical whatever the grid size, the number of blocks or the device count (XLA is only
-deterministic for identical programs, not across batch shapes).
+(n, m, batch), the kind of device (`Aim`: a CPU's cache, an accelerator's kernel launches) and its memory, never
+on the grid, so every model always runs in exactly the same compiled program. With a model's keys depending only
+on the base seed and its seed index, its result is therefore bit-identical whatever the grid size, the number of
+blocks or the device count (XLA is only deterministic for identical programs, not across batch shapes).
 
 A block that would not fit in the memory there is gets fewer models (`toyjax.engine.memory`). This module imports
 jax, numpy, `toyjax.axes`, `toyjax.errors`, `toyjax.engine.memory`, `toyjax.engine.plan` and `toyjax.engine.train`
@@ -29,9 +29,26 @@ from toyjax.errors import ConfigError
 
 log = logging.getLogger("toyjax")
 
-BLOCK_INPUTS = 2**17  # batch·n inputs per block (512 KiB of float32): a block's arrays stay in a core's L2 cache
 MIN_BLOCK = 4  # models per device per call for large models, whose batched dots need a few models to be efficient
-MAX_BLOCK = 1024  # models per device per call; larger blocks stop paying and pad small grids more
+
+
+@dataclass(frozen=True)
+class Aim:
+    """What a block aims at on one kind of device: batch·n inputs per step, and at most `max_models` models."""
+
+    inputs: int
+    max_models: int
+
+
+# A CPU block's arrays stay in a core's L2 cache (512 KiB of float32 inputs): on the 2-core CPU of
+# docs/benchmarks.md, blocks that fit it ran n=5, m=2 models 1.3x faster (16 models per block rather than 256).
+# Larger blocks stop paying and pad small grids more.
+CPU = Aim(inputs=2**17, max_models=1024)
+# An accelerator's step is a few dozen kernel launches whatever the block holds: on one H200, blocks of 16 to 64
+# models ran no faster than two CPU cores, flat from 256 to 65,536 models (docs/benchmarks.md, "On a GPU"). Its
+# blocks hold 128 times the inputs (64 MiB of float32), and pad a small grid to 4,096 models at most.
+ACCELERATOR = Aim(inputs=2**24, max_models=4096)
+
 # XLA compiles a block of one model otherwise (its model axis of size 1 folded away), and its bits then differ
 # from every larger block's: after 300 steps by up to 0.05 in an SAE's W_dec, 4e-3 in a finite-data W. Blocks of
 # 2, 3 and the default agreed to the bit (toy, finite full batch and minibatch, every SAE kind), so no block
@@ -39,24 +56,27 @@ MAX_BLOCK = 1024  # models per device per call; larger blocks stop paying and pa
 MIN_COMPILED = 2
 
 
-def block_size(static: Static, memory: int, override: int | None = None) -> int:
-    """Models per device in one compiled call: fixed by the shapes and the device's `memory` (bytes).
+def block_size(static: Static, memory: int, aim: Aim, override: int | None = None) -> int:
+    """Models per device in one compiled call: fixed by the shapes, the device's `memory` (bytes) and its kind.
 
-    About `BLOCK_INPUTS` inputs per step, a power of two between `MIN_BLOCK` and `MAX_BLOCK`, and at most
-    a quarter of device memory; `MIN_COMPILED` at least, ``grid.block_size`` (`override`) included. On the
-    2-core CPU of docs/benchmarks.md, blocks that fit the cache ran n=5, m=2 models 1.3x faster (16 models per
-    block rather than 256).
+    About `aim.inputs` inputs per step, a power of two between `MIN_BLOCK` and `aim.max_models`, and at most
+    a quarter of device memory; `MIN_COMPILED` at least, ``grid.block_size`` (`override`) included.
     """
     if override is not None:
         return max(MIN_COMPILED, override)
     n, m = static.n_features, static.n_hidden
     b = static.chunk if static.full_batch else static.batch_size  # points a model reads per pass
-    by_work = min(MAX_BLOCK, max(MIN_BLOCK, 2 ** int(math.log2(max(1, BLOCK_INPUTS // (b * n))))))
+    by_work = min(aim.max_models, max(MIN_BLOCK, 2 ** int(math.log2(max(1, aim.inputs // (b * n))))))
     n_params = 2 * n * m + n
     per_model = 4 * (8 * b * (n + m) + n_params * (8 + len(static.snapshot_steps)))
     if static.dataset_max is not None:  # the stored training set, and D_t of every point at every snapshot
         per_model += 4 * static.rows * (2 * static.active + m + 2 + len(static.snapshot_steps))
     return int(min(by_work, max(MIN_COMPILED, memory // (4 * per_model))))
+
+
+def device_aim() -> Aim:
+    """The block aim of this process's devices: `CPU` on CPUs, `ACCELERATOR` on GPUs and TPUs."""
+    return CPU if jax.local_devices()[0].platform == "cpu" else ACCELERATOR
 
 
 def device_memory() -> int:
@@ -107,7 +127,8 @@ def plan_layout(plan: Plan, block_override: int | None, shard: int = 0, num_shar
         ConfigError: more shards than blocks; a model, or the block ``grid.block_size`` asks for, that does not
             fit in memory (`toyjax.engine.memory.fit_block`).
     """
-    size = memory.fit_block(plan, block_size(plan.static, device_memory(), block_override), block_override)
+    size = memory.fit_block(plan, block_size(plan.static, device_memory(), device_aim(), block_override),
+                            block_override)
     if block_override is not None and block_override < size:
         log.info("grid.block_size=%d runs as blocks of %d (the last padded): a block of one model compiles to "
                  "another program, whose bits differ", block_override, size)
