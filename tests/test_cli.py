@@ -187,6 +187,16 @@ def test_a_failed_step_fails_its_job_in_job_json_the_summary_and_the_exit_status
         assert job["headline"]["models"] == (None if job["overrides"][0] == "sweep=anticorrelated" else 1)
     assert "Traceback" not in out.stderr and "3 failed" in (sweep_dir / "summary.md").read_text()
     assert out.stderr.strip().splitlines()[-1] == "toyjax: error: 3 job(s) failed: 0, 1, 2"
+    # The same multirun again, its steps mended (no page this time): every job publishes the grid it saved, and
+    # none trains again.
+    again = toyjax_patched("import toyjax.grid; toyjax.grid.run = None", "-m", "sweep=intro,correlated,anticorrelated",
+                           *TINY, "grid.axes.seed=1", "grid.axes.density=[0.1]", 'sweep.title="of ${sweep.name}"',
+                           "report.html=false", f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    summary = json.loads((sweep_dir / "summary.json").read_text())
+    assert summary["n_failed"] == 0 and all(job["reused"] for job in summary["jobs"])
+    assert again.stdout.count(": already trained in ") == 3
+    assert "ok (reused: trained before)" in (sweep_dir / "summary.md").read_text()
 
 
 def test_a_disk_that_fills_while_the_page_is_written_fails_the_run(tmp_path):

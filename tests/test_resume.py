@@ -20,6 +20,7 @@ from toyjax.engine import checkpoint
 from toyjax.engine.runner import Runner
 from toyjax.errors import CheckpointError
 from toyjax.families import plan_of
+from toyjax.preset_source import saved_run
 
 
 def test_interrupted_between_blocks_resumes_bit_identically(tmp_path, tiny, monkeypatch):
@@ -193,3 +194,20 @@ def test_a_checkpoint_from_before_the_data_blocks_still_resumes(tiny):
     assert data_keys() == {"kind", "set_size", "signed", "normalize", "dataset_size", "density", "extra_density",
                            "importance", "importance_decay", "extra_importance"}
     assert "hierarchy" in data_keys(hierarchy={"parents": [-1, 0, 0]})
+
+
+@pytest.mark.parametrize("change", ["config", "toyjax version", "kind of device"])
+def test_a_saved_run_is_reused_only_by_the_same_config_versions_and_kind_of_device(tmp_path, tiny, change):
+    """What a rerun in a finished run's directory (a resumed multirun's finished jobs) reuses instead of training."""
+    cfg = tiny({"density": [1.0, 0.3]})
+    toyjax.run(cfg).save(tmp_path)
+    assert saved_run(tmp_path, to_config(cfg)) is not None
+    header = json.loads((tmp_path / "results.json").read_text())
+    if change == "config":
+        cfg = tiny({"density": [1.0, 0.2]})
+    elif change == "toyjax version":
+        header["meta"]["versions"]["toyjax"] = "0.0.1"
+    else:
+        header["meta"]["platform"] = "gpu"
+    (tmp_path / "results.json").write_text(json.dumps(header))
+    assert saved_run(tmp_path, to_config(cfg)) is None

@@ -20,6 +20,7 @@ below.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shlex
@@ -40,7 +41,8 @@ from toyjax.errors import CheckpointError, ConfigError, ToyjaxDeprecationWarning
 from toyjax.families.sae import sources
 from toyjax.families.sae.sources import plan_run
 from toyjax.fileio import describe, os_error
-from toyjax.preset_source import SOURCE_DIR, check_source, fingerprint, source_job, with_trained_source
+from toyjax.preset_source import SOURCE_DIR, check_source, fingerprint, saved_run, source_job, with_trained_source
+from toyjax.results import Results
 
 log = logging.getLogger("toyjax")
 
@@ -208,10 +210,7 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str], accepted: Call
     conf = to_config(cfg)
     log.info("command: toyjax %s", " ".join(sys.argv[1:]))
     log.info("overrides: %s; config fingerprint %s", " ".join(overrides) or "(none)", fingerprint(conf))
-    results = grid.run(cfg, checkpoint_dir=out_dir, command=["toyjax", *sys.argv[1:]], accepted=accepted)
-    name, t = results.run_info.preset, results.timing
-    print(f"toyjax: {name}: {results.loss.size} models x {conf.train.steps} steps in {t['train_s']:.1f} s "
-          f"({t['model_steps_per_s']:,.0f} model-steps/s)")
+    results, reused = train_or_reuse(cfg, conf, out_dir, accepted)
     if conf.grid.num_shards > 1:
         results.save(out_dir)
         print(f"toyjax: shard {conf.grid.shard} of {conf.grid.num_shards} in {out_dir}; "
@@ -226,8 +225,26 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str], accepted: Call
         print(f"toyjax: error: {line}", file=sys.stderr)
     names = results.run_info.report.summaries if results.run_info.report else []
     status = {"status": "failed", "error": "; ".join(failed)} if failed else {"status": "ok"}
-    return {**status, "result": str(out_dir), "figures": [str(p) for p in figures], "wall_s": wall,
+    return {**status, "result": str(out_dir), "figures": [str(p) for p in figures], "wall_s": wall, "reused": reused,
             "headline": headline(results.summary, names) if results.summary else {}}
+
+
+def train_or_reuse(cfg: DictConfig, conf, out_dir: Path, accepted: Callable[[], None]) -> tuple[Results, bool]:
+    """The job's grid, and whether it was reused: the run saved in `out_dir` when it is this run (`saved_run`: a
+    finished job of a resumed multirun, or the same command again), else trained (continuing its checkpoint)."""
+    saved = saved_run(out_dir, conf)
+    if saved is not None:  # this run's report and title (not engine config), the command that trained it
+        saved = dataclasses.replace(saved, run_info=dataclasses.replace(run_info(cfg),
+                                                                        command=saved.run_info.command))
+        accepted()
+        print(f"toyjax: {saved.run_info.preset}: already trained in {out_dir} (the same config, package versions "
+              "and kind of device): published again, not retrained")
+        return saved, True
+    results = grid.run(cfg, checkpoint_dir=out_dir, command=["toyjax", *sys.argv[1:]], accepted=accepted)
+    t = results.timing
+    print(f"toyjax: {results.run_info.preset}: {results.loss.size} models x {conf.train.steps} steps in "
+          f"{t['train_s']:.1f} s ({t['model_steps_per_s']:,.0f} model-steps/s)")
+    return results, False
 
 
 def record_config(cfg: DictConfig, out_dir: Path) -> None:

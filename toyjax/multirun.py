@@ -1,14 +1,16 @@
 """Multiruns: one compiled grid per Hydra job, each job's status on disk, and the sweep's summary table.
 
-Each job writes ``job.json`` into its own run directory (jobs may run in other processes or on other
-nodes, under submitit): its overrides, status (ok; failed, with the one line that says why, also when only
-a step after training failed; interrupted, with the command that resumes it), result path, wall time and
-headline numbers. When the multirun ends, the sweep directory's ``summary.json`` and ``summary.md`` collect
-them, ``index.html`` links every job's ``report.html`` beside the same table (`toyjax.report.write_index`,
-when the jobs wrote pages), and the combined figure is drawn (`toyjax.plots.render_multirun`); each of these
-steps that fails is one line, and fails the command. Device memory is freed between jobs. This module
-imports Hydra (its callback API and sweeper), jax, `toyjax.engine.programs`, `toyjax.errors`,
-`toyjax.fileio`, `toyjax.plots`, `toyjax.publish` and `toyjax.report`.
+Each job writes ``job.json`` into its own run directory (jobs may run in other processes or on other nodes,
+under submitit): its overrides, status (ok; failed, with the one line that says why, also when only a step after
+training failed; interrupted, with the command that resumes it), result path, wall time, whether it reused the
+run already saved there (a resumed multirun trains only the jobs that had not finished:
+`toyjax.preset_source.saved_run`) and headline numbers. When the multirun ends, the sweep directory's
+``summary.json`` and ``summary.md`` collect them, ``index.html`` links every job's ``report.html`` beside the
+same table (`toyjax.report.write_index`, when the jobs wrote pages), and the combined figure is drawn
+(`toyjax.plots.render_multirun`); each of these steps that fails is one line, and fails the command. Device
+memory is freed between jobs. This module imports Hydra (its callback API and sweeper), jax,
+`toyjax.engine.programs`, `toyjax.errors`, `toyjax.fileio`, `toyjax.plots`, `toyjax.publish` and
+`toyjax.report`.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def job_status(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         return {"status": "failed", "wall_s": None, "headline": {}, "error": first_line(str(value))}
     status = {"status": value.get("status", "failed"), "wall_s": value.get("wall_s"),
-              "headline": value.get("headline", {})}
+              "reused": bool(value.get("reused")), "headline": value.get("headline", {})}
     return status if status["status"] == "ok" else {**status, "error": first_line(str(value.get("error")))}
 
 

@@ -3,11 +3,13 @@
 ``sae.source: preset:NAME`` names a toy preset; composed with ``sae.source_overrides`` (`source_job`), it is
 validated with the SAE run from its plan alone (`check_source`; its cells and shapes come from
 `toyjax.families.sae.sources.from_plan`), then trained and published into ``<run_dir>/source/``
-(`train_source`), and the SAEs train on that directory (`with_trained_source`). A source already there with
-the same config (`fingerprint`) is reused (a resumed job); SAEs checkpointed on a source of another config
-are refused before it is retrained over (`check_source_of_checkpoint`). This module imports OmegaConf,
-`toyjax.presets`, `toyjax.grid`, `toyjax.publish`, `toyjax.config`, `toyjax.engine`, `toyjax.errors`,
-`toyjax.families` and `toyjax.results`; never Hydra itself.
+(`train_source`), and the SAEs train on that directory (`with_trained_source`). A run already saved in a
+directory is reused when it is the same run (`saved_run`: the same config, `fingerprint`, by the same package
+versions on the same kind of device): a resumed job's source, and a finished job of a resumed multirun. SAEs
+checkpointed on a source of another config are refused before it is retrained over
+(`check_source_of_checkpoint`). This module imports jax, OmegaConf, `toyjax.presets`, `toyjax.grid`,
+`toyjax.numerics`, `toyjax.publish`, `toyjax.config`, `toyjax.engine`, `toyjax.errors`, `toyjax.families` and
+`toyjax.results`; never Hydra itself.
 """
 
 from __future__ import annotations
@@ -19,18 +21,21 @@ import logging
 import sys
 from pathlib import Path
 
+import jax
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from toyjax import grid, presets, publish
+from toyjax import grid, numerics, presets, publish
 from toyjax.config import run_info, to_config
 from toyjax.engine import blocks, checkpoint
+from toyjax.engine.runner import run_meta
 from toyjax.errors import CheckpointError, ConfigError, ResultsError
 from toyjax.families import plan_of
 from toyjax.families.sae import sources
 from toyjax.families.sae.config import PRESET
-from toyjax.results import load
+from toyjax.results import Results, load
 
 SOURCE_DIR = "source"  # where a preset:NAME source of an SAE run is trained, inside the run's directory
+SAME_RUN = ("versions", "platform", "device_kind")  # `run_meta` keys a saved run must share to be reused
 
 log = logging.getLogger("toyjax")
 
@@ -62,9 +67,9 @@ def check_source(source: DictConfig):
 
 
 def train_source(source: DictConfig, directory: Path) -> list[str]:
-    """Train and publish an SAE run's preset source into `directory`, or reuse the one there of the same config;
+    """Train and publish an SAE run's preset source into `directory`, or reuse the same run there (`saved_run`);
     returns the publishing steps that failed."""
-    if saved_fingerprint(directory) == fingerprint(to_config(source)):
+    if saved_run(directory, to_config(source)) is not None:
         print(f"toyjax: source {source.sweep.name}: reusing {directory}")
         return []
     log.info("training the source %s into %s", source.sweep.name, directory)
@@ -79,6 +84,20 @@ def saved_fingerprint(directory: Path) -> str | None:
         return fingerprint(to_config(load(directory).config))
     except (ResultsError, ConfigError):
         return None
+
+
+def saved_run(directory: Path, conf) -> Results | None:
+    """The run saved in `directory` if training `conf` here would give it again, else None: the same config,
+    trained by the same package versions on the same kind of device (another version, or a GPU against a CPU,
+    may give other bits)."""
+    try:
+        saved = load(directory)
+        same_config = fingerprint(to_config(saved.config)) == fingerprint(conf)
+    except (ResultsError, ConfigError):
+        return None
+    numerics.use_deterministic_ops()  # before this process's backend starts, as `toyjax.grid.run` does
+    here = run_meta(jax.local_devices(), conf.train.matmul_precision)
+    return saved if same_config and all(saved.meta.get(k) == here[k] for k in SAME_RUN) else None
 
 
 def check_source_of_checkpoint(source: DictConfig, out_dir: Path) -> None:

@@ -33,6 +33,7 @@ def summary_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     rows = []
     for j in summary["jobs"]:
         status = j["status"] if j["status"] == "ok" else f"failed: {j.get('error', '')}"
+        status += " (reused: trained before)" if j.get("reused") else ""
         cells = [_cell(j.get("headline", {}).get(c)) for c in columns]
         wall = f"{j['wall_s']:.1f} s" if j.get("wall_s") is not None else ""
         rows.append([str(j["num"]), " ".join(j["overrides"]) or "(none)", status, *cells, wall, j["result"]])
