@@ -185,6 +185,20 @@ def test_a_rerun_that_writes_no_page_leaves_no_page_of_the_earlier_results(tmp_p
         assert not page.exists(), name
 
 
+def test_a_rerun_leaves_no_figure_of_the_earlier_results(tmp_path, monkeypatch):
+    """A rerun that declares another figure, or whose figure fails, removes the figure drawn before."""
+    r = synthetic("intro")
+    r.run_info = RunInfo(preset="intro", report=ReportConfig(figure="intro"))
+    publish.publish(r, tmp_path)
+    assert (tmp_path / "intro.png").is_file() and (tmp_path / "intro.svg").is_file()
+    r.run_info = RunInfo(preset="intro", report=ReportConfig(figure="superposition"))
+    publish.publish(r, tmp_path)
+    assert (tmp_path / "superposition.png").is_file() and not list(tmp_path.glob("intro.*"))
+    monkeypatch.setitem(plots.FIGURES, "superposition", lambda results, directory, name: 1 / 0)
+    assert publish.publish(r, tmp_path).failed == ["figure superposition failed: ZeroDivisionError: division by zero"]
+    assert not list(tmp_path.glob("superposition.*"))
+
+
 def fail_summary(monkeypatch):
     monkeypatch.setattr(publish, "summarize", lambda results, names: {}["geometry"])
 

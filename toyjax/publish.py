@@ -1,12 +1,12 @@
 """Publishing a trained grid: its declared summaries, its files and its figure, printed and logged.
 
-Shared by the ``toyjax`` command and ``toyjax-merge``. `check_report` validates what a run declares (its
-figure and summaries exist and fit the run, and it records the snapshots they are drawn from) before anything
-is compiled; `publish` computes the summary into `Results.summary`, saves the run, renders its figure and
-writes its interactive page ``report.html`` (`toyjax.report`; off with ``report.html=false``, skipped with one
-line when plotly is not installed; the page of earlier results is removed either way). A step that fails after
-the grid is saved does not stop the others: it is one line in `Published.failed`, and the caller fails the job
-on it. This module imports `toyjax.analysis`, `toyjax.plots`, `toyjax.report`, `toyjax.config`, `toyjax.errors`,
+Shared by the ``toyjax`` command and ``toyjax-merge``. `check_report` validates what a run declares (its figure
+and summaries exist and fit the run, and it records the snapshots they are drawn from) before anything is
+compiled; `publish` computes the summary into `Results.summary`, saves the run, renders its figure and writes its
+interactive page ``report.html`` (`toyjax.report`; off with ``report.html=false``, skipped with one line when
+plotly is not installed; the figures and page of earlier results are removed either way). A step that fails after
+the grid is saved does not stop the others: it is one line in `Published.failed`, and the caller fails the job on
+it. This module imports `toyjax.analysis`, `toyjax.plots`, `toyjax.report`, `toyjax.config`, `toyjax.errors`,
 `toyjax.fileio` and `toyjax.results`; never Hydra.
 """
 
@@ -97,6 +97,7 @@ def publish(results: Results, out_dir: Path) -> Published:
     print them; returns what was written and the steps that failed (the saving itself raises)."""
     results.summary, summary_failed = summarize_run(results)
     results.save(out_dir)
+    remove_figures(out_dir)
     name = results.run_info.report.figure if results.run_info.report else None
     figures, figure_failed = attempt(f"figure {name}", lambda: plots.render(results, out_dir, strict=True))
     page, page_failed = attempt(REPORT, lambda: write_page(results, out_dir))
@@ -106,6 +107,14 @@ def publish(results: Results, out_dir: Path) -> Published:
     log.info("results written to %s; figures: %s", out_dir, ", ".join(p.name for p in figures or []) or "none")
     failed = [line for line in (summary_failed, figure_failed, page_failed) if line]
     return Published(figures or [], page, failed)
+
+
+def remove_figures(out_dir: Path) -> None:
+    """Remove the figures an earlier run drew in `out_dir` (``<name>.png``, ``.svg`` of any figure in
+    `plots.FIGURES`): beside these results they would describe other ones, or another figure than declared."""
+    for name in plots.FIGURES:
+        for ext in plots.FORMATS:
+            (Path(out_dir) / f"{name}.{ext}").unlink(missing_ok=True)
 
 
 def write_page(results: Results, out_dir: Path) -> Path | None:
