@@ -51,12 +51,12 @@ SIZES = {
                        "--models-for", "sae=1,16,64", "--steps", "500", "--repeats", "2", "--no-baselines"],
              "bits_steps": 500, "bits_cases": None, "paper_budget_s": 45, "agree_steps": 5000, "grid": [],
              "dd": ("double_descent", 20, []), "pytest": True, "budget_s": 420,
-             "blocks": (["intro", "phase_n2m1"], 4096, 300)},
+             "blocks": (["intro", "phase_n2m1"], [12, 4096], 300)},
     "dry": {"bench": ["--quick", "--workloads", "intro", "--models", "4", "--no-baselines"],
             "bits_steps": 30, "bits_cases": ["toy"], "paper_budget_s": 1, "agree_steps": 50,
             "grid": ["grid.axes.density=[0.1,1]", "grid.axes.seed=1"],
             "dd": ("double_descent_small", 2, ["grid.axes.dataset_size=[5,10]", "grid.axes.seed=1"]), "pytest": False,
-            "budget_s": 600, "blocks": (["intro"], 32, 20)},
+            "budget_s": 600, "blocks": (["intro"], [32], 4)},
 }
 PAPER = ["intro", "demonstrating_superposition", "phase_n2m1", "phase_n3m2", "uniform_geometry", "nonuniform_pentagon",
          "correlated", "anticorrelated", "collapse", "adversarial", "dynamics", "privileged_basis", "abs_computation"]
@@ -101,25 +101,30 @@ def _bench_rows(bench_json: dict) -> list[dict]:
              "model_steps_per_s": round(r["model_steps_per_s"]["median"])} for r in bench_json["results"]]
 
 
-def block_aims(names: list[str], n_models: int, steps: int) -> dict:
-    """Per workload: `n_models` models for `steps` steps in CPU-sized and in accelerator-sized blocks, each timed
-    once after a warm-up block that compiles its program; model-steps/s and their ratio."""
+def block_aims(names: list[str], grids: list[int], steps: int) -> dict:
+    """Per workload and grid size: the grid trained for `steps` steps in CPU-sized and in accelerator-sized blocks
+    (the last one padded, as the engine runs it), each timed after a warm-up block that compiles its program;
+    model-steps/s and their ratio. A small grid shows what the padding costs, a large one what the blocks gain."""
     found = {}
     for name in names:
         work = workloads.get(name)
         _, plan = sources.plan_run(config.to_config(work.config(1, steps)))
-        found[name] = {aim_name: _timed_in_blocks(work, n_models, steps,
-                                                  blocks.block_size(plan.static, blocks.device_memory(), aim))
-                       for aim_name, aim in (("cpu", blocks.CPU), ("accelerator", blocks.ACCELERATOR))}
-        rates = [found[name][a]["model_steps_per_s"] for a in ("accelerator", "cpu")]
-        found[name]["accelerator_over_cpu"] = round(rates[0] / max(rates[1], 1), 2)
-    return {"models": n_models, "steps": steps, "workloads": found}
+        sizes = {aim_name: blocks.block_size(plan.static, blocks.device_memory(), aim)
+                 for aim_name, aim in (("cpu", blocks.CPU), ("accelerator", blocks.ACCELERATOR))}
+        found[name] = {f"{n} models": _compared(work, n, steps, sizes) for n in grids}
+    return {"steps": steps, "workloads": found}
+
+
+def _compared(work: workloads.Workload, n_models: int, steps: int, sizes: dict[str, int]) -> dict:
+    """One grid in blocks of each of `sizes`, and the accelerator's rate over the CPU's."""
+    found = {aim_name: _timed_in_blocks(work, n_models, steps, size) for aim_name, size in sizes.items()}
+    rates = [found[a]["model_steps_per_s"] for a in ("accelerator", "cpu")]
+    return {**found, "accelerator_over_cpu": round(rates[0] / max(rates[1], 1), 2)}
 
 
 def _timed_in_blocks(work: workloads.Workload, n_models: int, steps: int, size: int) -> dict:
-    """One workload's grid in blocks of `size` (at most the grid): compile time of its warm-up block, and the
-    model-steps/s of the whole grid after it."""
-    size = min(n_models, size)
+    """A workload's grid in blocks of `size`: compile time of its warm-up block, and the model-steps/s (models of
+    the grid, padding not counted) of the whole grid after it."""
     warm = engine.runner_of(config.to_config(work.config(size, steps, block_size=size))).run(progress=False)
     timed = engine.runner_of(config.to_config(work.config(n_models, steps, block_size=size))).run(progress=False)
     return {"block_size": size, "compile_s": round(warm.timing["compile_s"], 2),

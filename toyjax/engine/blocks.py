@@ -46,8 +46,9 @@ class Aim:
 CPU = Aim(inputs=2**17, max_models=1024)
 # An accelerator's step is a few dozen kernel launches whatever the block holds: on one H200, blocks of 16 to 64
 # models ran no faster than two CPU cores, flat from 256 to 65,536 models (docs/benchmarks.md, "On a GPU"). Its
-# blocks hold 128 times the inputs (64 MiB of float32), and pad a small grid to 4,096 models at most.
-ACCELERATOR = Aim(inputs=2**24, max_models=4096)
+# blocks hold 32 times the inputs (16 MiB of float32 per array: a step's passes stay short of the launches' time
+# at the H200's bandwidth), and pad a small grid to 4,096 models at most.
+ACCELERATOR = Aim(inputs=2**22, max_models=4096)
 
 # XLA compiles a block of one model otherwise (its model axis of size 1 folded away), and its bits then differ
 # from every larger block's: after 300 steps by up to 0.05 in an SAE's W_dec, 4e-3 in a finite-data W. Blocks of
