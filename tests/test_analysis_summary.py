@@ -223,6 +223,9 @@ def test_the_price_summary_needs_a_penalty_grid_with_lambda_zero():
     assert SUMMARIES["price"].unfit(no_zero, axes) == ("needs λ = 0 on grid.axes.activation_l1 (the reference), "
                                                        "got [0.01, 0.1, 1.0]")
     assert "got density, seed" in SUMMARIES["price"].unfit(fit, ("density", "seed"))
+    unsorted = {**relu, "grid": {"axes": {"activation_l1": [0.1, 0.0], "density": [0.1], "seed": 2}}}
+    assert SUMMARIES["price"].unfit(unsorted, axes) == ("needs grid.axes.activation_l1 ascending from λ = 0 (the "
+                                                        "reference first), got [0.1, 0.0]")
     assert "privileged" in SUMMARIES["price"].unfit({**fit, **toy_model()}, axes)
     cfg = toyjax.compose("ways_out_price", ["grid.axes.activation_l1=[0.1,0.3]"])
     with pytest.raises(ConfigError, match=r"^report.summaries: price needs λ = 0 on grid.axes.activation_l1"):

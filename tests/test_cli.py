@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +14,10 @@ from pathlib import Path
 import pytest
 
 import toyjax
-from toyjax import cli, presets, report
+from toyjax import cli, presets, publish, report
+from toyjax.axes import axis_values
+from toyjax.config import run_info, to_config
+from toyjax.engine import programs
 
 TINY = ["train.steps=20", "train.warmup_steps=0", "train.batch_size=32", "record.snapshots=2",
         "record.eval_samples=16", "progress=false"]
@@ -333,6 +339,69 @@ def test_multirun_validates_every_job_first(tmp_path, sweep, message):
     assert out.returncode == 2
     assert out.stderr.strip() == f"toyjax: error: {message}"
     assert not (tmp_path / "multi").exists()
+
+
+TOYS = "linear, relu_output, relu_hidden, abs_mlp, toy"
+HYBRID_SOURCE = "needs a source grid over exactly activation_l1 and density (and seed), got"
+UNFIT_FIGURES = [  # (figure, preset, overrides, why): a figure its run's grid cannot draw
+    *[(name, "sae_frontier_relu", (), f"is drawn from a toy model's weights: it needs a toy model's run (model.kind: "
+                                      f"{TOYS}), got model.kind=sae")
+      for name in ("intro", "superposition", "uniform_geometry", "nonuniform", "correlated", "collapse", "dynamics")],
+    ("price", "ways_out_price", ("~grid.axes.activation_l1",),
+     "needs exactly the grid axes activation_l1, density and seed, got density, seed"),
+    ("price", "ways_out_price", ("grid.axes.activation_l1=[0.1,0.0]",),
+     "needs grid.axes.activation_l1 ascending from λ = 0 (the reference first), got [0.1, 0.0]"),
+    ("double_descent", "intro", (), "needs the grid axis dataset_size (grid.axes.dataset_size: a finite training set "
+                                    "per model, drawn against T)"),
+    *[(name, "intro", (), "needs model.kind in sae, got relu_output")
+      for name in ("sae_directions", "sae_mmcs", "sae_frontier", "sae_hierarchy", "sae_l0", "sae_absorption")],
+    ("sae_superposition", "sae_frontier_relu", ("~grid.axes.l1_coefficient",),
+     "draws one point per source cell: needs a grid axis besides seed (grid.axes.source_cell: all)"),
+    ("sae_absorption", "sae_absorption", ("~grid.axes.dict_size",),
+     "needs the grid axes dict_size and l1_coefficient; this run lacks grid.axes.dict_size"),
+    ("sae_absorption", "sae_sharkey", (), "needs a parent and a child feature (data.hierarchy)"),
+    ("sae_hybrid", "sae_frontier_relu", (), "needs a trained toy source over activation_l1 and density (sae.source: "
+                                            "preset:NAME or a run's directory), got synthetic"),
+    ("sae_hybrid", "ways_out_hybrid", ("~grid.axes.source_cell",), "reads SAEs over every source cell, in the "
+     "source's order, first (grid.axes.source_cell: all as the first axis), got grid axes l1_coefficient, dict_size"),
+    ("sae_hybrid", "ways_out_hybrid", ('sae.source_overrides=["~grid.axes.activation_l1"]',),
+     f"{HYBRID_SOURCE} density, seed: give the source these grid axes"),
+    ("sae_hybrid", "ways_out_hybrid", ('sae.source_overrides=["grid.axes.activation_l1=[0.01,0.1]"]',),
+     "compares with λ = 0; the source's grid.axes.activation_l1 has no 0, got [0.01, 0.1]"),
+    ("sae_hybrid", "ways_out_hybrid", ("grid.axes.source_cell=[0,1]",), "reads SAEs over every source cell, in the "
+     "source's order, first (grid.axes.source_cell: all as the first axis), got 2 of the source's 30 cells"),
+]
+
+
+@functools.cache
+def composed(preset: str, overrides: tuple[str, ...]):
+    """A preset's config (cached: several figures are checked on one), and its preset source's grid axes."""
+    cfg = toyjax.compose(preset, list(overrides))
+    source = cli.source_job(cfg)
+    axes = None if source is None else {a: axis_values(to_config(source), a) for a in source.grid.axes}
+    return cfg, axes
+
+
+@pytest.fixture
+def nothing_compiles(monkeypatch):
+    monkeypatch.setattr(programs.Programs, "compiled", lambda *a: pytest.fail("compiled a run that is refused"))
+
+
+@pytest.mark.parametrize(("figure", "preset", "overrides", "why"), UNFIT_FIGURES,
+                         ids=[f"{f}-{p}-{' '.join(o)}" for f, p, o, _ in UNFIT_FIGURES])
+def test_a_figure_the_grid_cannot_draw_is_refused_before_compiling(nothing_compiles, figure, preset, overrides, why):
+    cfg, source_axes = composed(preset, overrides)
+    declared = dataclasses.replace(run_info(cfg).report, figure=figure, summaries=[])  # the figure's check alone
+    with pytest.raises(toyjax.ConfigError) as err:
+        publish.check_report(declared, to_config(cfg), source_axes)
+    assert str(err.value) == f"report.figure: {figure} {why}"
+
+
+def test_the_hybrids_source_is_checked_before_the_saes_compile(nothing_compiles):
+    """The command's validation of a preset:NAME source gives the source's grid axes to the figure's check."""
+    cfg = toyjax.compose("ways_out_hybrid", ['sae.source_overrides=["~grid.axes.activation_l1"]'])
+    with pytest.raises(toyjax.ConfigError, match=rf"^report.figure: sae_hybrid {re.escape(HYBRID_SOURCE)} density, "):
+        cli.check_job(cfg)
 
 
 EXPERIMENT = """\

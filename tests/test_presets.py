@@ -1,5 +1,5 @@
 """Every preset in sweeps/ composes, validates, matches what its header claims (n, m, model, data, axes), and
-declares a figure and summaries that exist and fit it."""
+declares a figure and summaries that exist and fit it (and its preset:NAME source's grid, for a figure reading it)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import re
 import pytest
 
 import toyjax
-from toyjax import presets, publish
+from toyjax import cli, presets, publish
+from toyjax.axes import axis_values
 from toyjax.config import run_info, to_config
 from toyjax.errors import ToyjaxDeprecationWarning
 
@@ -62,7 +63,9 @@ def test_preset_matches_its_header(name):
     assert conf.train.batch_size == int(expect.get("batch", 1024))
     info = run_info(cfg)
     assert info.preset == name and info.title and info.report.figure
-    publish.check_report(info.report, conf)  # the figure and summaries exist and fit the preset
+    source = cli.source_job(cfg)  # a preset:NAME source: its grid's axes, as the command gives them to the check
+    axes = None if source is None else {a: axis_values(to_config(source), a) for a in source.grid.axes}
+    publish.check_report(info.report, conf, axes)  # the figure and summaries exist and fit the preset (and source)
 
 
 def test_old_preset_names_compose_with_a_warning():

@@ -150,15 +150,16 @@ def prevalidate(overrides: list[str], is_multirun: bool = False, config_name: st
 
 
 def check_job(composed: DictConfig) -> None:
-    """Everything that can be wrong with one composed job (and its preset:NAME source), short of training it."""
-    source = source_job(composed)
-    resolved = None
+    """Everything that can be wrong with one composed job (and its source, a preset:NAME or a saved run), short of
+    training it."""
+    source, config = source_job(composed), to_config(composed)
+    resolved = sources.load(config) if sources.reads_a_source(config.model.kind) and source is None else None
     if source is not None:
         source_cfg, source_plan = check_source(source)
         resolved = sources.from_plan(source_cfg, source_plan)
-    cfg, plan = plan_run(to_config(composed), resolved)
+    cfg, plan = plan_run(config, resolved)
     blocks.plan_layout(plan, cfg.grid.block_size, cfg.grid.shard, cfg.grid.num_shards)
-    publish.check_report(run_info(composed).report, cfg)
+    publish.check_report(run_info(composed).report, cfg, resolved.axes if resolved is not None else None)
 
 
 def task(cfg: DictConfig) -> dict[str, Any]:

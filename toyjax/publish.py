@@ -30,8 +30,10 @@ log = logging.getLogger("toyjax")
 T = TypeVar("T")
 
 
-def check_report(declared: ReportConfig | None, cfg: Config) -> None:
-    """Refuse a declared figure or summary that does not exist, or does not fit the run's model and axes.
+def check_report(declared: ReportConfig | None, cfg: Config, source_axes: dict | None = None) -> None:
+    """Refuse a declared figure or summary that does not exist, or does not fit the run's model and axes
+    (`toyjax.plots.FIT`, `toyjax.analysis.SUMMARIES`), or, given the axes of the grid an SAE run reads
+    (`source_axes`, values by name), a figure that cannot be drawn from that grid (`toyjax.plots.SOURCE_FIT`).
 
     Raises:
         ConfigError: ``report.figure: ...`` or ``report.summaries: ...``, one line.
@@ -47,6 +49,11 @@ def check_report(declared: ReportConfig | None, cfg: Config) -> None:
         why = SUMMARIES[name].unfit(config, dims)
         if why:
             raise ConfigError(f"report.summaries: {name} {why}")
+    fit, source_fit = plots.FIT.get(declared.figure), plots.SOURCE_FIT.get(declared.figure)
+    why = fit(config, dims) if fit else None
+    why = why or (source_fit(source_axes, config, dims) if source_fit and source_axes is not None else None)
+    if why:
+        raise ConfigError(f"report.figure: {declared.figure} {why}")
     check_snapshots(declared, cfg.record.snapshots)
 
 

@@ -249,8 +249,11 @@ def summary(results) -> dict:
 
 
 def unfit(config: dict, dims: tuple[str, ...]) -> str | None:
-    """Why a run cannot have the ``price`` summary: it needs a (λ, density, seed) grid whose λ axis has 0."""
+    """Why a run cannot have the ``price`` summary: it needs a (λ, density, seed) grid whose λ axis rises from 0."""
     if sorted(dims) != ["activation_l1", "density", "seed"]:
         return f"needs exactly the grid axes activation_l1, density and seed, got {', '.join(dims)}"
     values = axis_values(SimpleNamespace(grid=SimpleNamespace(axes=config["grid"]["axes"])), "activation_l1")
-    return None if 0 in values else f"needs λ = 0 on grid.axes.activation_l1 (the reference), got {values}"
+    if 0 not in values:
+        return f"needs λ = 0 on grid.axes.activation_l1 (the reference), got {values}"
+    rising = values[0] == 0 and all(b > a for a, b in zip(values, values[1:]))
+    return None if rising else f"needs grid.axes.activation_l1 ascending from λ = 0 (the reference first), got {values}"

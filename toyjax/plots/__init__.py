@@ -10,6 +10,6 @@ function ``(results, directory)`` of its own module. This package imports `toyja
 from __future__ import annotations
 
 from toyjax.plots.common import FORMATS
-from toyjax.plots.registry import FIGURES, SNAPSHOTS_NEEDED, render, render_multirun
+from toyjax.plots.registry import FIGURES, FIT, SNAPSHOTS_NEEDED, SOURCE_FIT, render, render_multirun
 
-__all__ = ["FIGURES", "FORMATS", "SNAPSHOTS_NEEDED", "render", "render_multirun"]
+__all__ = ["FIGURES", "FIT", "FORMATS", "SNAPSHOTS_NEEDED", "SOURCE_FIT", "render", "render_multirun"]

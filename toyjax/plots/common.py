@@ -4,7 +4,9 @@ Every figure shows one model per grid cell where it draws a solution; that model
 stratified expected loss (`Results.eval_loss`), diverged and missing seeds excluded
 (`toyjax.analysis.aggregate`). What a run's model is comes from its `Architecture` (`architecture`), never
 from its kind's name, which is only a label. This module imports matplotlib, numpy, `toyjax.analysis`,
-`toyjax.families.toy.architecture`, `toyjax.families.toy.models` and `toyjax.fileio`.
+`toyjax.families.toy.architecture`, `toyjax.families.toy.models`, `toyjax.families.schemas` and `toyjax.fileio`.
+A figure drawn from a toy model's weights refuses, before anything is compiled, a run of another built-in family
+(`toy_unfit`, the fit check of `toyjax.plots.registry.FIT`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import numpy as np  # noqa: E402
 from toyjax.analysis.aggregate import best_seed, ranking_loss, take_seed  # noqa: E402
 from toyjax.analysis.summary import architecture as run_architecture  # noqa: E402
 from toyjax.analysis.summary import missing, valid  # noqa: E402
-from toyjax.families.toy.architecture import Architecture  # noqa: E402
+from toyjax.families.schemas import KINDS  # noqa: E402
+from toyjax.families.toy.architecture import Architecture, describes_toy  # noqa: E402
 from toyjax.families.toy.models import feature_matrix  # noqa: E402
 from toyjax.fileio import atomic_write  # noqa: E402
 
@@ -250,3 +253,14 @@ def feature_W(params: dict) -> np.ndarray:
     """Feature directions as a NumPy array: W of a tied model, W1 of an untied one
     (`toyjax.families.toy.models.feature_matrix`)."""
     return np.asarray(feature_matrix(params))
+
+
+def toy_unfit(config: dict, dims: tuple[str, ...]) -> str | None:
+    """Why a figure drawn from a toy model's weights cannot be drawn on a run: a built-in kind that is not a toy
+    model (a family of one's own may record the same weights, and is not refused); None where it can."""
+    kind = config["model"]["kind"]
+    if kind not in KINDS or describes_toy(kind):
+        return None
+    toys = ", ".join(k for k in KINDS if describes_toy(k))
+    return f"is drawn from a toy model's weights: it needs a toy model's run (model.kind: {toys}), got " \
+           f"model.kind={kind}"

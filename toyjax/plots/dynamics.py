@@ -19,6 +19,8 @@ from toyjax.plots import common
 MODELS = 4
 SNAPSHOTS = dynamics.MIN_SNAPSHOTS  # the figure is drawn from the snapshots of training: at least this many
 
+unfit = common.toy_unfit  # drawn from a toy model's weights: refused on an SAE run (`toyjax.plots.registry.FIT`)
+
 
 def dynamics_figure(results, directory: Path, name: str = "dynamics") -> list[Path]:
     """§5: D_i of every feature over training (log steps) above the loss, jumps marked, for the best seeds."""

@@ -20,6 +20,7 @@ from toyjax.analysis import price
 from toyjax.plots import common
 
 FLOOR = 1e-5  # costs below this (or negative: seed noise) sit on the symlog axis's linear part
+unfit = price.unfit  # the figure reads the price summary's (λ, density, seed) cells (`toyjax.plots.registry.FIT`)
 
 
 def _colors(count: int):

@@ -25,7 +25,13 @@
 
 Each figure is a function ``(results, directory, name) -> [paths]`` writing ``<name>.png`` and
 ``<name>.svg``; it reads the run's `summary` where it needs it. A figure drawn from the snapshots of training
-says in `SNAPSHOTS_NEEDED` how many it needs (``record.snapshots``, checked before anything is compiled).
+says in `SNAPSHOTS_NEEDED` how many it needs (``record.snapshots``, checked before anything is compiled). A figure
+that cannot be drawn on every run says which it can in `FIT`: ``unfit(config, dims) -> str | None`` (why not, or
+None), kept in its own module, the same shape as a summary's; `toyjax.publish.check_report` refuses the rest
+before anything is compiled. Figures not in `FIT` draw something (or, by design, nothing) on any run. A figure
+that reads an SAE run's source grid says in `SOURCE_FIT` what it needs of that grid's axes
+(``source_unfit(source_axes, config, dims) -> str | None``), checked once the source is resolved, before the SAEs
+compile.
 Nothing is decided by a preset's name.
 This module imports the figure modules of `toyjax.plots` and `toyjax.results`.
 """
@@ -75,6 +81,20 @@ FIGURES = {
     "sae_hybrid": hybrid_figure.hybrid_figure,
     "sae_absorption": absorption_figure.absorption_figure,
 }
+FIT = {  # figures that fail on some runs: why a run's config and grid axes cannot have them (None: they can)
+    **dict.fromkeys(("intro", "nonuniform", "correlated", "collapse"), solutions.unfit),
+    "superposition": superposition.unfit,
+    "uniform_geometry": uniform.unfit,
+    "dynamics": dynamics.unfit,
+    "price": price.unfit,
+    "double_descent": finite.unfit,
+    **dict.fromkeys(("sae_directions", "sae_mmcs", "sae_frontier"), sae.unfit),
+    "sae_superposition": sae.superposition_unfit,
+    **dict.fromkeys(("sae_hierarchy", "sae_l0"), structure_figure.unfit),
+    "sae_hybrid": hybrid_figure.unfit,
+    "sae_absorption": absorption_figure.unfit,
+}
+SOURCE_FIT = {"sae_hybrid": hybrid_figure.source_unfit}  # figures that read an SAE run's source grid, and its needs
 SNAPSHOTS_NEEDED = {"dynamics": dynamics.SNAPSHOTS}  # figures drawn from the snapshots, and how many they need
 
 

@@ -19,6 +19,8 @@ from toyjax.plots import common
 
 LEARNED = geometry.NOT_LEARNED_NORM
 
+unfit = common.toy_unfit  # drawn from a toy model's weights: refused on an SAE run (`toyjax.plots.registry.FIT`)
+
 
 def draw_arrows(ax, W: np.ndarray, colors, labels=None, polygon: bool = True) -> None:
     """Arrows for the columns of one (2, n) W, tip polygon shaded, unit circle dashed."""

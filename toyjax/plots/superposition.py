@@ -18,6 +18,8 @@ from toyjax.plots import common
 
 SUPERPOSITION_NORM = Normalize(0.0, 1.0)
 
+unfit = common.toy_unfit  # drawn from a toy model's weights: refused on an SAE run (`toyjax.plots.registry.FIT`)
+
 
 def draw_columns(fig_or_subfig, cells: common.Cells, row_label: str = ""):
     """One column per cell: WᵀW + b heatmaps over a ‖W_i‖ bar chart; returns (heatmap image, bar mappable)."""

@@ -31,6 +31,8 @@ GEOMETRY_COLORS = {
 GRAPH_PANELS = 4
 RING_EDGES_MAX = 12  # components larger than this are drawn as a ring without edges, which would be a solid disk
 
+unfit = common.toy_unfit  # drawn from a toy model's weights: refused on an SAE run (`toyjax.plots.registry.FIT`)
+
 
 def density_cells(cells: common.Cells):
     """(density (C,), W (C, m, n), status (C,)) of every cell, sorted by density."""

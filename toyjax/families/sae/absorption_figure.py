@@ -6,8 +6,9 @@ per dictionary size of at least 2 and per run (a tied and an untied multirun job
 `toyjax.plots.combined`). Right, at dictionary size 1: the cosines of the parent's latent's decoder with the
 parent's and the child's directions, and the hedging (the child cosine beyond the features' own overlap), the
 best seed's, against the same coefficient. The x axis is symmetric-log so that λ = 0 has a place. A run without
-the ``l1_coefficient`` and ``dict_size`` axes or without a hierarchy (no ``absorption`` in `Results.sae`) is
-refused when the figure is drawn, with a one-line `ConfigError`. This module imports matplotlib, numpy,
+the ``l1_coefficient`` and ``dict_size`` axes or without a hierarchy is refused before anything is compiled
+(`unfit`, in `toyjax.plots.registry.FIT`), and when the figure is drawn (`check`), with a one-line
+`ConfigError`. This module imports matplotlib, numpy,
 `toyjax.analysis.summary`, `toyjax.errors`, `toyjax.families.sae.figures`, `toyjax.families.sae.numbers` and
 `toyjax.plots.common`.
 """
@@ -28,14 +29,26 @@ from toyjax.plots import common
 AXES = ("dict_size", "l1_coefficient")  # the axes the figure reads
 
 
+NO_HIERARCHY = "needs a parent and a child feature (data.hierarchy)"
+
+
+def unfit(config: dict, dims: tuple[str, ...]) -> str | None:
+    """Why the figure cannot be drawn on a run: not an SAE run, no dictionary-size or L1 axis, or no hierarchy."""
+    missing = [a for a in AXES if a not in dims]
+    if numbers.unfit(config, dims) or missing:
+        return numbers.unfit(config, dims) or (f"needs the grid axes {' and '.join(AXES)}; this run lacks "
+                                               f"grid.axes.{missing[0]}")
+    parents = (config.get("data", {}).get("hierarchy") or {}).get("parents") or []
+    return None if any(p >= 0 for p in parents) else NO_HIERARCHY
+
+
 def check(results) -> None:
     """Refuse, in one line, a run the figure cannot draw: no dictionary-size or L1 axis, or no hierarchy."""
-    missing = [a for a in AXES if a not in results.dims]
-    if missing:
-        raise ConfigError(f"report.figure: sae_absorption needs the grid axes {' and '.join(AXES)}; "
-                          f"this run lacks grid.axes.{missing[0]}")
-    if results.sae is None or "absorption" not in results.sae:
-        raise ConfigError("report.figure: sae_absorption needs a parent and a child feature (data.hierarchy)")
+    why = unfit(results.config, tuple(results.dims))
+    if why is None and (results.sae is None or "absorption" not in results.sae):
+        why = NO_HIERARCHY
+    if why:
+        raise ConfigError(f"report.figure: sae_absorption {why}")
 
 
 def cell_means(results, values: np.ndarray) -> np.ndarray:

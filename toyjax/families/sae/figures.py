@@ -29,6 +29,7 @@ from toyjax.plots import common
 
 PANELS = 8
 MIN_WIDTH = 6.8  # inches: the two-line title and the legend's three entries, whatever the number of panels
+unfit = numbers.unfit  # every figure here reads `Results.sae`: an SAE run's (`toyjax.plots.registry.FIT`)
 LONG_NAMES = {"l1_coefficient": "L1 coefficient λ", "dict_size": "dictionary size (× the features)", "k": "k (TopK)"}
 
 
@@ -213,6 +214,14 @@ def superposition_figure(results, directory: Path, name: str = "sae_superpositio
     fig.suptitle(title(results, "how much of a toy model's superposition an SAE takes back out" +
                        (f"; {seeds}" if seeds else "")), fontsize=9)
     return common.save(fig, directory, name)
+
+
+def superposition_unfit(config: dict, dims: tuple[str, ...]) -> str | None:
+    """Why `superposition_figure` cannot be drawn on a run: not an SAE run, or no axis but the seed's to draw along."""
+    if unfit(config, dims):
+        return unfit(config, dims)
+    return None if set(dims) - {"seed"} else ("draws one point per source cell: needs a grid axis besides seed "
+                                              "(grid.axes.source_cell: all)")
 
 
 def _shade(k: int, count: int):

@@ -48,12 +48,22 @@ def source_of(results: Results) -> Results:
     """
     path = str(results.config.get("sae", {}).get("source", ""))
     source = load(path)
-    if set(source.dims) - {"seed"} != {PENALTY, DENSITY} or PENALTY not in source.coords:
-        raise ResultsError(f"{path}: the hybrid needs a source over {PENALTY} and {DENSITY}, got "
-                           f"{', '.join(source.dims)}")
-    if not np.any(np.ravel(source.coords[PENALTY]) == 0):
-        raise ResultsError(f"{path}: the hybrid compares with λ = 0; {PENALTY} has no 0")
+    why = source_unfit({d: np.ravel(source.coords[d]).tolist() for d in source.dims})
+    if why:
+        raise ResultsError(f"{path}: the hybrid {why}")
     return source
+
+
+def source_unfit(axes: dict | None) -> str | None:
+    """Why a source grid (its axes and their values; None: synthetic features) cannot be the hybrid's: it needs
+    exactly the axes λ and density (and seeds), λ = 0 among its values; None where it can."""
+    dims = list(axes or {})
+    if set(dims) - {"seed"} != {PENALTY, DENSITY}:
+        return (f"needs a source grid over exactly {PENALTY} and {DENSITY} (and seed), got "
+                f"{', '.join(dims) or 'synthetic features'}: give the source these grid axes")
+    if 0 not in axes[PENALTY]:
+        return f"compares with λ = 0; the source's grid.axes.{PENALTY} has no 0, got {axes[PENALTY]}"
+    return None
 
 
 def source_cells(source: Results) -> SourceCells:

@@ -3,19 +3,61 @@
 Three panels against the source's λ, one curve per density: the source's loss rise over λ = 0 (the 1% and
 0.1% rises and each density's margins marked), the fraction of its learned features SAEs recover at
 cos ≥ 0.9, and their MMCS (the mean over the SAE grid's other axes, and the best of them); the numbers come from
-`toyjax.families.sae.hybrid`. This module imports matplotlib, numpy, `toyjax.families.sae` (figures, hybrid) and
-`toyjax.plots.common`.
+`toyjax.families.sae.hybrid`. This module imports matplotlib, numpy, `toyjax.axes`, `toyjax.families.sae` (config,
+figures, hybrid, numbers, sources) and `toyjax.plots.common`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from toyjax.families.sae import figures, hybrid
+from toyjax.axes import axis_values
+from toyjax.families.sae import figures, hybrid, numbers
+from toyjax.families.sae.config import SYNTHETIC
+from toyjax.families.sae.sources import ALL
 from toyjax.plots import common
+
+EVERY_CELL = "reads SAEs over every source cell, in the source's order, first (grid.axes.source_cell: all as the " \
+             "first axis)"
+
+
+def unfit(config: dict, dims: tuple[str, ...]) -> str | None:
+    """Why the figure cannot be drawn on a run, as far as its own config says: not an SAE run, synthetic features
+    for a source, or SAEs not over the source cells in order first (the source's grid: `source_unfit`)."""
+    if numbers.unfit(config, dims):
+        return numbers.unfit(config, dims)
+    if config["sae"]["source"] == SYNTHETIC:
+        return (f"needs a trained toy source over {hybrid.PENALTY} and {hybrid.DENSITY} (sae.source: preset:NAME or "
+                "a run's directory), got synthetic")
+    if _cells_read(config, dims) is None:
+        return f"{EVERY_CELL}, got grid axes {', '.join(d for d in dims if d != 'seed') or 'seed'}"
+    return None
+
+
+def source_unfit(source_axes: dict, config: dict, dims: tuple[str, ...]) -> str | None:
+    """Why the figure cannot be drawn from an SAE run's source grid (its axes and their values): not over λ and
+    density with λ = 0 (`hybrid.source_unfit`), or not every one of its cells read (in `registry.SOURCE_FIT`)."""
+    count = int(np.prod([len(v) for d, v in source_axes.items() if d != "seed"]))
+    read = _cells_read(config, dims)
+    if hybrid.source_unfit(source_axes) or not isinstance(read, list) or len(read) == count:
+        return hybrid.source_unfit(source_axes)
+    return f"{EVERY_CELL}, got {len(read)} of the source's {count} cells"
+
+
+def _cells_read(config: dict, dims: tuple[str, ...]) -> list | str | None:
+    """The source cells the SAE grid's first axis (seeds aside) reads: ``all``, or their indices from 0 in order;
+    None when that axis is not ``source_cell`` or its cells are out of the source's order."""
+    axes = config["grid"]["axes"]
+    if [d for d in dims if d != "seed"][:1] != ["source_cell"]:
+        return None
+    if axes["source_cell"] in (ALL, [ALL]):
+        return ALL
+    cells = axis_values(SimpleNamespace(grid=SimpleNamespace(axes=axes)), "source_cell")
+    return cells if cells == list(range(len(cells))) else None
 
 
 def hybrid_figure(results, directory: Path, name: str = "sae_hybrid") -> list[Path]:

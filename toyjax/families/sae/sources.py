@@ -17,7 +17,8 @@ of a toy run's (``data.firing`` in place of ``sae.density_decay``, ``data.magnit
 A source ``preset:NAME`` (with ``sae.source_overrides``) is a toy grid trained in the same job: the
 ``toyjax`` command trains and publishes it first (`toyjax.cli`), then the SAEs on its directory. Before
 anything trains, `from_plan` gives the cells of such a source from its plan alone (shapes, data, labels;
-directions zero), which is all that validating the SAE run needs.
+directions zero), which is all that validating the SAE run needs; either way a trained source's grid axes are
+known (`Source.axes`) before the SAEs compile, for a figure that reads them (`toyjax.plots.registry.SOURCE_FIT`).
 
 `adopt` writes what the source fixes (shapes, data kind, activation, the cells of ``source_cell: all``)
 into the run's config, so the saved config says what was trained; a shape or data kind the run sets
@@ -66,6 +67,7 @@ class Source(NamedTuple):
     settings: dict  # model.n_features, model.n_hidden, the data section, sae.source_activation
     density_scale: np.ndarray | None = None  # (n,) multiplies the run's own densities (synthetic features)
     diverged: np.ndarray | None = None  # (C,) bool, the cell's model diverged (every seed of it); None: none did
+    axes: dict | None = None  # the source grid's axes and their values, seed included; None: synthetic features
 
 
 def synthetic(cfg: Config) -> Source:
@@ -118,7 +120,8 @@ def from_run(results: Results) -> Source:
     learned = np.linalg.norm(directions, axis=-2) >= NOT_LEARNED_NORM
     settings = {"n_features": n, "n_hidden": d, "data": results.config.get("data", {}), "activation": activation,
                 "name": f"{results.run_info.preset or 'a toy run'} ({kind})"}
-    return Source(W, learned, density, importance, _labels(results), settings, diverged=diverged)
+    axes = {d: np.ravel(results.coords[d]).tolist() for d in results.dims}
+    return Source(W, learned, density, importance, _labels(results), settings, diverged=diverged, axes=axes)
 
 
 def _labels(results: Results) -> list[str]:
@@ -155,7 +158,8 @@ def from_plan(cfg: Config, plan: Plan) -> Source:
     settings = {"n_features": n, "n_hidden": d, "data": dataclasses.asdict(cfg.data),
                 "activation": source_activation(cfg.model), "name": f"a toy grid ({cfg.model.kind})"}
     return Source(np.zeros((len(density), d, n), np.float32), np.ones((len(density), n), bool), density,
-                  importance, cell_labels(plan.dims, plan.coords), settings)
+                  importance, cell_labels(plan.dims, plan.coords), settings,
+                  axes={d: np.ravel(plan.coords[d]).tolist() for d in plan.dims})
 
 
 def load(cfg: Config) -> Source:

@@ -24,6 +24,7 @@ from toyjax.families.sae import numbers
 from toyjax.families.sae.figures import title
 from toyjax.plots import common
 
+unfit = numbers.unfit  # both figures read `Results.sae`: an SAE run's (`toyjax.plots.registry.FIT`)
 HIERARCHY_PANELS = (("absorption", "absorption rate (mean over parent → child pairs)"),
                     ("hedging", "hedging (mean over pairs)"), ("mcc", "MCC (matched latents)"),
                     ("fraction_variance_explained", "fraction of variance explained"))
