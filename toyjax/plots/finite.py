@@ -27,13 +27,13 @@ from toyjax.plots import common
 
 GEOMETRY_PANELS = 7
 MAX_FEATURES_DRAWN = 2000  # the longest features of a larger model: thousands of near-zero lines add only ink
+POINT, FEATURE = "#d62728", "#1f77b4"
 
 
 def unfit(config: dict, dims: tuple[str, ...]) -> str | None:
     """Why the figure cannot be drawn on a run: it is drawn against T, so it needs the dataset_size axis."""
     return None if "dataset_size" in dims else "needs the grid axis dataset_size (grid.axes.dataset_size: a finite " \
                                                "training set per model, drawn against T)"
-POINT, FEATURE = "#d62728", "#1f77b4"
 
 
 def double_descent_figure(results, directory: Path, name: str = "double_descent") -> list[Path]:
