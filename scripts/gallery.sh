@@ -4,15 +4,20 @@
 # overrides below, one line per preset); about 23 minutes on 2 CPU cores. The paper-size double_descent preset
 # is for accelerators; its reduced double_descent_small stands for it here.
 #
-#   scripts/gallery.sh              # train + render + copy   (runs land in outputs/gallery/<preset>/)
-#   scripts/gallery.sh --plot-only  # re-render the saved runs with toyjax-plot and copy, no training
+#   scripts/gallery.sh                        # every entry: train + render + copy (runs land in outputs/gallery/<name>/)
+#   scripts/gallery.sh --plot-only            # re-render the saved runs with toyjax-plot and copy, no training
+#   scripts/gallery.sh NAME [NAME ...]        # only these entries (the names below), e.g. intro sae_intro
+#   scripts/gallery.sh --plot-only NAME ...   # re-render and copy only these
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export JAX_PLATFORMS=cpu MPLBACKEND=Agg
 OUT=outputs/gallery
 DOCS=docs/gallery
 PLOT_ONLY=0
-[[ "${1:-}" == "--plot-only" ]] && PLOT_ONLY=1
+ONLY=()
+for arg in "$@"; do
+  if [[ "$arg" == "--plot-only" ]]; then PLOT_ONLY=1; else ONLY+=("$arg"); fi
+done
 
 # preset | Hydra overrides at gallery size (first word "-m": a multirun whose combined figure is shown)
 #   [| the presets of that multirun, when it runs several under one gallery name]
@@ -48,9 +53,22 @@ figure() {
   python -c "import sys, toyjax; print(toyjax.load(sys.argv[1]).run_info.report.figure + '.png')" "$1"
 }
 
+# the entries to run: all of PRESETS, or those named on the command line (an unknown name stops before any work)
+selected=()
+(( ${#ONLY[@]} == 0 )) && selected=("${PRESETS[@]}")
+for want in "${ONLY[@]}"; do
+  found=""
+  for entry in "${PRESETS[@]}"; do [[ "${entry%%|*}" == "$want" ]] && found=$entry; done
+  if [[ -z "$found" ]]; then
+    echo "gallery: error: $want: not a gallery entry (the names of PRESETS in $0)" >&2
+    exit 2
+  fi
+  selected+=("$found")
+done
+
 mkdir -p "$OUT" "$DOCS"
 start=$SECONDS
-for entry in "${PRESETS[@]}"; do
+for entry in "${selected[@]}"; do
   IFS='|' read -r name overrides sweeps <<< "$entry"
   read -r -a args <<< "$overrides"
   sweeps=${sweeps:-$name}
