@@ -359,6 +359,24 @@ def test_sae_runs_on_a_hierarchy_combine_side_by_side(tmp_path):
     assert "batchtopk SAE" in svg and "matryoshka SAE" in svg and "absorption rate" in svg
 
 
+def test_a_multirun_over_widths_of_price_runs_draws_k_against_density(tmp_path, monkeypatch):
+    """``toyjax -m sweep=ways_out_width model.n_hidden=5,6,7,8,10``: §9's k = m′/m, not D* curves; runs that
+    differ in more than their width keep the D* curves."""
+    from toyjax.plots import combined
+
+    runs = [synthetic("ways_out_width", seed=k) for k in range(2)]
+    runs[1].config["model"]["n_hidden"] = 5  # the narrower job, listed second, is the superposition model
+    written = combined.combined_figure(runs, tmp_path)
+    assert [p.name for p in written] == ["combined.png", "combined.svg"]
+    svg = written[1].read_text()
+    assert "k = m′/5" in svg and "best monosemantic loss / m=5 loss" in svg and "D*" not in svg
+    drawn = []
+    monkeypatch.setattr(combined.price, "widths_figure", lambda *args: drawn.append(args) or [])
+    runs[1].run_info = RunInfo(preset="other", report=runs[1].run_info.report)
+    combined.combined_figure(runs, tmp_path)
+    assert drawn == []
+
+
 def test_the_combined_figure_scales_to_the_data_and_leaves_shards_out(tmp_path):
     from toyjax.plots import combined
 

@@ -219,6 +219,24 @@ def cells(results) -> dict[str, np.ndarray]:
             "kill_threshold": kill_threshold(shown, imp), "prefix": importance_prefix(shown, imp), "seed": best}
 
 
+def width_table(runs) -> dict[str, np.ndarray]:
+    """k from runs of one grid at widths m′ (one run each; the narrowest is the superposition model).
+
+    Returns:
+        "widths" (n_widths,) ascending, "mono" (n_widths, n_density) each width's `best_monosemantic` loss, and per
+        density (n_density,) "density", "reference" (the narrowest run's loss at λ = 0), "polysemantic" (its
+        polysemantic neurons) and "k" (`width_factor`).
+    """
+    runs = sorted(runs, key=lambda r: int(r.config["model"]["n_hidden"]))
+    widths = [int(r.config["model"]["n_hidden"]) for r in runs]
+    grids = [by_model(r) for r in runs]
+    ref = cells(runs[0])
+    mono = np.stack([best_monosemantic(g["loss"], g["polysemantic"]) for g in grids])
+    return {"widths": np.asarray(widths), "density": ref["density"], "reference": ref["loss"][0],
+            "polysemantic": ref["polysemantic"][0], "mono": mono,
+            "k": width_factor(widths, mono, ref["loss"][0], widths[0])}
+
+
 def margins(table: dict) -> dict[str, np.ndarray]:
     """Per density and margin of `MARGINS`: the λ, its loss cost and the superposition it removes.
 

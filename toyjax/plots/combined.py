@@ -5,7 +5,9 @@ figure, those with no output activation (linear) first; runs that all declare th
 their test-loss curves against the dataset size T on one axes (`toyjax.plots.finite.curves_figure`); runs that
 all declare the absorption figure (``sweep=sae_absorption sae.tied=false,true``) their absorption curves on one
 figure (`toyjax.families.sae.absorption_figure`), and SAE runs that all declare the hierarchy figure
-(``sweep=sae_matryoshka_batchtopk,sae_matryoshka``) their absorption side by side; other SAE runs
+(``sweep=sae_matryoshka_batchtopk,sae_matryoshka``) their absorption side by side; runs that all declare the §9
+price figure and differ only in their width (``sweep=ways_out_width model.n_hidden=5,6,7,8,10``) the paper's
+k = m′/m against density (`toyjax.plots.price.widths_figure`); other SAE runs
 (e.g. ``sweep=sae_frontier_relu,sae_frontier_topk``) their L0 frontiers on one axes. Any other set of toy-model
 runs with a density axis gets their D* = m/‖W‖_F² curves against 1/(1−S) on one axes, scaled to the data, one
 curve per job, labelled by what differs between the jobs (model kind, n, m, steps, SAE kind and width,
@@ -29,7 +31,7 @@ from toyjax.families.sae.structure_figure import HIERARCHY_PANELS, draw_hierarch
 from toyjax.families.schemas import JOB_LABELS
 from toyjax.families.toy import metrics
 from toyjax.families.toy.architecture import DESCRIBED
-from toyjax.plots import common, finite
+from toyjax.plots import common, finite, price
 from toyjax.plots.superposition import demo_rows_figure
 from toyjax.plots.uniform import draw_fractions
 
@@ -49,12 +51,17 @@ def _value(run, section: str | None, key: str):
     return run.run_info.preset if section is None else run.config.get(section, {}).get(key)
 
 
-def job_labels(runs: list) -> list[str]:
-    """A label per run from the config values that differ between runs (or the job number)."""
+def _varying(runs: list) -> list[tuple]:
+    """The (section, key, label format) of the config values that differ between runs."""
     keys = (*_KEYS, (None, "preset", "{}"))
     if all(_value(r, "model", "kind") != DESCRIBED for r in runs):  # the kinds name their architectures
         keys = tuple(key for key in keys if key[0] != "architecture")
-    varying = [(s, k, f) for s, k, f in keys if len({str(_value(r, s, k)) for r in runs}) > 1]
+    return [(s, k, f) for s, k, f in keys if len({str(_value(r, s, k)) for r in runs}) > 1]
+
+
+def job_labels(runs: list) -> list[str]:
+    """A label per run from the config values that differ between runs (or the job number)."""
+    varying = _varying(runs)
     if not varying:
         return [f"job {i}" for i in range(len(runs))]
     return [", ".join(f.format(_value(r, s, k)) for s, k, f in varying) for r in runs]
@@ -84,6 +91,8 @@ def combined_figure(runs: list, directory: Path, name: str = "combined") -> list
         return absorption_figure.runs_figure(runs, job_labels(runs), directory, name)
     if {_figure_name(r) for r in runs} == {"sae_hierarchy"}:
         return sae_hierarchies(runs, directory, name)
+    if {_figure_name(r) for r in runs} == {"price"} and [v[:2] for v in _varying(runs)] == [("model", "n_hidden")]:
+        return price.widths_figure(runs, directory, name)
     if all(r.sae is not None for r in runs):
         return sae_frontiers(runs, directory, name)
     curves = [(label, *_dstar_curve(r)) for label, r in zip(job_labels(runs), runs)

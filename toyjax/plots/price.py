@@ -4,8 +4,9 @@ Left: the loss increase against λ = 0 (best seed per cell, reconstruction loss 
 removed S(0) − S(λ), one curve per density, λ growing along each curve (`toyjax.analysis.price`); absolute, as a
 share of S(0) means nothing where λ = 0 has almost none. Middle: the loss increase against λ, with the hybrid
 margins (1% and 0.1%) marked. Right: how many features some neuron represents against λ, with the kill
-threshold's importance beside it. `width_panel` draws the paper's k = m′/m against density for the reproduction,
-which reads several widths. This module imports matplotlib, numpy,
+threshold's importance beside it. `widths_figure` draws the paper's k = m′/m from runs at several widths (a
+multirun's combined figure, `toyjax.plots.combined`; the reproduction draws its panels, `width_panel` and
+`monosemantic_panel`). This module imports matplotlib, numpy,
 `toyjax.analysis.price` and `toyjax.plots.common`.
 """
 
@@ -87,6 +88,32 @@ def width_panel(ax, density, k, most: float) -> None:
     ax.set_ylabel("k = m′/m")
     ax.set_title("monosemantic width matching the superposition model", fontsize=9)
     ax.legend(fontsize=7)
+
+
+def monosemantic_panel(ax, table: dict) -> None:
+    """Each width's best monosemantic loss over the superposition model's (`price.width_table`), one curve per
+    density, the 1% match dotted."""
+    for j, d in enumerate(table["density"]):
+        ax.plot(table["widths"], table["mono"][:, j] / table["reference"][j], "o-", label=f"density {common.fmt(d)}")
+    ax.axhline(1 + price.MATCH, color="0.5", ls=":", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("width m′ of the monosemantic model")
+    ax.set_ylabel(f"best monosemantic loss / m={table['widths'][0]} loss at λ = 0")
+    ax.legend(fontsize=7)
+
+
+def widths_figure(runs: list, directory: Path, name: str = "combined") -> list[Path]:
+    """§9 "kn neurons" from runs at widths m′ (``toyjax -m sweep=ways_out_width model.n_hidden=5,6,7,8,10``): k
+    against density, and each width's best monosemantic loss against the narrowest run's at λ = 0."""
+    table = price.width_table(runs)
+    m = int(table["widths"][0])
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), constrained_layout=True)
+    width_panel(axes[0], table["density"], table["k"], table["widths"][-1] / m)
+    monosemantic_panel(axes[1], table)
+    names = ", ".join(sorted({str(r.run_info.preset) for r in runs}))
+    fig.suptitle(f"multirun of {names}: a monosemantic model of width m′ = {', '.join(map(str, table['widths']))} "
+                 f"against the m={m} model at λ = 0, k = m′/{m}", fontsize=10)
+    return common.save(fig, directory, name)
 
 
 def price_figure(results, directory: Path, name: str = "price") -> list[Path]:

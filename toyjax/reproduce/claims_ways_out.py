@@ -103,12 +103,7 @@ def _width_runs(runs) -> list:
 def width_table(runs) -> dict[str, np.ndarray]:
     """Per density: the m=5 model's loss at λ = 0, each width's best monosemantic loss, k, and the polysemantic
     neurons of the reference; "widths" (n_widths,), "mono" (n_widths, n_density), the rest (n_density,)."""
-    grids = [price.by_model(r) for r in _width_runs(runs)]
-    ref = price.cells(_width_runs(runs)[0])
-    mono = np.stack([price.best_monosemantic(g["loss"], g["polysemantic"]) for g in grids])
-    return {"widths": np.asarray(WIDTHS), "density": ref["density"], "reference": ref["loss"][0],
-            "polysemantic": ref["polysemantic"][0], "mono": mono,
-            "k": price.width_factor(WIDTHS, mono, ref["loss"][0], WIDTHS[0])}
+    return price.width_table(_width_runs(runs))
 
 
 def measure_width(runs) -> Finding:
@@ -169,13 +164,7 @@ def width_figure(runs, found, path) -> object:
     t = width_table(runs)
     fig, (left, right) = figures.panels(2)
     price_plots.width_panel(left, t["density"], t["k"], WIDTHS[-1] / WIDTHS[0])
-    for j, d in enumerate(t["density"]):
-        right.plot(t["widths"], t["mono"][:, j] / t["reference"][j], "o-", label=f"density {common.fmt(d)}")
-    right.axhline(1 + price.MATCH, color="0.5", ls=":", lw=0.8)
-    right.set_yscale("log")
-    right.set_xlabel("width m′ of the monosemantic model")
-    right.set_ylabel("best monosemantic loss / m=5 loss at λ = 0")
-    right.legend(fontsize=7)
+    price_plots.monosemantic_panel(right, t)
     return figures.save(fig, path)
 
 
