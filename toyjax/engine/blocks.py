@@ -44,8 +44,9 @@ class Aim:
 # docs/benchmarks.md, blocks that fit it ran n=5, m=2 models 1.3x faster (16 models per block rather than 256).
 # Larger blocks stop paying and pad small grids more.
 CPU = Aim(inputs=2**17, max_models=1024)
-# An accelerator's step is a few dozen kernel launches whatever the block holds: on one H200, blocks of 16 to 64
-# models ran no faster than two CPU cores, flat from 256 to 65,536 models (docs/benchmarks.md, "On a GPU"). Its
+# An accelerator's step is a few dozen kernel launches whatever the block holds: on one H200, an intro step took
+# 212 µs with one model and 228 µs with 16, and blocks of 16 to 64 models ran no faster than two CPU cores, flat
+# from 256 to 65,536 models (docs/benchmarks.md, "On a GPU"). Its
 # blocks hold 32 times the inputs (16 MiB of float32 per array: a step's passes stay short of the launches' time
 # at the H200's bandwidth), and pad a small grid to 4,096 models at most.
 ACCELERATOR = Aim(inputs=2**22, max_models=4096)
