@@ -70,7 +70,9 @@ def kill_panel(ax, table: dict) -> None:
     ax.set_ylabel("features represented (some neuron codes them)")
     twin.set_ylabel("kill threshold: importance of the top feature lost (dashed)")
     ax.set_title("killing features below an importance threshold", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.set_zorder(twin.get_zorder() + 1)  # the legend above the twin's dashed lines, placed clear of the solid ones
+    ax.patch.set_visible(False)
+    ax.legend(fontsize=7, framealpha=0.9)
 
 
 def width_panel(ax, density, k, most: float) -> None:
