@@ -368,6 +368,8 @@ UNFIT_FIGURES = [  # (figure, preset, overrides, why): a figure its run's grid c
      f"{HYBRID_SOURCE} density, seed: give the source these grid axes"),
     ("sae_hybrid", "ways_out_hybrid", ('sae.source_overrides=["grid.axes.activation_l1=[0.01,0.1]"]',),
      "compares with λ = 0; the source's grid.axes.activation_l1 has no 0, got [0.01, 0.1]"),
+    ("sae_hybrid", "ways_out_hybrid", ('sae.source_overrides=["grid.axes.activation_l1=[0.0,0.1,0.01]"]',),
+     "needs the source's grid.axes.activation_l1 ascending from λ = 0, got [0.0, 0.1, 0.01]"),
     ("sae_hybrid", "ways_out_hybrid", ("grid.axes.source_cell=[0,1]",), "reads SAEs over every source cell, in the "
      "source's order, first (grid.axes.source_cell: all as the first axis), got 2 of the source's 30 cells"),
 ]

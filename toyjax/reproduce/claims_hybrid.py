@@ -4,7 +4,8 @@ The paper ("The Strategic Picture") proposes changing models "not resolving supe
 for a second stage of analysis to find an overcomplete basis", and expects to "reduce superposition at least a
 little bit with essentially no effect on performance, just by doing something like L1 regularization". toyjax
 trains the §7 model over the activation penalty λ‖h‖₁ × density (``ways_out_hybrid_source``), finds each
-density's margin (the largest λ whose expected loss rises by at most 1%, and 0.1%), and trains SAEs over L1
+density's margin (the largest λ up to which every λ's expected loss rises by at most 1%, and 0.1%: the rule of
+`toyjax.analysis.price`), and trains SAEs over L1
 coefficient × dictionary size on every cell (``ways_out_hybrid``); the numbers come from
 `toyjax.families.sae.hybrid`. This module imports numpy, `toyjax.families.sae.hybrid`, `toyjax.plots.common`
 and `toyjax.reproduce` (registry, figures).
@@ -112,7 +113,8 @@ HYBRID = Claim(
     "like L1 regularization\". No λ, number or figure.",
     "Paper: none; the statement is a conjecture. toyjax: the §7 model (relu_hidden, n=10, m=5, I_i=0.75^i) trained "
     "with λ‖h‖₁ at λ = 0 and 9 values to 0.1, densities 0.3, 0.1 and 0.03, best of 16 seeds by expected loss "
-    "(the reconstruction alone); per density the margin is the largest λ whose loss rises by at most 1% (0.1% "
-    "also reported). Then ReLU SAEs (20 latents, 10,000 steps) on h = ReLU(W x) of every cell, L1 coefficient "
-    "0.03, 0.1, 0.3 × dictionary size 10, 20 × 2 seeds, scored against the features the source learned.",
+    "(the reconstruction alone); per density the margin is the largest λ up to which every λ's loss rises by at "
+    "most 1% (0.1% also reported). Then ReLU SAEs (20 latents, 10,000 steps) on h = ReLU(W x) of every cell, L1 "
+    "coefficient 0.03, 0.1, 0.3 × dictionary size 10, 20 × 2 seeds, scored against the features the source "
+    "learned.",
     (RUN,), measure_hybrid, lambda runs, found, path: figures.declared(runs[RUN], path))

@@ -1,14 +1,14 @@
 """The §9 hybrid, measured: what SAEs recover of toy models trained with the activation penalty λ‖h‖₁.
 
 An SAE run whose source is a toy grid over ``activation_l1`` × ``density`` (and seeds), every cell read
-(``source_cell: all``), as ``sweeps/ways_out_hybrid.yaml``. Per source cell (`source_cells`): its λ, density,
-best seed's expected loss, that loss's relative rise over λ = 0 at the same density, and the features it
-learned; per density, the margin (`margin`): the largest λ whose rise is within a tolerance (1% and 0.1%,
-`MARGINS`), the paper's "reduce superposition at least a little bit with essentially no effect on
-performance". Per source cell and SAE setting (the SAE grid's other axes: L1 coefficient, dictionary size), the
-seed mean of each recovery number (`recovery`). The source is the toy run named in the SAE run's
-``sae.source`` (a ``preset:NAME`` source is trained into ``<run_dir>/source`` and named there). This module
-imports numpy, `toyjax.analysis` (aggregate, geometry, summary), `toyjax.errors`, `toyjax.results` and
+(``source_cell: all``), as ``sweeps/ways_out_hybrid.yaml``. Per source cell (`source_cells`): its λ, density, best
+seed's expected loss, that loss's relative rise over λ = 0 at the same density, and the features it learned; per
+density, the margin (`margin`, the toy runs' rule of `toyjax.analysis.price`): the largest λ up to which every λ's
+rise is within a tolerance (1% and 0.1%, `MARGINS`), the paper's "reduce superposition at least a little bit with
+essentially no effect on performance". Per source cell and SAE setting (the SAE grid's other axes: L1 coefficient,
+dictionary size), the seed mean of each recovery number (`recovery`). The source is the toy run named in the SAE
+run's ``sae.source`` (a ``preset:NAME`` source is trained into ``<run_dir>/source`` and named there). This module
+imports numpy, `toyjax.analysis` (aggregate, geometry, price, summary), `toyjax.errors`, `toyjax.results` and
 `toyjax.families.sae.numbers`.
 """
 
@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from toyjax.analysis import price
 from toyjax.analysis.aggregate import best_seed, ranking_loss, take_seed
 from toyjax.analysis.geometry import NOT_LEARNED_NORM
 from toyjax.analysis.summary import valid
@@ -26,7 +27,7 @@ from toyjax.families.sae import numbers
 from toyjax.results import Results, load
 
 PENALTY, DENSITY = "activation_l1", "density"
-MARGINS = (0.01, 0.001)  # loss rises over λ = 0 that count as "essentially no effect on performance"
+MARGINS = price.MARGINS  # loss rises over λ = 0 that count as "essentially no effect on performance"
 RECOVERY = ("recovered_0.9", "recovered_0.99", "mmcs")  # `numbers.NUMBERS` names
 
 
@@ -63,6 +64,8 @@ def source_unfit(axes: dict | None) -> str | None:
                 f"{', '.join(dims) or 'synthetic features'}: give the source these grid axes")
     if 0 not in axes[PENALTY]:
         return f"compares with λ = 0; the source's grid.axes.{PENALTY} has no 0, got {axes[PENALTY]}"
+    if np.any(np.diff(axes[PENALTY]) <= 0):
+        return f"needs the source's grid.axes.{PENALTY} ascending from λ = 0, got {axes[PENALTY]}"
     return None
 
 
@@ -83,9 +86,9 @@ def source_cells(source: Results) -> SourceCells:
 
 
 def margin(cells: SourceCells, tolerance: float) -> np.ndarray:
-    """(D,) per density, the largest λ whose loss rises by at most `tolerance` over λ = 0 (0 when none does)."""
-    within = (cells.rise <= tolerance) & np.isfinite(cells.rise)
-    return np.array([cells.penalty[within[:, d]].max(initial=0.0) for d in range(len(cells.density))])
+    """(D,) per density, the §9 hybrid margin of the source (`toyjax.analysis.price.margin`, the toy runs' rule):
+    the largest λ up to which every λ's loss rises by at most `tolerance` over λ = 0 (0 when the first does not)."""
+    return price.margin(cells.penalty, cells.rise, tolerance)
 
 
 def recovery(results: Results, name: str, cells: SourceCells) -> np.ndarray:
