@@ -34,10 +34,9 @@ NO_HIERARCHY = "needs a parent and a child feature (data.hierarchy)"
 
 def unfit(config: dict, dims: tuple[str, ...]) -> str | None:
     """Why the figure cannot be drawn on a run: not an SAE run, no dictionary-size or L1 axis, or no hierarchy."""
-    missing = [a for a in AXES if a not in dims]
-    if numbers.unfit(config, dims) or missing:
-        return numbers.unfit(config, dims) or (f"needs the grid axes {' and '.join(AXES)}; this run lacks "
-                                               f"grid.axes.{missing[0]}")
+    why, missing = numbers.unfit(config, dims), [a for a in AXES if a not in dims]
+    if why or missing:
+        return why or f"needs the grid axes {' and '.join(AXES)}; this run lacks grid.axes.{missing[0]}"
     parents = (config.get("data", {}).get("hierarchy") or {}).get("parents") or []
     return None if any(p >= 0 for p in parents) else NO_HIERARCHY
 

@@ -218,8 +218,9 @@ def superposition_figure(results, directory: Path, name: str = "sae_superpositio
 
 def superposition_unfit(config: dict, dims: tuple[str, ...]) -> str | None:
     """Why `superposition_figure` cannot be drawn on a run: not an SAE run, or no axis but the seed's to draw along."""
-    if unfit(config, dims):
-        return unfit(config, dims)
+    why = unfit(config, dims)
+    if why:
+        return why
     return None if set(dims) - {"seed"} else ("draws one point per source cell: needs a grid axis besides seed "
                                               "(grid.axes.source_cell: all)")
 

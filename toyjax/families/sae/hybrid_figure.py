@@ -28,8 +28,9 @@ EVERY_CELL = "reads SAEs over every source cell, in the source's order, first (g
 def unfit(config: dict, dims: tuple[str, ...]) -> str | None:
     """Why the figure cannot be drawn on a run, as far as its own config says: not an SAE run, synthetic features
     for a source, or SAEs not over the source cells in order first (the source's grid: `source_unfit`)."""
-    if numbers.unfit(config, dims):
-        return numbers.unfit(config, dims)
+    why = numbers.unfit(config, dims)
+    if why:
+        return why
     if config["sae"]["source"] == SYNTHETIC:
         return (f"needs a trained toy source over {hybrid.PENALTY} and {hybrid.DENSITY} (sae.source: preset:NAME or "
                 "a run's directory), got synthetic")
@@ -42,9 +43,9 @@ def source_unfit(source_axes: dict, config: dict, dims: tuple[str, ...]) -> str 
     """Why the figure cannot be drawn from an SAE run's source grid (its axes and their values): not over λ and
     density with λ = 0 (`hybrid.source_unfit`), or not every one of its cells read (in `registry.SOURCE_FIT`)."""
     count = int(np.prod([len(v) for d, v in source_axes.items() if d != "seed"]))
-    read = _cells_read(config, dims)
-    if hybrid.source_unfit(source_axes) or not isinstance(read, list) or len(read) == count:
-        return hybrid.source_unfit(source_axes)
+    why, read = hybrid.source_unfit(source_axes), _cells_read(config, dims)
+    if why or not isinstance(read, list) or len(read) == count:
+        return why
     return f"{EVERY_CELL}, got {len(read)} of the source's {count} cells"
 
 
