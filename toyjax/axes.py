@@ -210,6 +210,11 @@ def check_axes(cfg: Any) -> None:
                 spec.check(value, f"grid.axes.{axis}", n)
 
 
+def grid_axes(dims, coords: dict) -> dict[str, list]:
+    """A trained or planned grid's axes and their values as plain lists, by name in the grid's order."""
+    return {d: np.ravel(coords[d]).tolist() for d in dims}
+
+
 def axis_values(cfg: Any, axis: str) -> list:
     """The values of grid axis `axis`, with range specs expanded; repeated values are refused.
 

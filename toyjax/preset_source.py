@@ -80,24 +80,29 @@ def train_source(source: DictConfig, directory: Path) -> list[str]:
 
 def saved_fingerprint(directory: Path) -> str | None:
     """The config fingerprint of the run saved in `directory`, or None where none is."""
-    try:
-        return fingerprint(to_config(load(directory).config))
-    except (ResultsError, ConfigError):
-        return None
+    found = _saved(directory)
+    return None if found is None else found[1]
 
 
 def saved_run(directory: Path, conf) -> Results | None:
     """The run saved in `directory` if training `conf` here would give it again, else None: the same config,
     trained by the same package versions on the same kind of device (another version, or a GPU against a CPU,
     may give other bits)."""
-    try:
-        saved = load(directory)
-        same_config = fingerprint(to_config(saved.config)) == fingerprint(conf)
-    except (ResultsError, ConfigError):
+    found = _saved(directory)
+    if found is None or found[1] != fingerprint(conf):
         return None
     numerics.use_deterministic_ops()  # before this process's backend starts, as `toyjax.grid.run` does
     here = run_meta(jax.local_devices(), conf.train.matmul_precision)
-    return saved if same_config and all(saved.meta.get(k) == here[k] for k in SAME_RUN) else None
+    return found[0] if all(found[0].meta.get(k) == here[k] for k in SAME_RUN) else None
+
+
+def _saved(directory: Path) -> tuple[Results, str] | None:
+    """The run saved in `directory` and its config fingerprint, or None where there is no readable run."""
+    try:
+        saved = load(directory)
+        return saved, fingerprint(to_config(saved.config))
+    except (ResultsError, ConfigError):
+        return None
 
 
 def check_source_of_checkpoint(source: DictConfig, out_dir: Path) -> None:

@@ -8,8 +8,8 @@ rise is within a tolerance (1% and 0.1%, `MARGINS`), the paper's "reduce superpo
 essentially no effect on performance". Per source cell and SAE setting (the SAE grid's other axes: L1 coefficient,
 dictionary size), the seed mean of each recovery number (`recovery`). The source is the toy run named in the SAE
 run's ``sae.source`` (a ``preset:NAME`` source is trained into ``<run_dir>/source`` and named there). This module
-imports numpy, `toyjax.analysis` (aggregate, geometry, price, summary), `toyjax.errors`, `toyjax.results` and
-`toyjax.families.sae.numbers`.
+imports numpy, `toyjax.analysis` (aggregate, geometry, price, summary), `toyjax.axes`, `toyjax.errors`,
+`toyjax.results` and `toyjax.families.sae.numbers`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from toyjax.analysis import price
 from toyjax.analysis.aggregate import best_seed, ranking_loss, take_seed
 from toyjax.analysis.geometry import NOT_LEARNED_NORM
 from toyjax.analysis.summary import valid
+from toyjax.axes import grid_axes
 from toyjax.errors import ResultsError
 from toyjax.families.sae import numbers
 from toyjax.results import Results, load
@@ -49,7 +50,7 @@ def source_of(results: Results) -> Results:
     """
     path = str(results.config.get("sae", {}).get("source", ""))
     source = load(path)
-    why = source_unfit({d: np.ravel(source.coords[d]).tolist() for d in source.dims})
+    why = source_unfit(grid_axes(source.dims, source.coords))
     if why:
         raise ResultsError(f"{path}: the hybrid {why}")
     return source

@@ -37,7 +37,7 @@ import numpy as np
 
 from toyjax.analysis.aggregate import best_seed, ranking_loss, take_seed
 from toyjax.analysis.geometry import NOT_LEARNED_NORM
-from toyjax.axes import field_default
+from toyjax.axes import field_default, grid_axes
 from toyjax.config import Config, to_config
 from toyjax.data import structure
 from toyjax.engine.plan import Plan
@@ -120,8 +120,8 @@ def from_run(results: Results) -> Source:
     learned = np.linalg.norm(directions, axis=-2) >= NOT_LEARNED_NORM
     settings = {"n_features": n, "n_hidden": d, "data": results.config.get("data", {}), "activation": activation,
                 "name": f"{results.run_info.preset or 'a toy run'} ({kind})"}
-    axes = {d: np.ravel(results.coords[d]).tolist() for d in results.dims}
-    return Source(W, learned, density, importance, _labels(results), settings, diverged=diverged, axes=axes)
+    return Source(W, learned, density, importance, _labels(results), settings, diverged=diverged,
+                  axes=grid_axes(results.dims, results.coords))
 
 
 def _labels(results: Results) -> list[str]:
@@ -159,7 +159,7 @@ def from_plan(cfg: Config, plan: Plan) -> Source:
                 "activation": source_activation(cfg.model), "name": f"a toy grid ({cfg.model.kind})"}
     return Source(np.zeros((len(density), d, n), np.float32), np.ones((len(density), n), bool), density,
                   importance, cell_labels(plan.dims, plan.coords), settings,
-                  axes={d: np.ravel(plan.coords[d]).tolist() for d in plan.dims})
+                  axes=grid_axes(plan.dims, plan.coords))
 
 
 def load(cfg: Config) -> Source:
